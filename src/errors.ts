@@ -1,0 +1,55 @@
+// One error model for every failure that crosses a module: a machine-readable code, and whether
+// trying again later can help. Decided where the HTTP status is known; nobody matches messages.
+export type ErrorCode =
+  | 'avara_unavailable'
+  | 'avara_rate_limited'
+  | 'avara_unauthorized'
+  | 'avara_not_found'
+  | 'avara_bad_response'
+  | 'report_not_signed'
+  | 'pdf_link_expired'
+  | 'pdf_host_not_allowed'
+  | 'pdf_invalid'
+  | 'pdf_too_large'
+  | 'pdf_unavailable'
+  | 'fhir_unavailable'
+  | 'fhir_unauthorized'
+  | 'fhir_rejected_bundle'
+  | 'fhir_invalid_resource'
+  | 'fhir_readback_failed'
+  | 'patient_unidentified'
+  | 'patient_mismatch'
+  | 'patient_not_found'
+  | 'patient_ambiguous'
+  | 'study_cancelled'
+  | 'study_external'
+  | 'lease_lost'
+  | 'internal';
+
+export class SyncError extends Error {
+  private constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'SyncError';
+  }
+
+  static retryable(code: ErrorCode, message: string, extra: { retryAfterMs?: number; cause?: unknown } = {}): SyncError {
+    return new SyncError(code, message, true, extra.retryAfterMs, { cause: extra.cause });
+  }
+
+  static permanent(code: ErrorCode, message: string, cause?: unknown): SyncError {
+    return new SyncError(code, message, false, undefined, { cause });
+  }
+}
+
+/** Unknown throws become a retryable `internal`, so a bug dead-letters with a code instead of vanishing. */
+export function toSyncError(error: unknown): SyncError {
+  if (error instanceof SyncError) return error;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
+  return SyncError.retryable('internal', message, { cause: error });
+}
