@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { appendAuditEvent } from './audit.ts';
+import type { Db, DbOrTx } from './open-store.ts';
+import { deliveries, type DeliveryState } from './schema.ts';
+
+export type Delivery = typeof deliveries.$inferSelect;
+
+/** Proof of ownership of an in-progress delivery; every later write is fenced by its token. */
+export interface Lease {
+  reportId: string;
+  studyId: string;
+  token: string;
+  attempt: number;
+  expiresAt: number;
+}
+
+export interface EnqueueInput {
+  reportId: string;
+  studyId: string;
+  source: 'webhook' | 'poll' | 'backfill' | 'cli';
+  isCritical?: boolean;
+}
+
+/** Inserts a queued delivery unless one exists for the report. Returns whether it was new. */
+export function enqueueDelivery(tx: DbOrTx, input: EnqueueInput, now: number): boolean {
+  const { changes } = tx
+    .insert(deliveries)
+    .values({
+      reportId: input.reportId,
+      studyId: input.studyId,
+      state: 'queued',
+      nextAttemptAt: now,
+      isCritical: input.isCritical ?? false,
+      source: input.source,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing()
+    .run();
+  if (changes === 0) return false;
+  appendAuditEvent(tx, { reportId: input.reportId, event: 'enqueued', at: now, detail: { source: input.source, studyId: input.studyId } });
+  return true;
+}
+
+/** Returns expired leases to the queue (their worker died or hung). */
+export function requeueExpiredLeases(db: Db, now: number): number {
+  return db.transaction(
+    (tx) => {
+      const expired = tx
+        .select({ reportId: deliveries.reportId })
+        .from(deliveries)
+        .where(and(eq(deliveries.state, 'in_progress'), lt(deliveries.leaseExpiresAt, now)))
+        .all();
+      if (expired.length === 0) return 0;
+      tx.update(deliveries)
+        .set({ state: 'queued', leaseToken: null, leaseExpiresAt: null, nextAttemptAt: now, updatedAt: now })
+        .where(and(inArray(deliveries.reportId, expired.map((e) => e.reportId)), eq(deliveries.state, 'in_progress'), lt(deliveries.leaseExpiresAt, now)))
+        .run();
+      for (const { reportId } of expired) appendAuditEvent(tx, { reportId, event: 'lease_expired', at: now });
+      return expired.length;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** Claims the most overdue due delivery with a fresh lease; the attempt is counted at claim time. */
+export function claimNextDelivery(db: Db, now: number, leaseMs: number): Lease | undefined {
+  return db.transaction(
+    (tx) => {
+      const next = tx
+        .select({ reportId: deliveries.reportId, studyId: deliveries.studyId, attempts: deliveries.attempts })
+        .from(deliveries)
+        .where(and(inArray(deliveries.state, ['queued', 'failed']), lte(deliveries.nextAttemptAt, now)))
+        .orderBy(asc(deliveries.nextAttemptAt))
+        .limit(1)
+        .get();
+      if (!next) return undefined;
+      const lease: Lease = { reportId: next.reportId, studyId: next.studyId, token: randomUUID(), attempt: next.attempts + 1, expiresAt: now + leaseMs };
+      tx.update(deliveries)
+        .set({ state: 'in_progress', attempts: lease.attempt, leaseToken: lease.token, leaseExpiresAt: lease.expiresAt, updatedAt: now })
+        .where(eq(deliveries.reportId, next.reportId))
+        .run();
+      appendAuditEvent(tx, { reportId: next.reportId, event: 'attempt_started', at: now, detail: { attempt: lease.attempt } });
+      return lease;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** Extends a lease still held; false when it was lost (expired and taken over). */
+export function renewLease(db: Db, lease: Lease, now: number, leaseMs: number): boolean {
+  const expiresAt = now + leaseMs;
+  const { changes } = db
+    .update(deliveries)
+    .set({ leaseExpiresAt: expiresAt })
+    .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token), eq(deliveries.state, 'in_progress')))
+    .run();
+  if (changes > 0) lease.expiresAt = expiresAt;
+  return changes > 0;
+}
+
+export interface DeliveredResult {
+  refs: Record<string, string>;
+  contentHash: string;
+  detail?: Record<string, unknown>;
+}
+
+export function markDelivered(db: Db, lease: Lease, result: DeliveredResult, now: number): boolean {
+  return finish(db, lease, now, {
+    set: { state: 'delivered', fhirRefs: result.refs, contentHash: result.contentHash, deliveredAt: now, lastErrorCode: null, lastErrorMessage: null },
+    event: 'delivered',
+    detail: { attempt: lease.attempt, fhir: result.refs, contentHash: result.contentHash, ...result.detail },
+  });
+}
+
+export interface FailureRecord {
+  code: string;
+  message: string;
+}
+
+export function markSkipped(db: Db, lease: Lease, reason: FailureRecord, now: number): boolean {
+  return finish(db, lease, now, {
+    set: { state: 'skipped', lastErrorCode: reason.code, lastErrorMessage: reason.message },
+    event: 'skipped',
+    detail: { code: reason.code, reason: reason.message },
+  });
+}
+
+export function markFailed(db: Db, lease: Lease, failure: FailureRecord, nextAttemptAt: number, now: number): boolean {
+  return finish(db, lease, now, {
+    set: { state: 'failed', nextAttemptAt, lastErrorCode: failure.code, lastErrorMessage: failure.message },
+    event: 'attempt_failed',
+    detail: { attempt: lease.attempt, code: failure.code, message: failure.message, retryInMs: nextAttemptAt - now },
+  });
+}
+
+export function markDead(db: Db, lease: Lease, failure: FailureRecord, now: number): boolean {
+  return finish(db, lease, now, {
+    set: { state: 'dead', lastErrorCode: failure.code, lastErrorMessage: failure.message },
+    event: 'dead',
+    detail: { attempt: lease.attempt, code: failure.code, message: failure.message },
+  });
+}
+
+/** Gives the job back without spending an attempt (lock busy, shutdown, rate limited). */
+export function releaseDelivery(db: Db, lease: Lease, nextAttemptAt: number, reason: string, now: number): boolean {
+  return finish(db, lease, now, {
+    set: { state: 'queued', nextAttemptAt, attempts: sql`max(${deliveries.attempts} - 1, 0)` },
+    event: 'released',
+    detail: { attempt: lease.attempt, reason },
+  });
+}
+
+type FinishSet = Partial<Omit<typeof deliveries.$inferInsert, 'attempts'>> & { attempts?: ReturnType<typeof sql> };
+
+function finish(db: Db, lease: Lease, now: number, change: { set: FinishSet; event: Parameters<typeof appendAuditEvent>[1]['event']; detail: Record<string, unknown> }): boolean {
+  return db.transaction(
+    (tx) => {
+      const { changes } = tx
+        .update(deliveries)
+        .set({ ...change.set, leaseToken: null, leaseExpiresAt: null, updatedAt: now })
+        .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token)))
+        .run();
+      // Zero rows: our lease expired and another worker owns the job now; it decides, not us.
+      if (changes === 0) return false;
+      appendAuditEvent(tx, { reportId: lease.reportId, event: change.event, at: now, detail: change.detail });
+      return true;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export function getDelivery(db: DbOrTx, reportId: string): Delivery | undefined {
+  return db.select().from(deliveries).where(eq(deliveries.reportId, reportId)).get();
+}
+
+export function countDeliveriesByState(db: Db): Record<DeliveryState, number> {
+  const counts: Record<DeliveryState, number> = { queued: 0, in_progress: 0, delivered: 0, skipped: 0, failed: 0, dead: 0 };
+  const rows = db.select({ state: deliveries.state, n: sql<number>`count(*)` }).from(deliveries).groupBy(deliveries.state).all();
+  for (const row of rows) counts[row.state] = row.n;
+  return counts;
+}
+
+/** Earliest due time among waiting deliveries, so an idle worker sleeps exactly until then. */
+export function nextDueAt(db: Db): number | undefined {
+  const row = db
+    .select({ at: sql<number | null>`min(${deliveries.nextAttemptAt})` })
+    .from(deliveries)
+    .where(inArray(deliveries.state, ['queued', 'failed']))
+    .get();
+  return row?.at ?? undefined;
+}

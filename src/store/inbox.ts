@@ -1,0 +1,78 @@
+import { and, eq, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { appendAuditEvent } from './audit.ts';
+import { enqueueDelivery } from './deliveries.ts';
+import type { Db } from './open-store.ts';
+import { inbox } from './schema.ts';
+
+export interface InboxEvent {
+  webhookId: string;
+  eventId: string;
+  type: string;
+  bodySha256: string;
+  report?: { reportId: string; studyId: string; isCritical: boolean; presignedUrl: string };
+}
+
+export type RecordOutcome = 'stored' | 'duplicate';
+
+/**
+ * Stores a verified webhook and, for report.delivered, enqueues its delivery: one transaction,
+ * committed (synchronous=FULL) before the sender gets its 2xx. A webhook-id or event id seen
+ * before is a redelivery: stored once, answered the same.
+ */
+export function recordWebhook(db: Db, event: InboxEvent, now: number): RecordOutcome {
+  return db.transaction(
+    (tx) => {
+      const seen = tx
+        .select({ webhookId: inbox.webhookId })
+        .from(inbox)
+        .where(or(eq(inbox.webhookId, event.webhookId), eq(inbox.eventId, event.eventId)))
+        .get();
+      if (seen) return 'duplicate';
+      tx.insert(inbox)
+        .values({
+          webhookId: event.webhookId,
+          eventId: event.eventId,
+          type: event.type,
+          receivedAt: now,
+          bodySha256: event.bodySha256,
+          reportId: event.report?.reportId ?? null,
+          studyId: event.report?.studyId ?? null,
+          presignedUrl: event.report?.presignedUrl ?? null,
+        })
+        .run();
+      if (event.report) {
+        const { reportId, studyId, isCritical } = event.report;
+        appendAuditEvent(tx, { reportId, event: 'received', at: now, detail: { webhookId: event.webhookId, eventId: event.eventId, type: event.type } });
+        enqueueDelivery(tx, { reportId, studyId, source: 'webhook', isCritical }, now);
+      }
+      return 'stored';
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** The newest presigned link a webhook brought for this report, with when it arrived. */
+export function findWebhookPdfLink(db: Db, reportId: string): { url: string; receivedAt: number } | undefined {
+  const row = db
+    .select({ url: inbox.presignedUrl, receivedAt: inbox.receivedAt })
+    .from(inbox)
+    .where(and(eq(inbox.reportId, reportId), isNotNull(inbox.presignedUrl)))
+    .orderBy(sql`${inbox.receivedAt} desc`)
+    .limit(1)
+    .get();
+  return row?.url ? { url: row.url, receivedAt: row.receivedAt } : undefined;
+}
+
+/** A used link carries a storage token and is worthless later: drop it. */
+export function forgetWebhookPdfLinks(db: Db, reportId: string): void {
+  db.update(inbox).set({ presignedUrl: null }).where(eq(inbox.reportId, reportId)).run();
+}
+
+/** Seen ids are kept for at least `keepMs` (senders retry for days), then pruned. */
+export function pruneInbox(db: Db, now: number, keepMs: number): number {
+  return db.delete(inbox).where(lt(inbox.receivedAt, now - keepMs)).run().changes;
+}
+
+export function countInbox(db: Db): number {
+  return db.select({ n: sql<number>`count(*)` }).from(inbox).get()?.n ?? 0;
+}

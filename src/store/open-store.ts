@@ -1,0 +1,59 @@
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as schema from './schema.ts';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+/** A transaction handle or the database itself: both can run the queries in this folder. */
+export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface Store {
+  db: Db;
+  sqlite: Database.Database;
+  path: string;
+  close(): void;
+}
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+export function openStore(settings: { sqlitePath: string; migrate?: boolean }): Store {
+  if (settings.sqlitePath !== ':memory:') mkdirSync(dirname(settings.sqlitePath), { recursive: true });
+  const sqlite = new Database(settings.sqlitePath);
+  // WAL lets the HTTP intake write while the worker reads; synchronous=FULL makes every commit
+  // durable across power loss, which the 2xx we send to Avara promises.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = drizzle(sqlite, { schema });
+  if (settings.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  return {
+    db,
+    sqlite,
+    path: settings.sqlitePath,
+    close() {
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}
+
+/** True when every migration shipped in drizzle/ has been applied (for /readyz). */
+export function isMigrated(store: Store): boolean {
+  try {
+    const row = store.sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
+    return row.n >= countShippedMigrations();
+  } catch {
+    return false;
+  }
+}
+
+let shippedMigrations: number | undefined;
+function countShippedMigrations(): number {
+  // Read once: the journal is tiny and does not change while the process runs.
+  shippedMigrations ??= (JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as { entries: unknown[] })
+    .entries.length;
+  return shippedMigrations;
+}

@@ -1,0 +1,88 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+// Times are unix milliseconds (integer): cheap to compare in claims and leases.
+
+/** Received webhooks. Ids, type, time and a body hash only: never the report text. */
+export const inbox = sqliteTable(
+  'inbox',
+  {
+    webhookId: text('webhook_id').primaryKey(),
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    bodySha256: text('body_sha256').notNull(),
+    reportId: text('report_id'),
+    studyId: text('study_id'),
+    // The presigned PDF link from report.delivered, kept only until the worker has used it.
+    presignedUrl: text('presigned_url'),
+  },
+  (t) => [
+    uniqueIndex('inbox_event_id').on(t.eventId),
+    index('inbox_received_at').on(t.receivedAt),
+    index('inbox_report_id').on(t.reportId),
+  ],
+);
+
+export const DELIVERY_STATES = ['queued', 'in_progress', 'delivered', 'skipped', 'failed', 'dead'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** One job per Avara report id; the state machine of design.md "Delivery states". */
+export const deliveries = sqliteTable(
+  'deliveries',
+  {
+    reportId: text('report_id').primaryKey(),
+    studyId: text('study_id').notNull(),
+    state: text('state', { enum: DELIVERY_STATES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    leaseToken: text('lease_token'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    lastErrorCode: text('last_error_code'),
+    lastErrorMessage: text('last_error_message'),
+    fhirRefs: text('fhir_refs', { mode: 'json' }).$type<Record<string, string>>(),
+    contentHash: text('content_hash'),
+    isCritical: integer('is_critical', { mode: 'boolean' }).notNull().default(false),
+    source: text('source').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    deliveredAt: integer('delivered_at'),
+  },
+  (t) => [
+    index('deliveries_claim').on(t.state, t.nextAttemptAt),
+    index('deliveries_study').on(t.studyId),
+    index('deliveries_updated').on(t.updatedAt),
+  ],
+);
+
+/**
+ * Cross-worker (and cross-process) mutual exclusion by study and by patient, so two reports of
+ * one new patient can never race two conditional creates. A lock dies with its holder's lease.
+ */
+export const locks = sqliteTable('locks', {
+  key: text('key').primaryKey(),
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+/** Append-only, hash-chained trail of every state change (triggers refuse UPDATE and DELETE). */
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    reportId: text('report_id'),
+    event: text('event').notNull(),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [index('audit_report').on(t.reportId, t.seq), index('audit_at').on(t.at)],
+);
+
+/** Facts the database must keep across restarts, e.g. the identifier systems deliveries used. */
+export const settings = sqliteTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: integer('updated_at').notNull().default(sql`(unixepoch() * 1000)`),
+});
