@@ -1,0 +1,89 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createAvaraClient } from './avara/avara-client.ts';
+import type { Config } from './config/load-config.ts';
+import { createFhirClient } from './fhir/fhir-client.ts';
+import { createHttpApp } from './http/create-http-app.ts';
+import { pruneInbox } from './store/inbox.ts';
+import { openStore, type Store } from './store/open-store.ts';
+import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
+import { startWorker } from './sync/worker.ts';
+
+export interface RunningApp {
+  url: string;
+  store: Store;
+  /** Refuse new webhooks, stop claiming, let in-flight deliveries finish, close the database. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  now?: () => number;
+  acceptIdentifierChange?: boolean;
+}
+
+// Senders retry for days; a redelivery must still be recognised as one (issue: keep >= 7 days).
+const INBOX_KEEP_MS = 14 * 24 * 3600_000;
+const HOUSEKEEPING_MS = 3600_000;
+
+export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
+  const now = options.now ?? Date.now;
+  const store = openStore(config.store);
+  const { identifierSystemBase, mrnSystem, accessionSystem } = config.mapping;
+  checkIdentifierSystems(store.db, { identifierSystemBase, mrnSystem, accessionSystem }, options.acceptIdentifierChange ?? false, now());
+  const avara = createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts });
+  const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth });
+  const worker = startWorker({
+    store,
+    avara,
+    fhir,
+    log,
+    now,
+    settings: { ...config.worker, mapping: config.mapping },
+  });
+  let accepting = true;
+  const http = createHttpApp({
+    store,
+    log,
+    settings: { host: config.http.host, adminToken: config.http.adminToken },
+    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake },
+    isAccepting: () => accepting,
+  });
+  const server = await listen(http, config.http.host, config.http.port);
+  const housekeeping = setInterval(() => pruneInbox(store.db, now(), INBOX_KEEP_MS), HOUSEKEEPING_MS);
+  housekeeping.unref();
+  const address = server.address() as AddressInfo;
+  const url = `http://${formatHost(address.address)}:${address.port}`;
+  log.info({ url }, 'avara-fhir-sync listening');
+
+  return {
+    url,
+    store,
+    async stop() {
+      accepting = false;
+      clearInterval(housekeeping);
+      await closeServer(server);
+      await worker.stop();
+      store.close();
+    },
+  };
+}
+
+function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function formatHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}

@@ -1,0 +1,62 @@
+import express, { type ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Store } from '../store/open-store.ts';
+import { handleAvaraWebhook, type IntakeDeps } from '../sync/intake.ts';
+import { deliveriesRouter } from './deliveries-routes.ts';
+import { healthRouter } from './health-routes.ts';
+import { requireAdmin } from './require-admin.ts';
+
+export interface HttpSettings {
+  host: string;
+  adminToken: string | undefined;
+}
+
+export interface HttpDeps {
+  store: Store;
+  log: Logger;
+  settings: HttpSettings;
+  intake: IntakeDeps;
+  /** While false (shutting down), new webhooks get 503 + Retry-After and are not stored. */
+  isAccepting: () => boolean;
+}
+
+// design.md: bodies over 1 MiB are refused with 413.
+const WEBHOOK_BODY_LIMIT = '1mb';
+
+export function createHttpApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  // The signature covers the raw bytes: no JSON parser may touch the body first.
+  app.post('/webhooks/avara', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), (req, res) => {
+    if (!deps.isAccepting()) {
+      res.status(503).set('Retry-After', '30').json({ error: 'shutting_down' });
+      return;
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const answer = handleAvaraWebhook(deps.intake, raw, req.headers);
+    res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
+  });
+
+  app.use(healthRouter(deps.store));
+  app.use('/api', requireAdmin(deps.settings), deliveriesRouter(deps.store, deps.intake.onEnqueued));
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error, _req, res, _next) => {
+    const status = typeof error?.status === 'number' ? error.status : 500;
+    if (status === 413) {
+      res.status(413).json({ error: 'payload_too_large', message: `body over ${WEBHOOK_BODY_LIMIT}` });
+      return;
+    }
+    if (status >= 400 && status < 500) {
+      res.status(status).json({ error: error.type ?? 'bad_request' });
+      return;
+    }
+    log.error({ err: error instanceof Error ? error.name : 'unknown' }, 'unhandled error in HTTP handler');
+    res.status(500).json({ error: 'internal' });
+  };
+}

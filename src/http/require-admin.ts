@@ -1,0 +1,30 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * Bearer ADMIN_TOKEN for /api/* and the audit page. Without a token configured they are open
+ * only when the listener is loopback; otherwise 503 rather than an unauthenticated audit trail.
+ */
+export function requireAdmin(settings: { host: string; adminToken: string | undefined }): RequestHandler {
+  const expected = settings.adminToken ? digest(settings.adminToken) : undefined;
+  return (req, res, next) => {
+    if (!expected) {
+      if (LOOPBACK.has(settings.host)) return next();
+      res.status(503).json({ error: 'admin_token_not_configured', message: 'set ADMIN_TOKEN to use this route on a non-loopback HOST' });
+      return;
+    }
+    const offered = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
+    // Compare digests: constant time, whatever the offered length.
+    if (!offered || !timingSafeEqual(digest(offered), expected)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' });
+      return;
+    }
+    next();
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

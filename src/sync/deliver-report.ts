@@ -1,0 +1,102 @@
+import type { DiagnosticReport } from '@medplum/fhirtypes';
+import { createHash } from 'node:crypto';
+import type { Report, User } from '../avara/schemas.ts';
+import { SyncError } from '../errors.ts';
+import type { FhirClient } from '../fhir/fhir-client.ts';
+import { buildDeliveryBundle } from '../fhir/mapping/build-delivery-bundle.ts';
+import { currentMetadata } from '../fhir/mapping/current-metadata.ts';
+import { decideDeliveryPolicy } from '../fhir/mapping/decide-delivery-policy.ts';
+import { deliveryContentHash } from '../fhir/mapping/delivery-content-hash.ts';
+import type { MappingOptions } from '../fhir/mapping/delivery-input.ts';
+import { identifierSystems } from '../fhir/mapping/identifier-systems.ts';
+import { isSigned } from '../fhir/mapping/order-signed-reports.ts';
+import { patientKey } from '../fhir/mapping/patient-key.ts';
+import { resolvePatient, type PatientMode } from '../fhir/resolve-patient.ts';
+import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
+import type { AvaraReader } from './avara-reader.ts';
+import { gatherSignedReports, type PdfLinkHint } from './gather-signed-reports.ts';
+import { collectFhirRefs } from './collect-fhir-refs.ts';
+
+export interface DeliverySettings {
+  mapping: Omit<MappingOptions, 'newUuid'>;
+  patientMode: PatientMode;
+  deliverExternalStudies: boolean;
+}
+
+export interface DeliveryDeps {
+  avara: AvaraReader;
+  fhir: FhirClient;
+  settings: DeliverySettings;
+  userCache: Map<string, User>;
+  /** Takes the study and patient locks; false when another worker holds one of them. */
+  acquireLocks(keys: string[]): boolean;
+}
+
+export type DeliveryOutcome =
+  | { kind: 'delivered'; refs: Record<string, string>; contentHash: string; textMissingFor: string[]; usedWebhookLink: boolean; critical: boolean }
+  | { kind: 'skipped'; code: 'study_cancelled' | 'study_external'; reason: string }
+  | { kind: 'locked' };
+
+/** One delivery attempt for one Avara report: the only place that knows the order of the steps. */
+export async function deliverReport(deps: DeliveryDeps, reportId: string, studyId: string, webhookLink: PdfLinkHint | undefined): Promise<DeliveryOutcome> {
+  const study = await deps.avara.getStudy(studyId);
+  const policy = decideDeliveryPolicy(study, { deliverExternalStudies: deps.settings.deliverExternalStudies });
+  if (!policy.deliver) return { kind: 'skipped', code: policy.code, reason: policy.reason };
+
+  const list = await deps.avara.listReports(studyId);
+  const signed = list.reports.filter(isSigned);
+  ensureReportSigned(list.reports, reportId);
+  const latest = latestSigned(signed);
+  const key = patientKey(study, latest?.snapshotMetadata, deps.settings.mapping);
+  const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
+
+  // Same study => same lock, same patient => same lock (fhir-mapping.md principle 1). The MRN
+  // is hashed so the lock table holds no patient data.
+  const lockKeys = [`study:${studyId}`, ...(key ? [`patient:${sha256(`${key.system}|${key.value}`)}`] : [])];
+  if (!deps.acquireLocks(lockKeys)) return { kind: 'locked' };
+
+  const demographics = currentMetadata(study, latest?.snapshotMetadata);
+  const patient = await resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode);
+  const bundle = buildDeliveryBundle({ study, reports: gathered.reports, patient }, { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() });
+  validateDeliveryBundle(bundle);
+  const response = await deps.fhir.postTransaction(bundle);
+  const refs = collectFhirRefs(bundle, response);
+  refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, identifierSystems(deps.settings.mapping).studyId, studyId);
+  return {
+    kind: 'delivered',
+    refs,
+    contentHash: deliveryContentHash(bundle),
+    textMissingFor: gathered.textMissingFor,
+    usedWebhookLink: gathered.usedWebhookLink,
+    critical: signed.some((r) => r.isCritical === true),
+  };
+}
+
+/** Read-after-webhook is not promised (avara-api.md §10): a report not yet signed is retried. */
+function ensureReportSigned(reports: Report[], reportId: string): void {
+  const report = reports.find((r) => r.reportId === reportId);
+  if (!report) throw SyncError.retryable('avara_not_found', `report ${reportId} is not (yet) in its study's report list`);
+  if (!isSigned(report)) throw SyncError.retryable('report_not_signed', `report ${reportId} is ${report.status}, not signed yet`);
+}
+
+function latestSigned(signed: Report[]): Report | undefined {
+  return [...signed].sort((a, b) => Date.parse(a.signedAt ?? '') - Date.parse(b.signedAt ?? '')).at(-1);
+}
+
+/** Delivered means committed: the DiagnosticReport must be found by its identifier, exactly once. */
+async function readBackDiagnosticReport(fhir: FhirClient, system: string, studyId: string): Promise<string> {
+  const found = await fhir.search<DiagnosticReport>('DiagnosticReport', { identifier: `${system}|${studyId}`, _count: '2' });
+  if (found.length === 0) {
+    throw SyncError.retryable('fhir_readback_failed', 'the FHIR server accepted the transaction but the DiagnosticReport is not found by its identifier');
+  }
+  if (found.length > 1) {
+    throw SyncError.permanent('fhir_readback_failed', `two DiagnosticReports carry the study identifier: ${found.map((r) => `DiagnosticReport/${r.id}`).join(', ')}`);
+  }
+  const report = found[0]!;
+  return `DiagnosticReport/${report.id}/_history/${report.meta?.versionId ?? '1'}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+

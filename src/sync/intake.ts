@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ReportDeliveredDataSchema, WebhookEnvelopeSchema } from '../avara/schemas.ts';
+import { verifyAvaraWebhook } from '../avara/verify-webhook.ts';
+import { recordWebhook, type RecordOutcome } from '../store/inbox.ts';
+import type { Store } from '../store/open-store.ts';
+import { neutralAnswer } from './neutral-answers.ts';
+
+export interface IntakeDeps {
+  store: Store;
+  webhookKeys: string[];
+  log: Logger;
+  now?: () => number;
+  /** Called after a delivery was enqueued, so an idle worker starts at once. */
+  onEnqueued?: () => void;
+  /** Counts every verdict by event type and outcome (metrics). */
+  count?: (type: string, outcome: string) => void;
+}
+
+export interface IntakeAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const ACK = { success: true };
+const STORE_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * POST /webhooks/avara (design.md "HTTP"): verify on the raw bytes, then store durably, then
+ * answer. Nothing is stored for a request that fails verification or validation.
+ */
+export function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: Record<string, string | string[] | undefined>): IntakeAnswer {
+  const now = deps.now ?? Date.now;
+  const count = deps.count ?? (() => {});
+  const verdict = verifyAvaraWebhook(rawBody, headers, deps.webhookKeys, Math.floor(now() / 1000));
+  if (!verdict.ok) {
+    count('unknown', verdict.code);
+    deps.log.warn({ code: verdict.code }, 'webhook refused');
+    return { status: verdict.status, body: { error: verdict.code } };
+  }
+  const envelope = WebhookEnvelopeSchema.safeParse(verdict.payload);
+  if (!envelope.success) {
+    count('unknown', 'malformed_envelope');
+    return { status: 400, body: { error: 'malformed_envelope', message: 'body must be {id, type, data}' } };
+  }
+  const { id: eventId, type, data } = envelope.data;
+  if (type !== 'report.delivered') {
+    // Events we do not handle get the neutral answer their spec allows; never a 4xx or 410,
+    // which makes a sender disable the endpoint.
+    count(type, 'not_handled');
+    deps.log.info({ type }, 'webhook type not handled; neutral answer');
+    return { status: 200, body: neutralAnswer(type) };
+  }
+  const parsed = ReportDeliveredDataSchema.safeParse(data);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');
+    count(type, 'invalid_data');
+    return { status: 400, body: { error: 'invalid_data', message: `report.delivered data is missing or has invalid fields: ${fields}` } };
+  }
+  const webhookId = headerValue(headers, 'webhook-id')!;
+  const { reportId, studyId, isCritical, presignedUrl } = parsed.data;
+  let outcome: RecordOutcome;
+  try {
+    outcome = recordWebhook(
+      deps.store.db,
+      { webhookId, eventId, type, bodySha256: sha256(rawBody), report: { reportId, studyId, isCritical, presignedUrl } },
+      now(),
+    );
+  } catch (error) {
+    // Busy, full, read-only or gone: we could not keep the event, so the sender must retry it.
+    count(type, 'store_unavailable');
+    deps.log.error({ type, webhookId, sqliteCode: (error as { code?: string }).code }, 'webhook not stored: database unavailable');
+    return { status: 503, body: { error: 'store_unavailable' }, headers: { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) } };
+  }
+  count(type, outcome);
+  deps.log.info({ type, webhookId, eventId, reportId, studyId, outcome }, 'webhook accepted');
+  if (outcome === 'stored') deps.onEnqueued?.();
+  return { status: 200, body: ACK };
+}
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name] ?? headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
