@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'avara_unauthorized'
   | 'avara_not_found'
   | 'avara_bad_response'
+  | 'avara_bad_request'
   | 'report_not_signed'
   | 'pdf_link_expired'
   | 'pdf_host_not_allowed'

@@ -1,0 +1,68 @@
+import type { z } from 'zod';
+import { SyncError } from '../errors.ts';
+import { failureFromNetwork, failureFromStatus, isRetryableStatus } from './avara-failure.ts';
+import { backoffMs, retryAfterMs } from './retry-after.ts';
+import { RetryableAttempt, withShortRetries } from './with-short-retries.ts';
+
+export interface AvaraHttpSettings {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  maxRetries: number;
+  maxRetryAfterMs: number;
+}
+
+export interface AvaraRequest {
+  endpoint: string;               // "GET /v1/autoScribe/studies/{studyId}", for messages
+  path: string;                   // the same with values filled in and encoded
+  query?: URLSearchParams;
+}
+
+/** One GET against Avara with the SDKs' short retries, its answer validated by `schema`. */
+export function requestAvaraJson<S extends z.ZodType>(
+  settings: AvaraHttpSettings, request: AvaraRequest, schema: S,
+): Promise<z.output<S>> {
+  const url = new URL(settings.baseUrl.replace(/\/+$/, '') + request.path);
+  if (request.query) url.search = request.query.toString();
+  return withShortRetries(async (retryIndex) => {
+    const body = await fetchOnce(settings, request.endpoint, url, retryIndex);
+    return parseBody(request.endpoint, body, schema);
+  }, settings.maxRetries);
+}
+
+async function fetchOnce(settings: AvaraHttpSettings, endpoint: string, url: URL, retryIndex: number): Promise<string> {
+  let response: Response;
+  let text: string;
+  try {
+    // The timeout covers headers and body, so a stalled body cannot hold a worker forever.
+    response = await fetch(url, {
+      headers: { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+    text = await response.text();
+  } catch (error) {
+    throw new RetryableAttempt(failureFromNetwork(endpoint, error, settings.timeoutMs), backoffMs(retryIndex));
+  }
+  if (response.ok) return text;
+  // Error bodies may echo PHI (§2); they are read to free the connection and dropped.
+  const waitMs = retryAfterMs(response.headers);
+  const failure = failureFromStatus(endpoint, response.status, waitMs);
+  if (!isRetryableStatus(response.status, response.headers)) throw failure;
+  // A long server-requested wait is the job queue's to honour, not a held worker's.
+  if (waitMs !== undefined && waitMs > settings.maxRetryAfterMs) throw failure;
+  throw new RetryableAttempt(failure, waitMs ?? backoffMs(retryIndex));
+}
+
+function parseBody<S extends z.ZodType>(endpoint: string, text: string, schema: S): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw SyncError.permanent('avara_bad_response', `Avara ${endpoint} answered with a body that is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  // Paths and issue codes only: values may be patient data.
+  const where = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'} ${issue.code}`);
+  throw SyncError.permanent('avara_bad_response', `Avara ${endpoint} answered with an unexpected shape: ${where.join(', ')}`);
+}

@@ -1,0 +1,60 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+
+export type WebhookVerdict =
+  | { ok: true; payload: unknown }
+  | { ok: false; status: 401 | 400; code: 'missing_signature_headers' | 'bad_signature' | 'stale_timestamp' | 'malformed_json' };
+
+// Standard Webhooks tolerance, as the reference library enforces it: exactly 300 s still passes.
+const TOLERANCE_SECONDS = 300;
+
+/**
+ * Verifies an Avara webhook (avara-api.md §7.2) against every accepted secret (rotation), on the
+ * raw body exactly as received. The signature is computed by the `standardwebhooks` package; the
+ * timestamp window is checked here so that `nowSeconds` can be given (its own check reads the clock).
+ */
+export function verifyAvaraWebhook(
+  rawBody: string,
+  headers: Record<string, string | string[] | undefined>,
+  secrets: readonly string[],
+  nowSeconds: number = Math.floor(Date.now() / 1000),
+): WebhookVerdict {
+  const id = header(headers, 'webhook-id');
+  const timestampText = header(headers, 'webhook-timestamp');
+  const signatures = header(headers, 'webhook-signature');
+  if (!id || !timestampText || !signatures) return reject(401, 'missing_signature_headers');
+  if (!/^\d+$/.test(timestampText)) return reject(401, 'bad_signature');
+  const timestamp = Number(timestampText);
+  if (Math.abs(nowSeconds - timestamp) > TOLERANCE_SECONDS) return reject(401, 'stale_timestamp');
+  if (!secrets.some((secret) => signatureMatches(secret, id, timestamp, rawBody, signatures))) {
+    return reject(401, 'bad_signature');
+  }
+  // Parsed only after the signature matched (§7.2 step 7).
+  try {
+    return { ok: true, payload: JSON.parse(rawBody) as unknown };
+  } catch {
+    return reject(400, 'malformed_json');
+  }
+}
+
+function signatureMatches(secret: string, id: string, timestamp: number, rawBody: string, offered: string): boolean {
+  const expected = Buffer.from(new Webhook(secret).sign(id, new Date(timestamp * 1000), rawBody).slice('v1,'.length));
+  // Several space-separated signatures may arrive during key rotation; only v1 entries count.
+  return offered.split(' ').some((entry) => {
+    const comma = entry.indexOf(',');
+    if (comma < 0 || entry.slice(0, comma) !== 'v1') return false;
+    const candidate = Buffer.from(entry.slice(comma + 1));
+    return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+  });
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return Array.isArray(value) ? value[0] : value;
+  }
+  return undefined;
+}
+
+function reject(status: 401 | 400, code: Exclude<WebhookVerdict, { ok: true }>['code']): WebhookVerdict {
+  return { ok: false, status, code };
+}
