@@ -1,0 +1,115 @@
+import { allOk, normalizeOperationOutcome } from '@medplum/core';
+import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { buildCapabilityStatement } from './capability-statement.ts';
+import type { FaultState, InjectedFailure } from './fault-switches.ts';
+import type { IndexedMemoryRepository } from './indexed-memory-repository.ts';
+import { processBundle } from './process-bundle.ts';
+import { createSerialQueue } from './serial-queue.ts';
+import { FHIR_JSON, writeFhirResponse } from './write-fhir-response.ts';
+
+export type FhirHttpAppDeps = {
+  repository: IndexedMemoryRepository;
+  router: FhirRouter;
+  faults: FaultState;
+  basePath: string;
+};
+
+// Delivery bundles carry base64 PDFs (a 30 MB PDF is 40 MB of base64).
+const MAX_BODY = '50mb';
+// Like Medplum's and HAPI's servers: a search without _count answers one page, never the whole store.
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 1000;
+
+export function createFhirHttpApp(deps: FhirHttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Every request runs alone: the repository's undo log and conditional decisions assume one writer.
+  const queue = createSerialQueue();
+  app.use(deps.basePath, express.json({ limit: MAX_BODY, type: [FHIR_JSON, 'application/json', 'application/json-patch+json'] }));
+  app.use(deps.basePath, (req, res, next) => {
+    handleFhirRequest(deps, queue.run.bind(queue), req, res).catch(next);
+  });
+  app.use(deps.basePath, writeTransportError);
+  return app;
+}
+
+type RunSerially = <T>(task: () => Promise<T>) => Promise<T>;
+
+async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially, req: Request, res: Response): Promise<void> {
+  const { faults } = deps;
+  const delay = faults.currentDelayMs();
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  const failure = faults.takeFailure(req.method, req.path);
+  if (failure) {
+    writeInjectedFailure(res, failure);
+    return;
+  }
+  const baseUrl = `${req.protocol}://${req.get('host')}${deps.basePath}`;
+  const relativeUrl = withPageSize(req.method, req.url.replace(/^\//, ''));
+  const response = await runSerially(() => dispatch(deps, req, relativeUrl, baseUrl));
+  if (faults.takeDrop(req.method, req.path)) {
+    // The write above is committed; the client only sees the connection die.
+    req.socket.destroy();
+    return;
+  }
+  writeFhirResponse(res, response, { baseUrl, relativeUrl });
+}
+
+async function dispatch(deps: FhirHttpAppDeps, req: Request, relativeUrl: string, baseUrl: string): Promise<FhirResponse> {
+  const path = relativeUrl.split('?')[0];
+  if (req.method === 'GET' && path === 'metadata') return [allOk, buildCapabilityStatement(baseUrl)];
+  if (req.method === 'POST' && path === '' && req.body?.resourceType === 'Bundle') {
+    return processBundle(deps, req.body);
+  }
+  const request: FhirRequest = {
+    method: req.method as HttpMethod,
+    url: relativeUrl,
+    pathname: '',
+    params: {},
+    query: {},
+    body: req.body,
+    headers: req.headers,
+    config: { transactions: true },
+  };
+  try {
+    return await deps.router.handleRequest(request, deps.repository);
+  } catch (err) {
+    return [normalizeOperationOutcome(err)];
+  }
+}
+
+/** Adds the default `_count` to a type-level search and caps a larger one. */
+function withPageSize(method: string, relativeUrl: string): string {
+  const [path = '', query = ''] = relativeUrl.split(/\?(.*)/s);
+  if (method !== 'GET' || path === '' || path.includes('/') || path === 'metadata') return relativeUrl;
+  const params = new URLSearchParams(query);
+  const requested = Number(params.get('_count') ?? DEFAULT_PAGE_SIZE);
+  params.set('_count', String(Number.isInteger(requested) && requested >= 0 ? Math.min(requested, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE));
+  return `${path}?${params.toString()}`;
+}
+
+function writeInjectedFailure(res: Response, failure: InjectedFailure): void {
+  if (failure.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(failure.retryAfterSeconds));
+  const outcome: OperationOutcome = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'transient', details: { text: `Injected fault: ${failure.status}` } }],
+  };
+  res.status(failure.status).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
+
+/** Body parsing errors (malformed JSON, too large) as OperationOutcomes; never echoes the body. */
+function writeTransportError(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) {
+    next(err);
+    return;
+  }
+  const status = (err as { status?: number }).status ?? 500;
+  const text = status === 413 ? 'Request body too large' : status < 500 ? 'Malformed request body' : 'Internal error';
+  const code = status === 413 ? 'too-costly' : status < 500 ? 'invalid' : 'exception';
+  const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
