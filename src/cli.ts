@@ -1,0 +1,132 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { startApp } from './app.ts';
+import { ConfigError, loadConfig } from './config/load-config.ts';
+import { createLogger } from './create-logger.ts';
+import { startSandbox } from './avara/sandbox/start-sandbox.ts';
+import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
+import { startFhirServer } from './fhir/embedded/start-fhir-server.ts';
+import { runDemo } from './run-demo.ts';
+import { openStore } from './store/open-store.ts';
+import { countDeliveriesByState, requeueDelivery } from './store/deliveries.ts';
+import { requeueDeadDeliveries } from './store/requeue-dead.ts';
+
+const program = new Command('avara-fhir-sync').description('Deliver signed Avara radiology reports into an EHR through FHIR R4');
+
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 = any free port)');
+  return n;
+};
+const positive = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+program
+  .command('serve')
+  .description('HTTP server (webhooks, API, health) + delivery worker, configured from the environment')
+  .option('--accept-identifier-change', 'start although identifier systems differ from those recorded in the database')
+  .action(async (opts: { acceptIdentifierChange?: boolean }) => {
+    const config = loadConfig(process.env);
+    const log = createLogger(config.logLevel);
+    const app = await startApp(config, log, { acceptIdentifierChange: opts.acceptIdentifierChange });
+    stopOnSignals(log, () => app.stop());
+  });
+
+program
+  .command('demo')
+  .description('everything embedded: Avara sandbox, FHIR store, temporary SQLite; signs off N reports and delivers them')
+  .option('--reports <n>', 'reports to sign off', positive, 25)
+  .option('--keep', 'keep everything running and print the URLs')
+  .action(async (opts: { reports: number; keep?: boolean }) => {
+    const result = await runDemo({ reports: opts.reports, keep: opts.keep ?? false, out: process.stdout });
+    if (!opts.keep) process.exit(result.ok ? 0 : 1);
+    stopOnSignals(createLogger('info'), result.stop);
+  });
+
+program
+  .command('sandbox')
+  .description('the simulated Avara alone (API + signed webhook sender)')
+  .option('--port <port>', 'port (0 = any free port)', port, 0)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--api-key <key>', 'API key to accept (generated when absent)')
+  .option('--webhook-key <whsec>', 'webhook signing secret (generated when absent)')
+  .option('--webhook-url <url>', 'where signed webhooks are sent')
+  .option('--studies <n>', 'completed studies to seed', (v) => Number(v), 0)
+  .option('--seed <s>', 'seed for deterministic data', (v) => Number(v))
+  .action(async (opts: { port: number; host: string; apiKey?: string; webhookKey?: string; webhookUrl?: string; studies: number; seed?: number }) => {
+    const sandbox = await startSandbox(opts);
+    process.stdout.write(`${sandboxStartupLine(sandbox)}\n`);
+    stopOnSignals(createLogger('info'), () => sandbox.stop());
+  });
+
+program
+  .command('fhir-server')
+  .description('the embedded FHIR R4 store alone (in memory)')
+  .option('--port <port>', 'port (0 = any free port)', port, 8103)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .action(async (opts: { port: number; host: string }) => {
+    const server = await startFhirServer(opts);
+    process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl })}\n`);
+    stopOnSignals(createLogger('info'), () => server.stop());
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations (serve also does this at start)')
+  .action(() => {
+    const store = openStore({ sqlitePath: process.env.SQLITE_PATH || './data/avara-fhir-sync.db' });
+    store.close();
+    process.stdout.write('migrations applied\n');
+  });
+
+program
+  .command('status')
+  .description('delivery counts by state')
+  .option('--json', 'machine-readable output')
+  .action((opts: { json?: boolean }) => {
+    const store = openStore({ sqlitePath: process.env.SQLITE_PATH || './data/avara-fhir-sync.db' });
+    const counts = countDeliveriesByState(store.db);
+    store.close();
+    process.stdout.write(opts.json ? `${JSON.stringify({ counts })}\n` : Object.entries(counts).map(([s, n]) => `${s.padEnd(12)} ${n}`).join('\n') + '\n');
+  });
+
+program
+  .command('retry')
+  .description('put a failed or dead delivery back in the queue (--dead: all dead letters)')
+  .argument('[reportId]')
+  .option('--dead', 'requeue every dead delivery')
+  .action((reportId: string | undefined, opts: { dead?: boolean }) => {
+    const store = openStore({ sqlitePath: process.env.SQLITE_PATH || './data/avara-fhir-sync.db' });
+    try {
+      if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), 'cli')} dead deliveries requeued\n`);
+      else if (reportId) process.stdout.write(`${reportId}: ${requeueDelivery(store.db, reportId, Date.now(), 'cli')}\n`);
+      else throw new InvalidArgumentError('give a reportId or --dead');
+    } finally {
+      store.close();
+    }
+  });
+
+function stopOnSignals(log: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    // A second signal exits at once; everything acknowledged is already committed.
+    if (stopping) process.exit(130);
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  // One clear line naming what is wrong; no stack for configuration mistakes.
+  if (error instanceof ConfigError || error instanceof InvalidArgumentError) process.stderr.write(`avara-fhir-sync: ${error.message}\n`);
+  else process.stderr.write(`avara-fhir-sync: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
