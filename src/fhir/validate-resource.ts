@@ -35,13 +35,16 @@ export function validateDeliveryBundle(bundle: Bundle): void {
 }
 
 function errorIssues(resource: Resource): OperationOutcomeIssue[] {
+  let issues: OperationOutcomeIssue[];
   try {
-    // Returns warnings; errors are thrown as an OperationOutcomeError.
-    return validateResource(resource).filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
+    issues = validateResource(resource);
   } catch (error) {
-    if (error instanceof OperationOutcomeError) return error.outcome.issue ?? [];
-    throw error;
+    // medplum throws when any issue is an error; the outcome then carries the warnings too
+    // (e.g. `urn:uuid:` references it cannot type-check), which are not reasons to refuse.
+    if (!(error instanceof OperationOutcomeError)) throw error;
+    issues = error.outcome.issue ?? [];
   }
+  return issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
 }
 
 function describeIssue(issue: OperationOutcomeIssue): string {

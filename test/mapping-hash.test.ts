@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
+import { deliveryContentHash } from '../src/fhir/mapping/delivery-content-hash.ts';
+import type { DeliveryInput } from '../src/fhir/mapping/delivery-input.ts';
+import { addendum1, counterUuids, createPatient, fullStudy, mappingOptions, originalReport } from './fixtures/mapping-fixtures.ts';
+
+function input(): DeliveryInput {
+  return { study: fullStudy(), reports: [addendum1(), originalReport()], patient: createPatient() };
+}
+
+describe('the delivery content hash', () => {
+  it('is the same for the same Avara state whatever uuids the bundle got', () => {
+    const first = buildDeliveryBundle(input(), mappingOptions({ newUuid: counterUuids(1) }));
+    const second = buildDeliveryBundle(input(), mappingOptions({ newUuid: () => crypto.randomUUID() }));
+    expect(first.entry![0]!.fullUrl).not.toBe(second.entry![0]!.fullUrl);
+    expect(deliveryContentHash(first)).toBe(deliveryContentHash(second));
+  });
+
+  it('is the same when Avara lists the reports in another order', () => {
+    const reversed = { ...input(), reports: [...input().reports].reverse() };
+    expect(deliveryContentHash(buildDeliveryBundle(reversed, mappingOptions()))).toBe(deliveryContentHash(buildDeliveryBundle(input(), mappingOptions())));
+  });
+
+  it('changes when a report text changes', () => {
+    const changed = { ...input(), reports: [addendum1(), { ...originalReport(), plainText: 'IMPRESSION: Something else.' }] };
+    expect(deliveryContentHash(buildDeliveryBundle(changed, mappingOptions()))).not.toBe(deliveryContentHash(buildDeliveryBundle(input(), mappingOptions())));
+  });
+
+  it('changes when a reference points at another entry', () => {
+    const bundle = buildDeliveryBundle(input(), mappingOptions());
+    const swapped = structuredClone(bundle);
+    const report = swapped.entry!.at(-1)!.resource as { imagingStudy: { reference: string }[] };
+    report.imagingStudy[0]!.reference = swapped.entry![0]!.fullUrl!;
+    expect(deliveryContentHash(swapped)).not.toBe(deliveryContentHash(bundle));
+  });
+
+  it('is 64 hex characters of SHA-256', () => {
+    expect(deliveryContentHash(buildDeliveryBundle(input(), mappingOptions()))).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

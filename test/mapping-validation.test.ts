@@ -1,0 +1,54 @@
+import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
+import { validateDeliveryBundle } from '../src/fhir/validate-resource.ts';
+import { createPatient, fullStudy, mappingOptions, originalReport } from './fixtures/mapping-fixtures.ts';
+
+function validBundle(): Bundle {
+  return buildDeliveryBundle({ study: fullStudy(), reports: [originalReport()], patient: createPatient() }, mappingOptions());
+}
+
+function thrownBy(action: () => void): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('validating the delivery bundle', () => {
+  it('accepts a bundle built by the mapping', () => {
+    expect(() => validateDeliveryBundle(validBundle())).not.toThrow();
+  });
+
+  it('rejects a broken resource as a permanent fhir_invalid_resource naming type, path and issue code', () => {
+    const bundle = validBundle();
+    const patient = bundle.entry![0]!.resource as Patient;
+    patient.birthDate = 'born 3 Nov 1971';
+    const error = thrownBy(() => validateDeliveryBundle(bundle));
+    expect(error).toMatchObject({ code: 'fhir_invalid_resource', retryable: false });
+    expect((error as Error).message).toContain('Patient: Patient.birthDate [structure]');
+  });
+
+  it('keeps values out of the message', () => {
+    const bundle = validBundle();
+    const patient = bundle.entry![0]!.resource as Patient & { nickname: string };
+    patient.birthDate = 'born 3 Nov 1971';
+    patient.nickname = 'Adaeze';
+    patient.name![0]!.family = '' as string; // empty strings are invalid in FHIR
+    const message = (thrownBy(() => validateDeliveryBundle(bundle)) as Error).message;
+    expect(message).not.toMatch(/1971|Adaeze|Okafor|H-00482913/);
+  });
+});
+
+describe('validation warnings', () => {
+  it('does not report the urn:uuid reference warnings of a resource that has a real error', () => {
+    const bundle = validBundle();
+    const report = bundle.entry!.at(-1)!.resource as unknown as Record<string, unknown>;
+    report.date = '2026-08-21';
+    const message = (thrownBy(() => validateDeliveryBundle(bundle)) as Error).message;
+    expect(message).toContain('DiagnosticReport: DiagnosticReport.date [structure]');
+    expect(message).not.toContain('DiagnosticReport.subject');
+  });
+});
