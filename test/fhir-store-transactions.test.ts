@@ -66,10 +66,11 @@ describe('embedded FHIR store: transaction and batch Bundles', () => {
   it('commits nothing when one entry of the transaction is invalid', async () => {
     await postJson(store.baseUrl, deliveryBundle(keys));
     const [patientEntry, studyEntry, documentEntry, reportEntry] = deliveryBundle({ ...keys, mrn: 'MRN-2', conclusion: 'changed' }).entry as BundleEntry[];
-    const invalid = { ...reportEntry, resource: { ...(reportEntry?.resource as DiagnosticReport), code: undefined } };
+    const withoutCode = { ...(reportEntry?.resource as DiagnosticReport), code: undefined } as unknown as DiagnosticReport;
+    const invalid: BundleEntry = { ...reportEntry, resource: withoutCode };
     // Medplum applies creates, then updates in Bundle order: the new Patient and the update of the
     // rep_1 document are written before the invalid report update fails, and must be undone.
-    const res = await postJson(store.baseUrl, transaction([patientEntry!, studyEntry!, documentEntry!, invalid as BundleEntry]));
+    const res = await postJson(store.baseUrl, transaction([patientEntry!, studyEntry!, documentEntry!, invalid]));
 
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
