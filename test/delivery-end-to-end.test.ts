@@ -60,13 +60,7 @@ describe('a signed report travels from Avara to the EHR', () => {
 
   it('creates each resource once when one report comes through two different webhook ids', async () => {
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
-    const link = await fetch(`${env.sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${signed!.reportId}`, {
-      headers: { authorization: `Bearer ${env.sandbox.apiKey}` },
-    }).then((r) => r.json() as Promise<{ presignedUrl: string }>);
-    const bodies = ['whe_0123456789abcdef0123456789abcdef', 'whe_fedcba9876543210fedcba9876543210'].map((id) =>
-      JSON.stringify({ id, type: 'report.delivered', data: { studyId: signed!.studyId, reportId: signed!.reportId, isCritical: false, presignedUrl: link.presignedUrl } }),
-    );
-    const answers = await Promise.all(bodies.map((body) => env.postWebhook(body, env.signedHeaders(body))));
+    const answers = await Promise.all([env.sendReportDelivered(signed!), env.sendReportDelivered(signed!)]);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     await env.waitForDelivery(signed!.reportId, 'delivered');
     expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
@@ -87,7 +81,7 @@ describe('a signed report travels from Avara to the EHR', () => {
     const [original] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const [addendum] = await env.sandbox.signReports(1, { addendum: true, studyIds: [original!.studyId] });
     await env.waitForDelivery(addendum!.reportId, 'delivered');
-    await env.sandbox.resendWebhook(original!.webhookId);
+    await env.sendReportDelivered(original!);
     await env.waitForDelivery(original!.reportId, 'delivered');
     await expectAppendedStudy(env, original!.studyId, original!.reportId, addendum!.reportId);
   });

@@ -38,7 +38,13 @@ export function verifyAvaraWebhook(
 }
 
 function signatureMatches(secret: string, id: string, timestamp: number, rawBody: string, offered: string): boolean {
-  const expected = Buffer.from(new Webhook(secret).sign(id, new Date(timestamp * 1000), rawBody).slice('v1,'.length));
+  let signer: Webhook;
+  try {
+    signer = new Webhook(secret);
+  } catch {
+    return false;   // a malformed secret matches nothing; config validation names it at start-up
+  }
+  const expected = Buffer.from(signer.sign(id, new Date(timestamp * 1000), rawBody).slice('v1,'.length));
   // Several space-separated signatures may arrive during key rotation; only v1 entries count.
   return offered.split(' ').some((entry) => {
     const comma = entry.indexOf(',');

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ export interface TestEnv {
   /** Every log line the app wrote, as text (for the PHI canary). */
   logText(): string;
   postWebhook(rawBody: string, headers: Record<string, string>): Promise<Response>;
+  /** Posts a signed report.delivered for a report signed with `sendWebhooks: false` (a late webhook). */
+  sendReportDelivered(ref: { studyId: string; reportId: string }, eventId?: string): Promise<Response>;
   signedHeaders(rawBody: string, options?: { key?: string; id?: string; timestampSeconds?: number }): Record<string, string>;
   waitForDelivery(reportId: string, states: DeliveryState | DeliveryState[], timeoutMs?: number): Promise<Delivery>;
   delivery(reportId: string): Delivery | undefined;
@@ -60,6 +63,17 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     logText: () => logs.join(''),
     postWebhook: (rawBody, headers) =>
       fetch(`${app.url}/webhooks/avara`, { method: 'POST', body: rawBody, headers: { 'content-type': 'application/json', ...headers } }),
+    async sendReportDelivered(ref, eventId = `whe_${randomBytes(16).toString('hex')}`) {
+      const link = await fetch(`${sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${ref.reportId}`, {
+        headers: { authorization: `Bearer ${sandbox.apiKey}` },
+      }).then((r) => r.json() as Promise<{ presignedUrl: string; isCritical: boolean | null }>);
+      const body = JSON.stringify({
+        id: eventId,
+        type: 'report.delivered',
+        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: link.isCritical ?? false, presignedUrl: link.presignedUrl },
+      });
+      return env.postWebhook(body, env.signedHeaders(body));
+    },
     signedHeaders(rawBody, opts = {}) {
       const id = opts.id ?? `msg_${Math.random().toString(36).slice(2)}`;
       const at = new Date((opts.timestampSeconds ?? Math.floor(Date.now() / 1000)) * 1000);

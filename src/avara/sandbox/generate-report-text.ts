@@ -2,7 +2,7 @@ import type { SeededRandom } from './seeded-random.ts';
 import { GENERAL_REMARKS, type ProcedureTemplate } from './procedure-catalog.ts';
 
 // Real reports run 2-6 KB; pad with neutral remarks below this so byte-size handling gets exercised.
-const MIN_REPORT_BYTES = 2200;
+const MIN_REPORT_BYTES = 2300;
 
 export interface ReportTextContext {
   template: ProcedureTemplate;

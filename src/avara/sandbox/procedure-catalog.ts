@@ -100,4 +100,12 @@ export const GENERAL_REMARKS: readonly string[] = [
   'Reference ranges used in this report follow the departmental protocol current at the time of reading.',
   'The referring clinician may contact the reading room directly with any questions about this examination.',
   'Images are available for review in the enterprise viewer.',
+  'Prior imaging from outside institutions was not available at the time of this interpretation.',
+  'The examination was protocolled by the radiologist according to the indication on the order.',
+  'Any discrepancy with a preliminary report will be communicated to the ordering team directly.',
+  'Anatomical variants noted during the review are of no clinical significance.',
+  'Where a finding is described as stable, stability refers to the most recent comparable examination.',
+  'Recommendations in this report follow the relevant society guidelines for incidental findings.',
+  'Please note that small lesions below the resolution of this technique cannot be excluded.',
+  'The patient identity was verified against two identifiers before the examination began.',
 ];
