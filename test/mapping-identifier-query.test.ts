@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identifierQuery } from '../src/fhir/mapping/identifier-query.ts';
+import { identifierQuery, identifierSearchToken } from '../src/fhir/mapping/identifier-query.ts';
 
 describe('conditional identifier queries', () => {
   it('keeps an ordinary system and value readable', () => {
@@ -12,5 +12,11 @@ describe('conditional identifier queries', () => {
 
   it('escapes FHIR search separators inside a value', () => {
     expect(identifierQuery('urn:x', 'a|b,c$d\\e')).toBe('identifier=urn:x|a%5C%7Cb%5C%2Cc%5C%24d%5C%5Ce');
+  });
+});
+
+describe('identifier search tokens for clients that percent-encode themselves', () => {
+  it('escapes FHIR search separators and leaves percent-encoding to the client', () => {
+    expect(identifierSearchToken('urn:avara-fhir-sync:mrn', 'A,B&C')).toBe('urn:avara-fhir-sync:mrn|A\\,B&C');
   });
 });

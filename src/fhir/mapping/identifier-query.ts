@@ -11,6 +11,15 @@ export function identifierQuery(system: string, value: string): string {
   return `identifier=${encodeQueryPart(escapeSearchValue(system))}|${encodeQueryPart(escapeSearchValue(value))}`;
 }
 
+/**
+ * The `<system>|<value>` token with FHIR search escaping only, for HTTP clients that
+ * percent-encode query parameters themselves (e.g. `URLSearchParams`). Without it an MRN
+ * containing `,` would turn an identifier search into an OR of two searches.
+ */
+export function identifierSearchToken(system: string, value: string): string {
+  return `${escapeSearchValue(system)}|${escapeSearchValue(value)}`;
+}
+
 function escapeSearchValue(text: string): string {
   return text.replace(/[\\|,$]/g, (c) => `\\${c}`);
 }
