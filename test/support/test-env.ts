@@ -22,7 +22,9 @@ export interface TestEnv {
   logText(): string;
   postWebhook(rawBody: string, headers: Record<string, string>): Promise<Response>;
   /** Posts a signed report.delivered for a report signed with `sendWebhooks: false` (a late webhook). */
-  sendReportDelivered(ref: { studyId: string; reportId: string }, eventId?: string): Promise<Response>;
+  sendReportDelivered(ref: { studyId: string; reportId: string }, options?: { presignedUrl?: string }): Promise<Response>;
+  /** A presigned PDF link exactly as Avara's API hands it out now. */
+  pdfLink(reportId: string): Promise<string>;
   signedHeaders(rawBody: string, options?: { key?: string; id?: string; timestampSeconds?: number }): Record<string, string>;
   waitForDelivery(reportId: string, states: DeliveryState | DeliveryState[], timeoutMs?: number): Promise<Delivery>;
   delivery(reportId: string): Delivery | undefined;
@@ -63,14 +65,17 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     logText: () => logs.join(''),
     postWebhook: (rawBody, headers) =>
       fetch(`${app.url}/webhooks/avara`, { method: 'POST', body: rawBody, headers: { 'content-type': 'application/json', ...headers } }),
-    async sendReportDelivered(ref, eventId = `whe_${randomBytes(16).toString('hex')}`) {
-      const link = await fetch(`${sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${ref.reportId}`, {
+    async pdfLink(reportId) {
+      const response = await fetch(`${sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${reportId}`, {
         headers: { authorization: `Bearer ${sandbox.apiKey}` },
-      }).then((r) => r.json() as Promise<{ presignedUrl: string; isCritical: boolean | null }>);
+      });
+      return ((await response.json()) as { presignedUrl: string }).presignedUrl;
+    },
+    async sendReportDelivered(ref, options = {}) {
       const body = JSON.stringify({
-        id: eventId,
+        id: `whe_${randomBytes(16).toString('hex')}`,
         type: 'report.delivered',
-        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: link.isCritical ?? false, presignedUrl: link.presignedUrl },
+        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: false, presignedUrl: options.presignedUrl ?? (await env.pdfLink(ref.reportId)) },
       });
       return env.postWebhook(body, env.signedHeaders(body));
     },

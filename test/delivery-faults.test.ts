@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestEnv, type TestEnv } from './support/test-env.ts';
+
+const isTransaction = (method: string, path: string) => method === 'POST' && /\/fhir\/R4\/?$/.test(path);
+
+describe('delivery under upstream and FHIR faults', () => {
+  let env: TestEnv;
+  afterEach(async () => {
+    await env.stop();
+  });
+
+  it('delivers after Avara answers 429 with Retry-After for the study', async () => {
+    env = await startTestEnv();
+    env.sandbox.failNext('GET /v1/autoScribe/studies/{studyId}', { status: 429, retryAfterSeconds: 1, times: 1 });
+    const [signed] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    expect(env.sandbox.requestCounts()['GET /v1/autoScribe/studies/{studyId}']).toBe(2);
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
+  });
+
+  it('delivers after Avara answers 500 for the report list', async () => {
+    env = await startTestEnv();
+    env.sandbox.failNext('GET /v1/autoScribe/reports', { status: 500, times: 1 });
+    const [signed] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
+  });
+
+  it('delivers once after the FHIR store answers the transaction with 500', async () => {
+    env = await startTestEnv();
+    env.fhir.faults.failNext(1, 500, { matcher: isTransaction });
+    const [signed] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
+    expect(await env.fhirSearch('Patient')).toHaveLength(1);
+  });
+
+  it('records failed while the FHIR store is down, then delivers once it is back', async () => {
+    env = await startTestEnv();
+    await env.fhir.faults.down();
+    const [signed] = await env.sandbox.signReports(1);
+    const failed = await env.waitForDelivery(signed!.reportId, 'failed');
+    expect(failed.lastErrorCode).toBe('fhir_unavailable');
+    await env.fhir.faults.up();
+    const row = await env.waitForDelivery(signed!.reportId, 'delivered');
+    expect(row.attempts).toBeGreaterThanOrEqual(2);
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
+  });
+
+  it('fetches a fresh link when the webhook PDF link has expired, and delivers', async () => {
+    env = await startTestEnv();
+    const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
+    env.sandbox.setPdfBehaviour({ linkTtlSeconds: -60 });
+    const expiredLink = await env.pdfLink(signed!.reportId);
+    env.sandbox.setPdfBehaviour({ linkTtlSeconds: 3600 });
+    env.sandbox.resetCounts();
+    await env.sendReportDelivered(signed!, { presignedUrl: expiredLink });
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    expect(env.sandbox.requestCounts()['GET /_files/{name}']).toBe(2);
+    expect(env.sandbox.requestCounts()['GET /v1/autoScribe/reports/pdf']).toBe(1);
+  });
+
+  it('never fetches a PDF link to a host outside PDF_ALLOWED_HOSTS, dead-letters it and writes nothing', async () => {
+    env = await startTestEnv();
+    env.sandbox.setPdfBehaviour({ host: 'localhost' }); // loopback, but not the allowed 127.0.0.1
+    const [signed] = await env.sandbox.signReports(1);
+    const row = await env.waitForDelivery(signed!.reportId, 'dead');
+    expect(row.lastErrorCode).toBe('pdf_host_not_allowed');
+    expect(env.sandbox.requestCounts()['GET /_files/{name}'] ?? 0).toBe(0);
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(0);
+    expect(await env.fhirSearch('Patient')).toHaveLength(0);
+  });
+
+  it('dead-letters a link that serves HTML instead of a PDF after MAX_ATTEMPTS, writing nothing', async () => {
+    env = await startTestEnv({ env: { MAX_ATTEMPTS: '2' } });
+    env.sandbox.setPdfBehaviour({ servesHtml: true });
+    const [signed] = await env.sandbox.signReports(1);
+    const row = await env.waitForDelivery(signed!.reportId, 'dead');
+    expect(row.lastErrorCode).toBe('pdf_invalid');
+    expect(row.attempts).toBe(2);
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(0);
+  });
+
+  it('skips a study cancelled before delivery, with study_cancelled in the audit', async () => {
+    env = await startTestEnv();
+    const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
+    const study = env.sandbox.getStudyState(signed!.studyId);
+    study.isCancelled = true;
+    study.cancelledAt = new Date().toISOString();
+    await env.sendReportDelivered(signed!);
+    const row = await env.waitForDelivery(signed!.reportId, 'skipped');
+    expect(row.lastErrorCode).toBe('study_cancelled');
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(0);
+  });
+});
