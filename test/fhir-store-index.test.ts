@@ -1,5 +1,5 @@
 import { parseSearchRequest } from '@medplum/core';
-import type { DiagnosticReport, DocumentReference, Identifier, Patient, Resource } from '@medplum/fhirtypes';
+import type { DiagnosticReport, DocumentReference, Group, Identifier, Patient, Reference } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IndexedMemoryRepository } from '../src/fhir/embedded/indexed-memory-repository.ts';
 import { CRITICAL_TAG } from './support/fhir-store-fixtures.ts';
@@ -20,7 +20,7 @@ function identifiersFor(i: number): Identifier[] {
   return shapes[i % shapes.length] ?? [];
 }
 
-function subjectFor(i: number, patients: Patient[]): DiagnosticReport['subject'] {
+function subjectFor(i: number, patients: Patient[]): Reference<Patient | Group> | undefined {
   if (i % 7 === 0) return undefined;
   if (i % 5 === 0) return { reference: 'Group/g1' };
   return { reference: `Patient/${patients[i % patients.length]?.id}` };
@@ -57,7 +57,7 @@ async function mutate(repository: IndexedMemoryRepository): Promise<void> {
   await repository
     .withTransaction(async () => {
       const [first] = reports.entry ?? [];
-      await repository.updateResource({ ...(first?.resource as Resource), identifier: [{ system: SYS, value: 'ghost' }] });
+      await repository.updateResource({ ...(first?.resource as DiagnosticReport), identifier: [{ system: SYS, value: 'ghost' }] });
       await repository.createResource({ resourceType: 'DiagnosticReport', status: 'final', code: { text: 'x' }, identifier: [{ value: 'ghost' }] });
       throw new Error('abort');
     })
