@@ -164,6 +164,15 @@ describe('sandbox API behaviour', () => {
     expect(await expired.text()).toContain('<Code>AccessDenied</Code>');
   });
 
+  it('serves changes made through getStudyState and getReportState', async () => {
+    const [ref] = await sandbox.signReports(1);
+    sandbox.getStudyState(ref!.studyId).metadata = { accessionNumber: 'ACC-EDITED' };
+    delete sandbox.getReportState(ref!.reportId).plainText;
+    expect((await getJson(sandbox, `/v1/autoScribe/studies/${ref!.studyId}`)).body.metadata).toEqual({ accessionNumber: 'ACC-EDITED' });
+    const text = (await getJson(sandbox, `/v1/autoScribe/reports/text?reportId=${ref!.reportId}`)).body;
+    expect('plainText' in text).toBe(false);
+  });
+
   it('signs addenda on completed studies, and opens and cancels them through the API', async () => {
     const [original] = await sandbox.signReports(1);
     const [addendum] = await sandbox.signReports(1, { addendum: true });

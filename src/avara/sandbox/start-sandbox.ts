@@ -10,7 +10,7 @@ import { reportPdfBytes } from './report-pdf-bytes.ts';
 import { reportRoutes } from './report-routes.ts';
 import type { PdfSwitches, SandboxContext } from './sandbox-context.ts';
 import { createSandboxState } from './sandbox-state.ts';
-import type { SandboxStudy, SignedRef } from './sandbox-types.ts';
+import type { SandboxReport, SandboxStudy, SignedRef } from './sandbox-types.ts';
 import { createSeededRandom, type SeededRandom } from './seeded-random.ts';
 import { signReports, type SignOptions } from './sign-reports.ts';
 import { studyRoutes } from './study-routes.ts';
@@ -44,6 +44,8 @@ export interface Sandbox {
   resetCounts(): void;
   /** The live study object the API serves: mutate it to cancel, edit demographics, add metadata. */
   getStudyState(studyId: string): SandboxStudy;
+  /** The live report record (`report` as served by /reports, plus `plainText`): mutate to test edge cases. */
+  getReportState(reportId: string): SandboxReport;
   pdfBytes(reportId: string): Uint8Array;
   resendWebhook(webhookId: string): Promise<WebhookOutcome>;
   webhookOutcomes(): WebhookOutcome[];
@@ -100,11 +102,8 @@ function buildSandbox(
       if (!study) throw new Error(`unknown study ${studyId}`);
       return study;
     },
-    pdfBytes(reportId) {
-      const stored = ctx.state.reports.get(reportId);
-      if (!stored) throw new Error(`unknown report ${reportId}`);
-      return reportPdfBytes(stored);
-    },
+    getReportState: (reportId) => reportState(ctx, reportId),
+    pdfBytes: (reportId) => reportPdfBytes(reportState(ctx, reportId)),
     resendWebhook: (webhookId) => sender.resend(webhookId),
     webhookOutcomes: () => sender.outcomes(),
     stop: async () => {},
@@ -122,6 +121,12 @@ function buildApp(ctx: SandboxContext, sandbox: Sandbox): express.Express {
   };
   app.use(onError);
   return app;
+}
+
+function reportState(ctx: SandboxContext, reportId: string): SandboxReport {
+  const stored = ctx.state.reports.get(reportId);
+  if (!stored) throw new Error(`unknown report ${reportId}`);
+  return stored;
 }
 
 function seedStudies(state: ReturnType<typeof createSandboxState>, random: SeededRandom, now: Date, count: number): void {
