@@ -39,8 +39,9 @@ describe('delivery under upstream and FHIR faults', () => {
     env = await startTestEnv();
     await env.fhir.faults.down();
     const [signed] = await env.sandbox.signReports(1);
-    const failed = await env.waitForDelivery(signed!.reportId, 'failed');
-    expect(failed.lastErrorCode).toBe('fhir_unavailable');
+    // The row flips between failed and in_progress while retrying; the recorded error is stable.
+    await env.waitFor('a recorded fhir_unavailable failure', () => env.delivery(signed!.reportId)?.lastErrorCode === 'fhir_unavailable');
+    expect(env.delivery(signed!.reportId)?.state).not.toBe('delivered');
     await env.fhir.faults.up();
     const row = await env.waitForDelivery(signed!.reportId, 'delivered');
     expect(row.attempts).toBeGreaterThanOrEqual(2);

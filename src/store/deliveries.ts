@@ -248,3 +248,7 @@ export function requeueDelivery(db: Db, reportId: string, now: number, by: strin
     { behavior: 'immediate' },
   );
 }
+
+export function isStudyDelivered(db: Db, studyId: string): boolean {
+  return db.select({ reportId: deliveries.reportId }).from(deliveries).where(and(eq(deliveries.studyId, studyId), eq(deliveries.state, 'delivered'))).limit(1).get() !== undefined;
+}

@@ -9,7 +9,7 @@ import { decideDeliveryPolicy } from '../fhir/mapping/decide-delivery-policy.ts'
 import { deliveryContentHash } from '../fhir/mapping/delivery-content-hash.ts';
 import type { MappingOptions } from '../fhir/mapping/delivery-input.ts';
 import { identifierSystems } from '../fhir/mapping/identifier-systems.ts';
-import { isSigned } from '../fhir/mapping/order-signed-reports.ts';
+import { compareBySignOff, isSigned } from '../fhir/mapping/order-signed-reports.ts';
 import { patientKey } from '../fhir/mapping/patient-key.ts';
 import { resolvePatient, type PatientMode } from '../fhir/resolve-patient.ts';
 import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
@@ -28,19 +28,33 @@ export interface DeliveryDeps {
   fhir: FhirClient;
   settings: DeliverySettings;
   userCache: Map<string, User>;
+  /** Whether an earlier report of this study already reached the EHR (cancelled-after-delivery rule). */
+  isStudyDelivered(studyId: string): boolean;
   /** Takes the study and patient locks; false when another worker holds one of them. */
   acquireLocks(keys: string[]): boolean;
 }
 
 export type DeliveryOutcome =
-  | { kind: 'delivered'; refs: Record<string, string>; contentHash: string; textMissingFor: string[]; usedWebhookLink: boolean; critical: boolean }
+  | {
+      kind: 'delivered';
+      refs: Record<string, string>;
+      contentHash: string;
+      textMissingFor: string[];
+      usedWebhookLink: boolean;
+      critical: boolean;
+      /** Cancelled in Avara after an earlier delivery: delivered, never retracted, flagged for a person. */
+      cancelledAfterDelivery: boolean;
+    }
   | { kind: 'skipped'; code: 'study_cancelled' | 'study_external'; reason: string }
   | { kind: 'locked' };
 
 /** One delivery attempt for one Avara report: the only place that knows the order of the steps. */
 export async function deliverReport(deps: DeliveryDeps, reportId: string, studyId: string, webhookLink: PdfLinkHint | undefined): Promise<DeliveryOutcome> {
   const study = await deps.avara.getStudy(studyId);
-  const policy = decideDeliveryPolicy(study, { deliverExternalStudies: deps.settings.deliverExternalStudies });
+  const policy = decideDeliveryPolicy(study, {
+    deliverExternalStudies: deps.settings.deliverExternalStudies,
+    studyAlreadyDelivered: study.isCancelled && deps.isStudyDelivered(studyId),
+  });
   if (!policy.deliver) return { kind: 'skipped', code: policy.code, reason: policy.reason };
 
   const list = await deps.avara.listReports(studyId);
@@ -69,6 +83,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
     textMissingFor: gathered.textMissingFor,
     usedWebhookLink: gathered.usedWebhookLink,
     critical: signed.some((r) => r.isCritical === true),
+    cancelledAfterDelivery: study.isCancelled,
   };
 }
 
@@ -80,7 +95,8 @@ function ensureReportSigned(reports: Report[], reportId: string): void {
 }
 
 function latestSigned(signed: Report[]): Report | undefined {
-  return [...signed].sort((a, b) => Date.parse(a.signedAt ?? '') - Date.parse(b.signedAt ?? '')).at(-1);
+  // The mapping's order (signedAt, createdAt, reportId), so both agree on "latest".
+  return [...signed].sort(compareBySignOff).at(-1);
 }
 
 /** Delivered means committed: the DiagnosticReport must be found by its identifier, exactly once. */

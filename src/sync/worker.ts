@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { User } from '../avara/schemas.ts';
 import { toSyncError, type SyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
-import { claimNextDelivery, markDead, markDelivered, markFailed, markSkipped, nextDueAt, releaseDelivery, renewLease, requeueExpiredLeases, type Lease } from '../store/deliveries.ts';
+import { claimNextDelivery, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, releaseDelivery, renewLease, requeueExpiredLeases, type Lease } from '../store/deliveries.ts';
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import type { Store } from '../store/open-store.ts';
@@ -112,6 +112,7 @@ export function startWorker(deps: WorkerDeps): Worker {
           settings: deps.settings,
           userCache,
           acquireLocks: (keys) => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now()),
+          isStudyDelivered: (studyId) => isStudyDelivered(db, studyId),
         },
         lease.reportId,
         lease.studyId,
@@ -148,7 +149,11 @@ export function startWorker(deps: WorkerDeps): Worker {
 
   function deliveredDetail(outcome: Extract<DeliveryOutcome, { kind: 'delivered' }>): Record<string, unknown> {
     // A report without text is delivered with its PDF only; the gap is on the record.
-    return { critical: outcome.critical, ...(outcome.textMissingFor.length > 0 ? { textMissingFor: outcome.textMissingFor } : {}) };
+    return {
+      critical: outcome.critical,
+      ...(outcome.textMissingFor.length > 0 ? { textMissingFor: outcome.textMissingFor } : {}),
+      ...(outcome.cancelledAfterDelivery ? { flag: 'study_cancelled_after_delivery' } : {}),
+    };
   }
 
   function recordFailure(lease: Lease, failure: SyncError, log: Logger): void {

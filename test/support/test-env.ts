@@ -28,6 +28,8 @@ export interface TestEnv {
   signedHeaders(rawBody: string, options?: { key?: string; id?: string; timestampSeconds?: number }): Record<string, string>;
   waitForDelivery(reportId: string, states: DeliveryState | DeliveryState[], timeoutMs?: number): Promise<Delivery>;
   delivery(reportId: string): Delivery | undefined;
+  /** Polls until `check` returns a value (not undefined/false), or fails after the timeout. */
+  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   fhirSearch<T extends Resource = Resource>(resourceType: string, query?: Record<string, string>): Promise<T[]>;
   stop(): Promise<void>;
 }
@@ -86,6 +88,15 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
       return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature };
     },
     delivery: (reportId) => getDelivery(app.store.db, reportId),
+    async waitFor(what, check, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = check();
+        if (value !== undefined && value !== false) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
     async waitForDelivery(reportId, states, timeoutMs = 20_000) {
       const wanted = Array.isArray(states) ? states : [states];
       const deadline = Date.now() + timeoutMs;

@@ -15,10 +15,15 @@ export function orderSignedReports(reports: readonly SignedReport[]): SignedRepo
 }
 
 function compareSignedReports(a: SignedReport, b: SignedReport): number {
+  return compareBySignOff(a.report, b.report);
+}
+
+/** The total order of sign-off used everywhere a "latest" report is picked. */
+export function compareBySignOff(a: SignedReport['report'], b: SignedReport['report']): number {
   return (
-    compareTimestamps(a.report.signedAt, b.report.signedAt) ||
-    compareTimestamps(a.report.createdAt, b.report.createdAt) ||
-    compareStrings(a.report.reportId, b.report.reportId)
+    compareTimestamps(a.signedAt, b.signedAt) ||
+    compareTimestamps(a.createdAt, b.createdAt) ||
+    compareStrings(a.reportId, b.reportId)
   );
 }
 
