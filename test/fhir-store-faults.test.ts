@@ -32,7 +32,7 @@ describe('embedded FHIR store: fault switches', () => {
   });
 
   it('fails only the requests its matcher selects', async () => {
-    store.faults.failNext(1, 500, { matcher: (method, path) => method === 'POST' && path === '/' });
+    store.faults.failNext(1, 500, { matcher: (method, path) => method === 'POST' && path === '/fhir/R4/' });
     expect((await getJson(`${store.baseUrl}/Patient`)).status).toBe(200);
     expect((await postJson(store.baseUrl, deliveryBundle(keys))).status).toBe(500);
     expect((await postJson(store.baseUrl, deliveryBundle(keys))).status).toBe(200);

@@ -43,7 +43,8 @@ async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially
   const { faults } = deps;
   const delay = faults.currentDelayMs();
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-  const failure = faults.takeFailure(req.method, req.path);
+  const path = `${req.baseUrl}${req.path}`;
+  const failure = faults.takeFailure(req.method, path);
   if (failure) {
     writeInjectedFailure(res, failure);
     return;
@@ -51,7 +52,7 @@ async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially
   const baseUrl = `${req.protocol}://${req.get('host')}${deps.basePath}`;
   const relativeUrl = withPageSize(req.method, req.url.replace(/^\//, ''));
   const response = await runSerially(() => dispatch(deps, req, relativeUrl, baseUrl));
-  if (faults.takeDrop(req.method, req.path)) {
+  if (faults.takeDrop(req.method, path)) {
     // The write above is committed; the client only sees the connection die.
     req.socket.destroy();
     return;

@@ -1,4 +1,4 @@
-/** Decides whether a fault applies to a request; `path` is relative to the FHIR base, e.g. "/Patient" or "/". */
+/** Decides whether a fault applies to a request; `path` is the URL path without the query, e.g. "/fhir/R4/Patient" or "/fhir/R4/" for the base. */
 export type RequestMatcher = (method: string, path: string) => boolean;
 
 export type FailNextOptions = { retryAfterSeconds?: number; matcher?: RequestMatcher };
