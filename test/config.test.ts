@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/load-config.ts';
+
+const run = promisify(execFile);
+const VALID = {
+  AVARA_API_KEY: 'sk_live_0123456789abcdef0123456789abcdef',
+  AVARA_WEBHOOK_KEY: 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS',
+  FHIR_BASE_URL: 'http://127.0.0.1:8103/fhir/R4',
+};
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('applies the defaults of design.md', () => {
+    const config = loadConfig(VALID);
+    expect(config.avara.baseUrl).toBe('https://api.avarasoftware.com');
+    expect(config.avara.pdfAllowedHosts).toEqual(['api.avarasoftware.com']);
+    expect(config.worker).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'create' });
+    expect(config.poll.intervalMs).toBe(300_000);
+    expect(config.mapping.accessionSystem).toBe('https://api.avarasoftware.com/fhir/sid/accession');
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(Object.isFrozen(config.worker)).toBe(true);
+  });
+
+  it('names a missing required variable', () => {
+    expect(configError({ ...VALID, FHIR_BASE_URL: '' })).toBe('FHIR_BASE_URL: is required');
+  });
+
+  it('names an invalid variable without echoing its value', () => {
+    const message = configError({ ...VALID, AVARA_API_KEY: 'secret-value-123' });
+    expect(message).toMatch(/^AVARA_API_KEY: /);
+    expect(message).not.toContain('secret-value-123');
+  });
+
+  it('accepts several webhook keys during rotation and refuses a malformed one', () => {
+    expect(loadConfig({ ...VALID, AVARA_WEBHOOK_KEY: `${VALID.AVARA_WEBHOOK_KEY}, whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw` }).avara.webhookKeys).toHaveLength(2);
+    expect(configError({ ...VALID, AVARA_WEBHOOK_KEY: 'not-a-key' })).toMatch(/^AVARA_WEBHOOK_KEY: /);
+  });
+
+  it('refuses an unknown time zone and a backoff ceiling below its base', () => {
+    expect(configError({ ...VALID, STUDY_TIME_ZONE: 'Mars/Olympus' })).toMatch(/^STUDY_TIME_ZONE: /);
+    expect(configError({ ...VALID, RETRY_BASE_SECONDS: '60', RETRY_MAX_SECONDS: '10' })).toMatch(/^RETRY_MAX_SECONDS: /);
+  });
+
+  it('requires the credentials the chosen FHIR_AUTH needs', () => {
+    expect(configError({ ...VALID, FHIR_AUTH: 'client_credentials', FHIR_CLIENT_ID: 'x' })).toBe('FHIR_CLIENT_SECRET: is required when FHIR_AUTH=client_credentials');
+    expect(loadConfig({ ...VALID, FHIR_AUTH: 'bearer', FHIR_BEARER_TOKEN: 't' }).fhir.auth).toEqual({ kind: 'bearer', token: 't' });
+  });
+
+  it('stops `serve` with one line naming the variable', async () => {
+    const env = { PATH: process.env.PATH ?? '', ...VALID, WORKER_CONCURRENCY: 'many' };
+    const failure = await run(process.execPath, ['src/cli-entry.mjs', 'serve'], { env }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^avara-fhir-sync: WORKER_CONCURRENCY: /)]);
+  });
+});
