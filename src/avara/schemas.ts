@@ -102,34 +102,27 @@ export const ReportListSchema = z.object({
 });
 export type ReportList = z.infer<typeof ReportListSchema>;
 
-export const ReportTextItemSchema = z.object({
+// The fields §5.9 (text) and §5.10 (PDF) items share.
+const ReportItemBaseSchema = z.object({
   reportId: ReportIdSchema,
   studyId: StudyIdSchema,
   studyInstanceUid: z.string(),
   isCritical: z.boolean().nullable(),
   snapshotMetadata: ReportMetadataSchema,
+});
+
+export const ReportTextItemSchema = ReportItemBaseSchema.extend({
   plainText: z.string().optional(),
 });
 export type ReportTextItem = z.infer<typeof ReportTextItemSchema>;
 
-export const ReportPdfItemSchema = z.object({
-  reportId: ReportIdSchema,
-  studyId: StudyIdSchema,
-  studyInstanceUid: z.string(),
-  isCritical: z.boolean().nullable(),
-  snapshotMetadata: ReportMetadataSchema,
+export const ReportPdfItemSchema = ReportItemBaseSchema.extend({
   presignedUrl: z.string().url(),
 });
 export type ReportPdfItem = z.infer<typeof ReportPdfItemSchema>;
 
-export const UserSchema = z.object({
-  userId: UserIdSchema,
-  email: z.string(),
-  firstName: z.string().optional(),
-  middleName: z.string().optional(),
-  lastName: z.string().optional(),
-  suffix1: z.string().optional(),
-  suffix2: z.string().optional(),
+/** §9.6 user record: the reference fields plus what signing needs (NPI). */
+export const UserSchema = UserReferenceSchema.extend({
   npiNumber: z.string().optional(),
 });
 export type User = z.infer<typeof UserSchema>;

@@ -1,11 +1,4 @@
-import type { ReportList, ReportPdfItem, ReportTextItem, Study, User } from '../avara/schemas.ts';
+import type { AvaraClient } from '../avara/avara-client.ts';
 
-/** What the delivery pipeline reads from Avara; the Avara client satisfies it. */
-export interface AvaraReader {
-  getStudy(studyId: string): Promise<Study>;
-  listReports(studyId: string): Promise<ReportList>;
-  getReportText(reportId: string): Promise<ReportTextItem>;
-  getReportPdfUrl(reportId: string): Promise<ReportPdfItem>;
-  getUser(userId: string): Promise<User>;
-  downloadPdf(url: string): Promise<Uint8Array>;
-}
+/** What the delivery pipeline reads from Avara. */
+export type AvaraReader = Pick<AvaraClient, 'getStudy' | 'listReports' | 'getReportText' | 'getReportPdfUrl' | 'getUser' | 'downloadPdf'>;
