@@ -28,8 +28,16 @@ describe('embedded FHIR store: REST interactions over HTTP', () => {
 
     expect((await getJson(`${store.baseUrl}/Patient/${id}`)).body.gender).toBe('female');
     expect((await getJson(`${store.baseUrl}/Patient/${id}/_history/1`)).body.gender).toBe('male');
-    const history = await getJson(`${store.baseUrl}/Patient/${id}/_history`);
-    expect(history.body.entry.map((e: { resource: Patient }) => e.resource.meta?.versionId)).toEqual(['2', '1']);
+    for (let read = 0; read < 2; read++) {
+      const history = await getJson(`${store.baseUrl}/Patient/${id}/_history`);
+      expect(history.body.entry.map((e: { resource: Patient }) => e.resource.meta?.versionId)).toEqual(['2', '1']);
+    }
+    const stale = await fetch(`${store.baseUrl}/Patient/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json', 'if-match': 'W/"1"' },
+      body: JSON.stringify({ ...created.body, gender: 'other' }),
+    });
+    expect(stale.status).toBe(412);
 
     const deleted = await fetch(`${store.baseUrl}/Patient/${id}`, { method: 'DELETE' });
     expect(deleted.status).toBe(200);

@@ -63,6 +63,21 @@ describe('embedded FHIR store: transaction and batch Bundles', () => {
     expect(await count('Practitioner')).toBe(8);
   });
 
+  it('creates each resource once when the same delivery is posted five times at once', async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => postJson(store.baseUrl, deliveryBundle(keys))));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    for (const type of ['Patient', 'ImagingStudy', 'DocumentReference', 'DiagnosticReport']) expect(await count(type)).toBe(1);
+  });
+
+  it("stores inline PDFs larger than Medplum's 1 MiB string limit", async () => {
+    const bundle = deliveryBundle(keys);
+    const pdf = Buffer.alloc(3 * 1024 * 1024, 0x25).toString('base64');
+    (bundle.entry?.[3]?.resource as DiagnosticReport).presentedForm = [{ contentType: 'application/pdf', data: pdf }];
+    expect((await postJson(store.baseUrl, bundle)).status).toBe(200);
+    const [report] = await store.repository.searchResources<DiagnosticReport>({ resourceType: 'DiagnosticReport' });
+    expect(report?.presentedForm?.[0]?.data).toHaveLength(pdf.length);
+  });
+
   it('commits nothing when one entry of the transaction is invalid', async () => {
     await postJson(store.baseUrl, deliveryBundle(keys));
     const [patientEntry, studyEntry, documentEntry, reportEntry] = deliveryBundle({ ...keys, mrn: 'MRN-2', conclusion: 'changed' }).entry as BundleEntry[];

@@ -28,6 +28,8 @@ export function createFhirHttpApp(deps: FhirHttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   // Every request runs alone: the repository's undo log and conditional decisions assume one writer.
+  // Today a request never waits on I/O once handled, so requests could not interleave anyway; the
+  // queue keeps that true when something asynchronous is added inside a request.
   const queue = createSerialQueue();
   app.use(deps.basePath, express.json({ limit: MAX_BODY, type: [FHIR_JSON, 'application/json', 'application/json-patch+json'] }));
   app.use(deps.basePath, (req, res, next) => {

@@ -1,5 +1,5 @@
 import type { SearchRequest, WithId } from '@medplum/core';
-import { deepClone, matchesSearchRequest, validateResource } from '@medplum/core';
+import { deepClone, matchesSearchRequest } from '@medplum/core';
 import type { CreateResourceOptions } from '@medplum/fhir-router';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -7,6 +7,7 @@ import { loadFhirDefinitions } from './load-fhir-definitions.ts';
 import type { MemoryStorage } from './memory-storage.ts';
 import { memoryStorageOf } from './memory-storage.ts';
 import { SearchIndex } from './search-index.ts';
+import { validateStoredResource } from './validate-stored-resource.ts';
 
 /** What a write inside a transaction replaced, so a failure can put it back. */
 type UndoRecord = { resourceType: string; id: string; previous: Resource | undefined; historyLength: number };
@@ -18,7 +19,8 @@ export type SearchStats = { indexed: number; scanned: number };
  * - searches on identifier/_tag/subject/patient answered from an index instead of a FHIRPath scan
  *   of every stored resource (see SearchIndex); any other search shape still scans;
  * - transactions that roll back (MemoryRepository's withTransaction just runs the callback);
- * - resources validated against the R4 definitions before they are stored, as a real server does;
+ * - resources validated against the R4 definitions before they are stored, as a real server does
+ *   (inline base64 attachments may exceed Medplum's 1 MiB string cap, see validateStoredResource);
  * - version ids 1, 2, 3... per resource and a server-assigned meta.lastUpdated;
  * - history reads that do not reverse the stored history in place.
  *
@@ -49,7 +51,7 @@ export class IndexedMemoryRepository extends MemoryRepository {
     const versionCount = this.storage.history.get(resource.resourceType)?.get(id)?.length ?? 0;
     const meta = { ...resource.meta, versionId: String(versionCount + 1), lastUpdated: new Date().toISOString() };
     const toStore = { ...resource, id, meta } as T;
-    validateResource(toStore);
+    validateStoredResource(toStore);
     this.recordUndo(resource.resourceType, id);
     const stored = await super.createResource(toStore);
     this.index.put(stored);

@@ -30,8 +30,8 @@ async function processTransaction({ repository, router }: BundleProcessor, bundl
     const response = await repository.withTransaction(async () => {
       const prepared = await resolveConditionalEntries(repository, bundle);
       const [outcome, result] = await router.handleRequest(transactionRequest(prepared), repository);
-      // Medplum's processor rolls its own writes back; throwing here also undoes nothing more, but
-      // keeps this transaction's contract independent of that detail.
+      // Medplum's processor has already undone its own writes; rethrowing ends this (outer)
+      // transaction the same way instead of relying on that.
       if (!isOk(outcome) || !result) throw new OperationOutcomeError(outcome);
       return result;
     });
