@@ -22,6 +22,19 @@ describe('validating the delivery bundle', () => {
     expect(() => validateDeliveryBundle(validBundle())).not.toThrow();
   });
 
+  it('accepts a 3 MB PDF, whose base64 is longer than the validator allows any string to be', () => {
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(3 * 1024 * 1024, 7)]);
+    const bundle = buildDeliveryBundle({ study: fullStudy(), reports: [{ ...originalReport(), pdf }], patient: createPatient() }, mappingOptions());
+    expect(() => validateDeliveryBundle(bundle)).not.toThrow();
+  });
+
+  it('still refuses attachment data that is not base64', () => {
+    const bundle = validBundle();
+    const report = bundle.entry!.at(-1)!.resource as { presentedForm: { data: string }[] };
+    report.presentedForm[1]!.data = '!'.repeat(100_000);
+    expect(thrownBy(() => validateDeliveryBundle(bundle))).toMatchObject({ code: 'fhir_invalid_resource' });
+  });
+
   it('rejects a broken resource as a permanent fhir_invalid_resource naming type, path and issue code', () => {
     const bundle = validBundle();
     const patient = bundle.entry![0]!.resource as Patient;
