@@ -30,7 +30,12 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const now = options.now ?? Date.now;
   const store = openStore(config.store);
   const { identifierSystemBase, mrnSystem, accessionSystem } = config.mapping;
-  checkIdentifierSystems(store.db, { identifierSystemBase, mrnSystem, accessionSystem }, options.acceptIdentifierChange ?? false, now());
+  try {
+    checkIdentifierSystems(store.db, { identifierSystemBase, mrnSystem, accessionSystem }, options.acceptIdentifierChange ?? false, now());
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const avara = createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts });
   const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth });
   const worker = startWorker({
