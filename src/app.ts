@@ -59,7 +59,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   housekeeping.unref();
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(address.address)}:${address.port}`;
-  log.info({ url }, 'avara-fhir-sync listening');
+  log.info({ address: url }, 'avara-fhir-sync listening');
 
   return {
     url,
