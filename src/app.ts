@@ -8,6 +8,7 @@ import { createHttpApp } from './http/create-http-app.ts';
 import { pruneInbox } from './store/inbox.ts';
 import { openStore, type Store } from './store/open-store.ts';
 import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
+import type { PipelineHooks } from './sync/pipeline-hooks.ts';
 import { startWorker } from './sync/worker.ts';
 
 export interface RunningApp {
@@ -20,6 +21,8 @@ export interface RunningApp {
 export interface StartOptions {
   now?: () => number;
   acceptIdentifierChange?: boolean;
+  /** Crash-test seam; never set by the CLI. */
+  hooks?: PipelineHooks;
 }
 
 // Senders retry for days; a redelivery must still be recognised as one (issue: keep >= 7 days).
@@ -44,6 +47,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     fhir,
     log,
     now,
+    hooks: options.hooks,
     settings: { ...config.worker, mapping: config.mapping },
   });
   let accepting = true;
@@ -51,7 +55,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store,
     log,
     settings: { host: config.http.host, adminToken: config.http.adminToken },
-    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake },
+    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks },
     isAccepting: () => accepting,
   });
   const server = await listen(http, config.http.host, config.http.port);
@@ -65,10 +69,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     url,
     store,
     async stop() {
+      // New webhooks get 503 + Retry-After while in-flight deliveries finish; then close.
       accepting = false;
       clearInterval(housekeeping);
-      await closeServer(server);
       await worker.stop();
+      await closeServer(server);
       store.close();
     },
   };

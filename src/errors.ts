@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'pdf_too_large'
   | 'pdf_unavailable'
   | 'fhir_unavailable'
+  | 'fhir_rate_limited'
+  | 'fhir_conflicting_matches'
   | 'fhir_unauthorized'
   | 'fhir_rejected_bundle'
   | 'fhir_invalid_resource'

@@ -53,6 +53,7 @@ const Env = z.object({
   RETRY_MAX_SECONDS: z.coerce.number().positive().max(7 * 86_400).default(3600),
   PDF_ALLOWED_HOSTS: commaList.optional(),
   LEASE_SECONDS: int(5, 86_400, 60),
+  SHUTDOWN_GRACE_SECONDS: int(0, 3600, 20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PATIENT_MODE: z.enum(['create', 'match']).default('create'),
   AVARA_IDENTIFIER_SYSTEM_BASE: z.string().min(1).default(DEFAULT_ID_BASE),
@@ -87,6 +88,7 @@ export interface Config {
     retryBaseMs: number;
     retryMaxMs: number;
     leaseMs: number;
+    shutdownGraceMs: number;
     patientMode: 'create' | 'match';
     deliverExternalStudies: boolean;
   };
@@ -136,6 +138,7 @@ function toConfig(e: Env): Config {
       retryBaseMs: e.RETRY_BASE_SECONDS * 1000,
       retryMaxMs: e.RETRY_MAX_SECONDS * 1000,
       leaseMs: e.LEASE_SECONDS * 1000,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
       patientMode: e.PATIENT_MODE,
       deliverExternalStudies: e.DELIVER_EXTERNAL_STUDIES,
     },

@@ -4,7 +4,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { FhirAuth } from '../config/load-config.ts';
 import { SyncError } from '../errors.ts';
 import { createTokenSource } from './client-credentials.ts';
-import { parseRetryAfterMs } from './retry-after.ts';
+import { classifyStatus, retryAfterMs } from '../retry-policy.ts';
 
 export interface FhirClientSettings {
   baseUrl: string;
@@ -87,19 +87,25 @@ function classifyingFetch(timeoutMs: number, auth: FhirAuth) {
     if (response.ok) return response;
     if (response.status === 401 && token) token.invalidate();
     const issues = await outcomeSummary(response);
-    throw failureFromStatus(response.status, parseRetryAfterMs(response.headers), issues);
+    throw failureFromStatus(response.status, retryAfterMs(response.headers), issues);
   };
 }
 
-export function failureFromStatus(status: number, retryAfterMs: number | undefined, issues: string): SyncError {
-  if (status === 401 || status === 403) {
-    return SyncError.permanent('fhir_unauthorized', `FHIR server refused our credentials (${status}); check FHIR_AUTH`);
+export function failureFromStatus(status: number, waitMs: number | undefined, issues: string): SyncError {
+  const detail = issues ? `: ${issues}` : '';
+  switch (classifyStatus(status)) {
+    case 'unauthorized':
+      return SyncError.permanent('fhir_unauthorized', `FHIR server refused our credentials (${status}); check FHIR_AUTH`);
+    case 'rate_limited':
+      return SyncError.retryable('fhir_rate_limited', `FHIR server answered 429${detail}`, { retryAfterMs: waitMs });
+    case 'retryable':
+      return SyncError.retryable('fhir_unavailable', `FHIR server answered ${status}${detail}`, { retryAfterMs: waitMs });
+    case 'permanent':
+      // 412 on a conditional write: several resources match the identifier; a person must merge.
+      if (status === 412) return SyncError.permanent('fhir_conflicting_matches', `FHIR found several resources for a conditional write (412)${detail}`);
+      // Any other 4xx refuses the same bundle again tomorrow: a person has to look.
+      return SyncError.permanent('fhir_rejected_bundle', `FHIR refused the request (${status})${detail}`);
   }
-  if (status === 408 || status === 409 || status === 425 || status === 429 || status >= 500) {
-    return SyncError.retryable('fhir_unavailable', `FHIR server answered ${status}${issues ? `: ${issues}` : ''}`, { retryAfterMs });
-  }
-  // Any other 4xx refuses the same bundle again tomorrow: a person has to look.
-  return SyncError.permanent('fhir_rejected_bundle', `FHIR refused the request (${status})${issues ? `: ${issues}` : ''}`);
 }
 
 /** OperationOutcome codes and expressions only: servers echo resource values in diagnostics. */

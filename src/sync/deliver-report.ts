@@ -11,6 +11,7 @@ import type { MappingOptions } from '../fhir/mapping/delivery-input.ts';
 import { identifierSystems } from '../fhir/mapping/identifier-systems.ts';
 import { compareBySignOff, isSigned } from '../fhir/mapping/order-signed-reports.ts';
 import { patientKey } from '../fhir/mapping/patient-key.ts';
+import { postDeliveryBundle } from '../fhir/post-delivery-bundle.ts';
 import { resolvePatient, type PatientMode } from '../fhir/resolve-patient.ts';
 import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
 import type { AvaraReader } from './avara-reader.ts';
@@ -73,7 +74,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const patient = await resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode);
   const bundle = buildDeliveryBundle({ study, reports: gathered.reports, patient }, { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() });
   validateDeliveryBundle(bundle);
-  const response = await deps.fhir.postTransaction(bundle);
+  const response = await postDeliveryBundle(deps.fhir, bundle);
   const refs = collectFhirRefs(bundle, response);
   refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, identifierSystems(deps.settings.mapping).studyId, studyId);
   return {

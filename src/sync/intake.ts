@@ -5,6 +5,7 @@ import { verifyAvaraWebhook } from '../avara/verify-webhook.ts';
 import { recordWebhook, type RecordOutcome } from '../store/inbox.ts';
 import type { Store } from '../store/open-store.ts';
 import { neutralAnswer } from './neutral-answers.ts';
+import type { PipelineHooks } from './pipeline-hooks.ts';
 
 export interface IntakeDeps {
   store: Store;
@@ -13,6 +14,7 @@ export interface IntakeDeps {
   now?: () => number;
   /** Called after a delivery was enqueued, so an idle worker starts at once. */
   onEnqueued?: () => void;
+  hooks?: PipelineHooks;
   /** Counts every verdict by event type and outcome (metrics). */
   count?: (type: string, outcome: string) => void;
 }
@@ -73,6 +75,7 @@ export function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: R
     deps.log.error({ type, webhookId, sqliteCode: (error as { code?: string }).code }, 'webhook not stored: database unavailable');
     return { status: 503, body: { error: 'store_unavailable' }, headers: { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) } };
   }
+  deps.hooks?.at('after_inbox_commit');
   count(type, outcome);
   deps.log.info({ type, webhookId, eventId, reportId, studyId, outcome }, 'webhook accepted');
   if (outcome === 'stored') deps.onEnqueued?.();

@@ -2,13 +2,17 @@ import type { Logger } from 'pino';
 import type { User } from '../avara/schemas.ts';
 import { toSyncError, type SyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
-import { claimNextDelivery, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, releaseDelivery, renewLease, requeueExpiredLeases, type Lease } from '../store/deliveries.ts';
+import {
+  claimNextDelivery, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, releaseDelivery, renewLease,
+  requeueExpiredLeases, type Lease,
+} from '../store/deliveries.ts';
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AvaraReader } from './avara-reader.ts';
-import { nextAttemptDelayMs } from './backoff.ts';
+import { decideFailure } from './decide-failure.ts';
 import { deliverReport, type DeliveryOutcome, type DeliverySettings } from './deliver-report.ts';
+import type { PipelineHooks } from './pipeline-hooks.ts';
 
 export interface WorkerSettings extends DeliverySettings {
   concurrency: number;
@@ -16,6 +20,8 @@ export interface WorkerSettings extends DeliverySettings {
   retryBaseMs: number;
   retryMaxMs: number;
   leaseMs: number;
+  /** How long stop() lets in-flight deliveries finish before giving their leases back. */
+  shutdownGraceMs: number;
 }
 
 export interface WorkerDeps {
@@ -25,8 +31,7 @@ export interface WorkerDeps {
   log: Logger;
   settings: WorkerSettings;
   now?: () => number;
-  /** Test hook: observe each finished attempt. */
-  onSettled?: (reportId: string) => void;
+  hooks?: PipelineHooks;
 }
 
 export interface Worker {
@@ -43,22 +48,20 @@ export function startWorker(deps: WorkerDeps): Worker {
   const now = deps.now ?? Date.now;
   const { db } = deps.store;
   const userCache = new Map<string, User>();
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<Promise<void>, Lease>();
   let stopping = false;
+  let pausedUntil = 0;
   let wakeUp: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
-
   const wake = () => wakeUp?.();
 
   async function loop(): Promise<void> {
     while (!stopping) {
       try {
-        claimWhileFree();
+        if (now() >= pausedUntil) claimWhileFree();
       } catch (error) {
         // The database busy or unwritable: nothing was claimed; look again shortly.
         deps.log.error({ err: toSyncError(error).message }, 'worker could not claim deliveries');
-        await sleepUntilWoken(IDLE_POLL_MS);
-        continue;
       }
       if (stopping) break;
       await sleepUntilWoken(waitMs());
@@ -67,20 +70,26 @@ export function startWorker(deps: WorkerDeps): Worker {
 
   function claimWhileFree(): void {
     requeueExpiredLeases(db, now());
-    while (!stopping && inFlight.size < deps.settings.concurrency) {
+    while (!stopping && now() >= pausedUntil && inFlight.size < deps.settings.concurrency) {
       const lease = claimNextDelivery(db, now(), deps.settings.leaseMs);
       if (!lease) return;
       const run = runAttempt(lease).finally(() => {
         inFlight.delete(run);
         wake();
       });
-      inFlight.add(run);
+      inFlight.set(run, lease);
     }
   }
 
   function waitMs(): number {
+    if (now() < pausedUntil) return pausedUntil - now();
     if (inFlight.size >= deps.settings.concurrency) return deps.settings.leaseMs;
-    const due = nextDueAt(db);
+    let due: number | undefined;
+    try {
+      due = nextDueAt(db);
+    } catch {
+      due = undefined;
+    }
     const untilDue = due === undefined ? IDLE_POLL_MS : Math.max(0, due - now());
     // Also look again before any lease could expire unnoticed.
     return Math.min(untilDue, IDLE_POLL_MS, deps.settings.leaseMs);
@@ -103,29 +112,31 @@ export function startWorker(deps: WorkerDeps): Worker {
       if (renewLease(db, lease, now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
     }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
     try {
-      const link = findWebhookPdfLink(db, lease.reportId);
-      const hint = link && now() - link.receivedAt < WEBHOOK_LINK_MAX_AGE_MS ? { reportId: lease.reportId, url: link.url } : undefined;
-      const outcome = await deliverReport(
-        {
-          avara: deps.avara,
-          fhir: deps.fhir,
-          settings: deps.settings,
-          userCache,
-          acquireLocks: (keys) => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now()),
-          isStudyDelivered: (studyId) => isStudyDelivered(db, studyId),
-        },
-        lease.reportId,
-        lease.studyId,
-        hint,
-      );
+      const outcome = await deliverReport(deliveryDeps(lease), lease.reportId, lease.studyId, webhookLinkFor(lease.reportId));
+      deps.hooks?.at('after_fhir_commit');
       recordOutcome(lease, outcome, log, now() - started);
     } catch (error) {
       recordFailure(lease, toSyncError(error), log);
     } finally {
       clearInterval(heartbeat);
-      releaseLocks(db, lease.token);
-      deps.onSettled?.(lease.reportId);
+      safely(() => releaseLocks(db, lease.token));
     }
+  }
+
+  function deliveryDeps(lease: Lease) {
+    return {
+      avara: deps.hooks ? withPdfDownloadHook(deps.avara, deps.hooks) : deps.avara,
+      fhir: deps.fhir,
+      settings: deps.settings,
+      userCache,
+      acquireLocks: (keys: string[]) => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now()),
+      isStudyDelivered: (studyId: string) => isStudyDelivered(db, studyId),
+    };
+  }
+
+  function webhookLinkFor(reportId: string) {
+    const link = findWebhookPdfLink(db, reportId);
+    return link && now() - link.receivedAt < WEBHOOK_LINK_MAX_AGE_MS ? { reportId, url: link.url } : undefined;
   }
 
   function recordOutcome(lease: Lease, outcome: DeliveryOutcome, log: Logger, ms: number): void {
@@ -159,20 +170,37 @@ export function startWorker(deps: WorkerDeps): Worker {
   function recordFailure(lease: Lease, failure: SyncError, log: Logger): void {
     const at = now();
     const record = { code: failure.code, message: failure.message };
-    if (failure.code === 'avara_rate_limited' && failure.retryAfterMs !== undefined) {
-      // Being told to wait is not a failed attempt (the job would otherwise burn its attempts).
-      releaseDelivery(db, lease, at + failure.retryAfterMs, 'rate_limited', at);
-      log.info({ code: failure.code, retryInMs: failure.retryAfterMs }, 'rate limited; waiting as asked');
-      return;
+    const decision = decideFailure(failure, lease.attempt, deps.settings);
+    safely(() => {
+      if (decision.action === 'release') {
+        releaseDelivery(db, lease, at + decision.delayMs, decision.reason, at);
+        if (decision.reason === 'credentials_refused') pause(decision.delayMs, failure, log);
+        else log.info({ code: failure.code, retryInMs: decision.delayMs }, 'rate limited; waiting as asked');
+      } else if (decision.action === 'dead') {
+        markDead(db, lease, record, at);
+        log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, 'delivery dead-lettered; a person must look');
+      } else {
+        markFailed(db, lease, record, at + decision.delayMs, at);
+        log.warn({ outcome: 'failed', code: failure.code, retryInMs: decision.delayMs }, 'delivery failed; will retry');
+      }
+    }, log);
+  }
+
+  function pause(ms: number, failure: SyncError, log: Logger): void {
+    if (now() < pausedUntil) return;
+    pausedUntil = now() + ms;
+    // Alert level: every delivery would fail the same way until a person fixes the credentials.
+    log.fatal({ alert: 'credentials_refused', code: failure.code, pauseSeconds: ms / 1000 }, 'upstream refused our credentials; worker paused, no attempts spent');
+  }
+
+  /** Writes after stop() closed the database must not crash the process; the lease fences them anyway. */
+  function safely(write: () => void, log: Logger = deps.log): void {
+    try {
+      write();
+    } catch (error) {
+      if (!stopping) throw error;
+      log.debug({ err: toSyncError(error).code }, 'late write after shutdown dropped');
     }
-    if (!failure.retryable || lease.attempt >= deps.settings.maxAttempts) {
-      markDead(db, lease, record, at);
-      log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, 'delivery dead-lettered; a person must look');
-      return;
-    }
-    const delay = nextAttemptDelayMs(lease.attempt, deps.settings, failure.retryAfterMs);
-    markFailed(db, lease, record, at + delay, at);
-    log.warn({ outcome: 'failed', code: failure.code, retryInMs: delay }, 'delivery failed; will retry');
   }
 
   const running = loop();
@@ -182,7 +210,30 @@ export function startWorker(deps: WorkerDeps): Worker {
       stopping = true;
       wake();
       await running;
-      await Promise.allSettled([...inFlight]);
+      const finished = Promise.allSettled([...inFlight.keys()]);
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), deps.settings.shutdownGraceMs).unref());
+      if ((await Promise.race([finished, grace])) === 'timeout') releaseUnfinished();
+    },
+  };
+
+  function releaseUnfinished(): void {
+    const at = now();
+    for (const lease of inFlight.values()) {
+      // Given back, not failed: the next start delivers it, fenced against this late attempt.
+      releaseDelivery(db, lease, at, 'shutdown', at);
+      releaseLocks(db, lease.token);
+    }
+    deps.log.warn({ released: inFlight.size }, 'shutdown grace over; unfinished deliveries given back to the queue');
+  }
+}
+
+function withPdfDownloadHook(avara: AvaraReader, hooks: PipelineHooks): AvaraReader {
+  return {
+    ...avara,
+    downloadPdf(url) {
+      const download = avara.downloadPdf(url);
+      hooks.at('mid_pdf_download');
+      return download;
     },
   };
 }
