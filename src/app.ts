@@ -14,6 +14,8 @@ import { startWorker } from './sync/worker.ts';
 export interface RunningApp {
   url: string;
   store: Store;
+  /** Makes an idle worker look at the queue now (after a retry or replay written elsewhere). */
+  wake(): void;
   /** Refuse new webhooks, stop claiming, let in-flight deliveries finish, close the database. */
   stop(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   return {
     url,
     store,
+    wake: worker.wake,
     async stop() {
       // New webhooks get 503 + Retry-After while in-flight deliveries finish; then close.
       accepting = false;

@@ -7,7 +7,7 @@ import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
 import { startFhirServer } from './fhir/embedded/start-fhir-server.ts';
 import { runDemo } from './run-demo.ts';
 import { openStore } from './store/open-store.ts';
-import { countDeliveriesByState, requeueDelivery } from './store/deliveries.ts';
+import { countDeliveriesByState, replayDelivery, requeueDelivery } from './store/deliveries.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
 
 const program = new Command('avara-fhir-sync').description('Deliver signed Avara radiology reports into an EHR through FHIR R4');
@@ -76,7 +76,7 @@ program
   .command('migrate')
   .description('apply database migrations (serve also does this at start)')
   .action(() => {
-    const store = openStore({ sqlitePath: process.env.SQLITE_PATH || './data/avara-fhir-sync.db' });
+    const store = openStore({ sqlitePath: sqlitePath() });
     store.close();
     process.stdout.write('migrations applied\n');
   });
@@ -86,7 +86,7 @@ program
   .description('delivery counts by state')
   .option('--json', 'machine-readable output')
   .action((opts: { json?: boolean }) => {
-    const store = openStore({ sqlitePath: process.env.SQLITE_PATH || './data/avara-fhir-sync.db' });
+    const store = openStore({ sqlitePath: sqlitePath() });
     const counts = countDeliveriesByState(store.db);
     store.close();
     process.stdout.write(opts.json ? `${JSON.stringify({ counts })}\n` : Object.entries(counts).map(([s, n]) => `${s.padEnd(12)} ${n}`).join('\n') + '\n');
@@ -98,7 +98,7 @@ program
   .argument('[reportId]')
   .option('--dead', 'requeue every dead delivery')
   .action((reportId: string | undefined, opts: { dead?: boolean }) => {
-    const store = openStore({ sqlitePath: process.env.SQLITE_PATH || './data/avara-fhir-sync.db' });
+    const store = openStore({ sqlitePath: sqlitePath() });
     try {
       if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), 'cli')} dead deliveries requeued\n`);
       else if (reportId) process.stdout.write(`${reportId}: ${requeueDelivery(store.db, reportId, Date.now(), 'cli')}\n`);
@@ -107,6 +107,25 @@ program
       store.close();
     }
   });
+
+program
+  .command('replay')
+  .description('deliver a delivered report again (idempotent on the FHIR side; audited as replayed)')
+  .argument('<reportId>')
+  .action((reportId: string) => {
+    const store = openStore({ sqlitePath: sqlitePath() });
+    try {
+      const result = replayDelivery(store.db, reportId, Date.now(), 'cli');
+      process.stdout.write(`${reportId}: ${result === 'not_retryable' ? 'not delivered yet; nothing to replay' : result}\n`);
+      if (result !== 'requeued') process.exitCode = 1;
+    } finally {
+      store.close();
+    }
+  });
+
+function sqlitePath(): string {
+  return process.env.SQLITE_PATH || './data/avara-fhir-sync.db';
+}
 
 function stopOnSignals(log: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {
   let stopping = false;

@@ -1,5 +1,7 @@
 import type { Binary, DiagnosticReport, DocumentReference, ImagingStudy, Patient, Practitioner } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listAuditEvents } from '../src/store/audit.ts';
+import { replayDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
@@ -67,6 +69,21 @@ describe('a signed report travels from Avara to the EHR', () => {
     expect(await env.fhirSearch('ImagingStudy')).toHaveLength(1);
     expect(await env.fhirSearch('Patient')).toHaveLength(1);
     expect(await env.fhirSearch('DocumentReference')).toHaveLength(1);
+  });
+
+  it('replays a delivered report without creating any FHIR resource, with replayed and delivered in the audit', async () => {
+    const [signed] = await env.sandbox.signReports(1);
+    const first = await env.waitForDelivery(signed!.reportId, 'delivered');
+    const counts = async () => Promise.all(['Patient', 'Practitioner', 'ImagingStudy', 'DocumentReference', 'DiagnosticReport'].map(async (t) => (await env.fhirSearch(t)).length));
+    const before = await counts();
+    expect(replayDelivery(env.app.store.db, signed!.reportId, Date.now(), 'test')).toBe('requeued');
+    env.app.wake();
+    await env.waitFor('the replay to finish', () => listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'delivered').length === 2);
+    expect(await counts()).toEqual(before);
+    const again = env.delivery(signed!.reportId)!;
+    expect(again.state).toBe('delivered');
+    expect(again.fhirRefs?.DiagnosticReport?.split('/_history')[0]).toBe(first.fhirRefs?.DiagnosticReport?.split('/_history')[0]);
+    expect(listAuditEvents(env.app.store.db, signed!.reportId).map((e) => e.event)).toContain('replayed');
   });
 
   it('turns the DiagnosticReport into appended with both texts when an addendum is signed after delivery', async () => {

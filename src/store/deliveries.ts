@@ -233,16 +233,28 @@ export type RequeueResult = 'requeued' | 'not_found' | 'not_retryable';
 
 /** A person's retry: failed or dead back to the queue with fresh attempts (audited as `retried`). */
 export function requeueDelivery(db: Db, reportId: string, now: number, by: string): RequeueResult {
+  return requeueFrom(db, reportId, ['failed', 'dead'], 'retried', now, by);
+}
+
+/**
+ * Delivers a delivered report again (audited as `replayed`). The FHIR writes are conditional,
+ * so a replay updates our own resources in place and creates nothing new.
+ */
+export function replayDelivery(db: Db, reportId: string, now: number, by: string): RequeueResult {
+  return requeueFrom(db, reportId, ['delivered'], 'replayed', now, by);
+}
+
+function requeueFrom(db: Db, reportId: string, from: DeliveryState[], event: 'retried' | 'replayed', now: number, by: string): RequeueResult {
   return db.transaction(
     (tx) => {
       const row = getDelivery(tx, reportId);
       if (!row) return 'not_found';
-      if (row.state !== 'failed' && row.state !== 'dead') return 'not_retryable';
+      if (!from.includes(row.state)) return 'not_retryable';
       tx.update(deliveries)
         .set({ state: 'queued', attempts: 0, nextAttemptAt: now, updatedAt: now })
-        .where(eq(deliveries.reportId, reportId))
+        .where(and(eq(deliveries.reportId, reportId), eq(deliveries.state, row.state)))
         .run();
-      appendAuditEvent(tx, { reportId, event: 'retried', at: now, detail: { by, previousState: row.state, previousCode: row.lastErrorCode } });
+      appendAuditEvent(tx, { reportId, event, at: now, detail: { by, previousState: row.state, previousCode: row.lastErrorCode } });
       return 'requeued';
     },
     { behavior: 'immediate' },
