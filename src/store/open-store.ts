@@ -29,7 +29,10 @@ export function openStore(settings: { sqlitePath: string; migrate?: boolean }): 
   // durable across power loss, which the 2xx we send to Avara promises.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 5000');
+  // better-sqlite3 is synchronous: a busy wait blocks the event loop, so keep it short. Our own
+  // write transactions last milliseconds; a lock held longer than this is someone else's problem
+  // and intake answers 503 + Retry-After rather than freezing.
+  sqlite.pragma('busy_timeout = 2000');
   sqlite.pragma('foreign_keys = ON');
   const db = drizzle(sqlite, { schema });
   if (settings.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -109,17 +109,22 @@ export function startWorker(deps: WorkerDeps): Worker {
     const log = deps.log.child({ reportId: lease.reportId, studyId: lease.studyId, attempt: lease.attempt });
     const started = now();
     const heartbeat = setInterval(() => {
-      if (renewLease(db, lease, now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
+      // A missed renewal (database busy) is harmless: the next one, or the lease expiry, decides.
+      bestEffort(log, () => {
+        if (renewLease(db, lease, now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
+      });
     }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
     try {
       const outcome = await deliverReport(deliveryDeps(lease), lease.reportId, lease.studyId, webhookLinkFor(lease.reportId));
       deps.hooks?.at('after_fhir_commit');
-      recordOutcome(lease, outcome, log, now() - started);
+      // If recording fails (database busy, closed), the lease expires and the job runs again:
+      // the FHIR side is idempotent, so nothing is lost or duplicated.
+      bestEffort(log, () => recordOutcome(lease, outcome, log, now() - started));
     } catch (error) {
-      recordFailure(lease, toSyncError(error), log);
+      bestEffort(log, () => recordFailure(lease, toSyncError(error), log));
     } finally {
       clearInterval(heartbeat);
-      safely(() => releaseLocks(db, lease.token));
+      bestEffort(log, () => releaseLocks(db, lease.token));
     }
   }
 
@@ -171,19 +176,17 @@ export function startWorker(deps: WorkerDeps): Worker {
     const at = now();
     const record = { code: failure.code, message: failure.message };
     const decision = decideFailure(failure, lease.attempt, deps.settings);
-    safely(() => {
-      if (decision.action === 'release') {
-        releaseDelivery(db, lease, at + decision.delayMs, decision.reason, at);
-        if (decision.reason === 'credentials_refused') pause(decision.delayMs, failure, log);
-        else log.info({ code: failure.code, retryInMs: decision.delayMs }, 'rate limited; waiting as asked');
-      } else if (decision.action === 'dead') {
-        markDead(db, lease, record, at);
-        log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, 'delivery dead-lettered; a person must look');
-      } else {
-        markFailed(db, lease, record, at + decision.delayMs, at);
-        log.warn({ outcome: 'failed', code: failure.code, retryInMs: decision.delayMs }, 'delivery failed; will retry');
-      }
-    }, log);
+    if (decision.action === 'release') {
+      releaseDelivery(db, lease, at + decision.delayMs, decision.reason, at);
+      if (decision.reason === 'credentials_refused') pause(decision.delayMs, failure, log);
+      else log.info({ code: failure.code, retryInMs: decision.delayMs }, 'rate limited; waiting as asked');
+    } else if (decision.action === 'dead') {
+      markDead(db, lease, record, at);
+      log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, 'delivery dead-lettered; a person must look');
+    } else {
+      markFailed(db, lease, record, at + decision.delayMs, at);
+      log.warn({ outcome: 'failed', code: failure.code, retryInMs: decision.delayMs }, 'delivery failed; will retry');
+    }
   }
 
   function pause(ms: number, failure: SyncError, log: Logger): void {
@@ -193,13 +196,16 @@ export function startWorker(deps: WorkerDeps): Worker {
     log.fatal({ alert: 'credentials_refused', code: failure.code, pauseSeconds: ms / 1000 }, 'upstream refused our credentials; worker paused, no attempts spent');
   }
 
-  /** Writes after stop() closed the database must not crash the process; the lease fences them anyway. */
-  function safely(write: () => void, log: Logger = deps.log): void {
+  /**
+   * A bookkeeping write that fails (database busy, or closed after stop()) must not crash the
+   * process: the lease fences it, and an unrecorded outcome is redone idempotently.
+   */
+  function bestEffort(log: Logger, write: () => void): void {
     try {
       write();
     } catch (error) {
-      if (!stopping) throw error;
-      log.debug({ err: toSyncError(error).code }, 'late write after shutdown dropped');
+      const level = stopping ? 'debug' : 'error';
+      log[level]({ err: (error as { code?: string }).code ?? toSyncError(error).code }, 'could not record delivery state; the lease will expire and the job run again');
     }
   }
 

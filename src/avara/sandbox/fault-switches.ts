@@ -11,6 +11,8 @@ export interface FaultSpec {
 /** Per-route fault switches and call counters; route names are "METHOD /templated/{path}". */
 export interface FaultSwitches {
   failNext(route: string, spec: FaultSpec): void;
+  /** Every n-th call of the Avara API (`/v1/...`, any route) suffers `spec`, until cleared. */
+  failEvery(n: number, spec: FaultSpec): void;
   takeFault(route: string): FaultSpec | undefined;
   countCall(route: string): void;
   counts(): Record<string, number>;
@@ -21,15 +23,19 @@ export interface FaultSwitches {
 export function createFaultSwitches(): FaultSwitches {
   const pending = new Map<string, { spec: FaultSpec; remaining: number }>();
   let calls = new Map<string, number>();
+  let periodic: { n: number; spec: FaultSpec; seen: number } | undefined;
   return {
     failNext(route, spec) {
       const remaining = spec.times ?? 1;
       if (remaining <= 0) pending.delete(route);
       else pending.set(route, { spec, remaining });
     },
+    failEvery(n, spec) {
+      periodic = n > 0 ? { n, spec, seen: 0 } : undefined;
+    },
     takeFault(route) {
       const entry = pending.get(route);
-      if (!entry) return undefined;
+      if (!entry) return takePeriodic(route);
       entry.remaining -= 1;
       if (entry.remaining <= 0) pending.delete(route);
       return entry.spec;
@@ -43,6 +49,13 @@ export function createFaultSwitches(): FaultSwitches {
     },
     clearFaults() {
       pending.clear();
+      periodic = undefined;
     },
   };
+
+  function takePeriodic(route: string): FaultSpec | undefined {
+    if (!periodic || !/^\w+ \/v1\//.test(route)) return undefined;
+    periodic.seen += 1;
+    return periodic.seen % periodic.n === 0 ? periodic.spec : undefined;
+  }
 }

@@ -36,6 +36,8 @@ export interface Sandbox {
   controlUrl: string;
   signReports(count: number, options?: SignOptions): Promise<SignedRef[]>;
   failNext(route: string, spec: FaultSpec): void;
+  /** Every n-th Avara API call, whatever its route, suffers `spec` (e.g. 429 on every third call). */
+  failEvery(n: number, spec: FaultSpec): void;
   clearFaults(): void;
   setWebhookDrop(ratio: number | boolean): void;
   setWebhookUrl(url: string | null): void;
@@ -89,6 +91,7 @@ function buildSandbox(
     ...keys, baseUrl: '', controlUrl: '',
     signReports: (count, options) => signReports(ctx, sender, random, count, options),
     failNext: (route, spec) => ctx.faults.failNext(route, spec),
+    failEvery: (n, spec) => ctx.faults.failEvery(n, spec),
     clearFaults: () => ctx.faults.clearFaults(),
     setWebhookDrop: (ratio) => sender.setDropRatio(typeof ratio === 'boolean' ? Number(ratio) : ratio),
     setWebhookUrl: (url) => sender.setUrl(url),
