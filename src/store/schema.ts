@@ -86,3 +86,16 @@ export const settings = sqliteTable('settings', {
   value: text('value').notNull(),
   updatedAt: integer('updated_at').notNull().default(sql`(unixepoch() * 1000)`),
 });
+
+/**
+ * What the reconciliation poller last saw of each completed study, so an unchanged study costs
+ * nothing on the next sweep. Hashes only: the per-field demographic hashes let a correction be
+ * recorded by field name without keeping any value.
+ */
+export const polledStudies = sqliteTable('polled_studies', {
+  studyId: text('study_id').primaryKey(),
+  signature: text('signature').notNull(),
+  demographicHashes: text('demographic_hashes', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+  cancelledFlagged: integer('cancelled_flagged', { mode: 'boolean' }).notNull().default(false),
+  seenAt: integer('seen_at').notNull(),
+});
