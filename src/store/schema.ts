@@ -47,11 +47,17 @@ export const deliveries = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     deliveredAt: integer('delivered_at'),
+    // Initials and the MRN's last characters only ("A.O. ···2913"), for the audit page: enough
+    // for a person to tell deliveries apart, not enough to identify anyone. Never logged.
+    patientLabel: text('patient_label'),
   },
   (t) => [
     index('deliveries_claim').on(t.state, t.nextAttemptAt),
     index('deliveries_study').on(t.studyId),
     index('deliveries_updated').on(t.updatedAt),
+    // The API and the audit page page newest first by (created_at, report_id).
+    index('deliveries_created').on(t.createdAt, t.reportId),
+    index('deliveries_delivered').on(t.deliveredAt),
   ],
 );
 
