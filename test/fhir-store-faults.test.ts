@@ -2,7 +2,7 @@ import type { BundleEntry } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
-import { deliveryBundle, getJson, postJson } from './support/fhir-store-fixtures.ts';
+import { MRN_SYSTEM, deliveryBundle, getJson, newUrn, postJson, transaction } from './support/fhir-store-fixtures.ts';
 
 const keys = { mrn: 'MRN-F', studyUid: '1.2.3', studyId: 'stu_f', reportId: 'rep_f' };
 
@@ -17,6 +17,10 @@ describe('embedded FHIR store: fault switches', () => {
 
   async function reportCount(): Promise<number> {
     return (await store.repository.searchResources({ resourceType: 'DiagnosticReport' })).length;
+  }
+
+  async function patientsWithMrn(mrn: string): Promise<number> {
+    return (await getJson(`${store.baseUrl}/Patient?identifier=${encodeURIComponent(`${MRN_SYSTEM}|${mrn}`)}`)).body.total;
   }
 
   it('answers 503 with Retry-After for the next two requests, writing nothing, then recovers', async () => {
@@ -48,6 +52,55 @@ describe('embedded FHIR store: fault switches', () => {
     expect(retry.status).toBe(200);
     expect(retry.body.entry.map((e: BundleEntry) => e.resource?.id)[3]).toBe(committed?.id);
     expect(await reportCount()).toBe(1);
+    expect(store.requests().map((r) => [r.method, r.path, r.dropped ?? false, r.status])).toEqual([
+      ['POST', '/fhir/R4/', true, undefined],
+      ['POST', '/fhir/R4/', false, 200],
+    ]);
+  });
+
+  it('holds the next matching request for the hang, then commits it although its client gave up', async () => {
+    store.faults.hangNext(1, 400, { matcher: (method) => method === 'POST' });
+    const abandoned = fetch(store.baseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(deliveryBundle(keys)),
+      signal: AbortSignal.timeout(100),
+    });
+    await expect(abandoned).rejects.toThrow();
+    expect(await reportCount()).toBe(0);
+    const [hung] = store.requests();
+    await waitUntil(() => hung?.finishedAt !== undefined);
+    expect(hung).toMatchObject({ method: 'POST', hungMs: 400, status: 200 });
+    expect(hung!.finishedAt! - hung!.receivedAt).toBeGreaterThanOrEqual(390);
+    expect(await reportCount()).toBe(1);
+    // Armed once: the next request is answered at once.
+    expect((await getJson(`${store.baseUrl}/metadata`)).status).toBe(200);
+    expect(store.requests()[1]?.hungMs).toBeUndefined();
+  });
+
+  it('answers a transaction 200 with the entry of the chosen type reported as failed', async () => {
+    store.faults.failEntryNext(1, { resourceType: 'DocumentReference', status: 422 });
+    const res = await postJson(store.baseUrl, deliveryBundle(keys));
+    expect(res.status).toBe(200);
+    expect(res.body.type).toBe('transaction-response');
+    expect(res.body.entry.map((e: BundleEntry) => e.response?.status)).toEqual(['201', '201', '422', '201']);
+    expect(res.body.entry[2].response.outcome.issue[0].expression).toEqual(['Bundle.entry[2]']);
+    expect((await postJson(store.baseUrl, deliveryBundle(keys))).body.entry[2].response.status).toMatch(/^200/);
+  });
+
+  it('creates twice when two conditional creates of one identifier arrive together in racy mode', async () => {
+    store.faults.racyConditionalCreates(true, { gapMs: 100 });
+    const answers = await Promise.all([postJson(store.baseUrl, patientCreate('MRN-RACE')), postJson(store.baseUrl, patientCreate('MRN-RACE'))]);
+    expect(answers.map((a) => a.body.entry[0].response.status)).toEqual(['201', '201']);
+    expect(await patientsWithMrn('MRN-RACE')).toBe(2);
+  });
+
+  it('creates once for the same two concurrent conditional creates when racy mode is off again', async () => {
+    store.faults.racyConditionalCreates(true);
+    store.faults.racyConditionalCreates(false);
+    const answers = await Promise.all([postJson(store.baseUrl, patientCreate('MRN-SAFE')), postJson(store.baseUrl, patientCreate('MRN-SAFE'))]);
+    expect(answers.map((a) => a.body.entry[0].response.status).sort()).toEqual(['200', '201']);
+    expect(await patientsWithMrn('MRN-SAFE')).toBe(1);
   });
 
   it('refuses connections while down and serves the same data on the same port after up', async () => {
@@ -73,3 +126,17 @@ describe('embedded FHIR store: fault switches', () => {
     expect(performance.now() - started).toBeLessThan(140);
   });
 });
+
+function patientCreate(mrn: string) {
+  const identifier = `identifier=${MRN_SYSTEM}|${mrn}`;
+  const patient = { resourceType: 'Patient' as const, identifier: [{ system: MRN_SYSTEM, value: mrn }] };
+  return transaction([{ fullUrl: newUrn(), resource: patient, request: { method: 'POST', url: 'Patient', ifNoneExist: identifier } }]);
+}
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,19 +1,21 @@
-import { allOk, normalizeOperationOutcome } from '@medplum/core';
+import { allOk, isOk, normalizeOperationOutcome } from '@medplum/core';
 import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
-import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { buildCapabilityStatement } from './capability-statement.ts';
-import type { FaultState, InjectedFailure } from './fault-switches.ts';
+import type { FaultState, InjectedEntryFailure, InjectedFailure } from './fault-switches.ts';
 import type { IndexedMemoryRepository } from './indexed-memory-repository.ts';
 import { processBundle } from './process-bundle.ts';
-import { createSerialQueue } from './serial-queue.ts';
+import type { RecordedRequest, RequestLog } from './request-log.ts';
+import { createSerialQueue, type RunSerially } from './serial-queue.ts';
 import { FHIR_JSON, writeFhirResponse } from './write-fhir-response.ts';
 
 export type FhirHttpAppDeps = {
   repository: IndexedMemoryRepository;
   router: FhirRouter;
   faults: FaultState;
+  requestLog: RequestLog;
   basePath: string;
 };
 
@@ -29,45 +31,60 @@ export function createFhirHttpApp(deps: FhirHttpAppDeps): express.Express {
   app.set('etag', false);
   // Every request runs alone: the repository's undo log and conditional decisions assume one writer.
   // Today a request never waits on I/O once handled, so requests could not interleave anyway; the
-  // queue keeps that true when something asynchronous is added inside a request.
+  // queue keeps that true when something asynchronous is added inside a request. The racy fault
+  // mode lets Bundles decide their conditions outside the queue, but still writes inside it.
   const queue = createSerialQueue();
   app.use(deps.basePath, express.json({ limit: MAX_BODY, type: [FHIR_JSON, 'application/json', 'application/json-patch+json'] }));
   app.use(deps.basePath, (req, res, next) => {
-    handleFhirRequest(deps, queue.run.bind(queue), req, res).catch(next);
+    const record = deps.requestLog.begin(req.method, `${req.baseUrl}${req.path}`, Date.now());
+    handleFhirRequest(deps, queue.run.bind(queue), record, req, res).catch((err: unknown) => {
+      record.finishedAt = Date.now();
+      next(err);
+    });
   });
   app.use(deps.basePath, writeTransportError);
   return app;
 }
 
-type RunSerially = <T>(task: () => Promise<T>) => Promise<T>;
-
-async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially, req: Request, res: Response): Promise<void> {
+async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially, record: RecordedRequest, req: Request, res: Response): Promise<void> {
   const { faults } = deps;
+  const path = record.path;
   const delay = faults.currentDelayMs();
-  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-  const path = `${req.baseUrl}${req.path}`;
+  if (delay > 0) await sleep(delay);
+  const hang = faults.takeHang(req.method, path);
+  if (hang !== undefined) {
+    record.hungMs = hang;
+    await sleep(hang);
+  }
   const failure = faults.takeFailure(req.method, path);
   if (failure) {
     writeInjectedFailure(res, failure);
+    finishRecord(record, failure.status);
     return;
   }
   const baseUrl = `${req.protocol}://${req.get('host')}${deps.basePath}`;
   const relativeUrl = withPageSize(req.method, req.url.replace(/^\//, ''));
-  const response = await runSerially(() => dispatch(deps, req, relativeUrl, baseUrl));
+  const racyGapMs = faults.racyGapMs();
+  const response = racyGapMs !== undefined && isBundlePost(req, relativeUrl)
+    ? await processBundle({ ...deps, racy: { gapMs: racyGapMs, runSerially } }, req.body)
+    : await runSerially(() => dispatch(deps, req, relativeUrl, baseUrl));
   if (faults.takeDrop(req.method, path)) {
     // The write above is committed; the client only sees the connection die.
     req.socket.destroy();
+    record.dropped = true;
+    finishRecord(record, undefined);
     return;
   }
+  const entryFailure = isTransactionAnswer(response) ? faults.takeEntryFailure(req.method, path) : undefined;
+  if (entryFailure) reportEntryFailed(response[1] as Bundle, req.body as Bundle, entryFailure);
   writeFhirResponse(res, response, { baseUrl, relativeUrl });
+  finishRecord(record, res.statusCode);
 }
 
 async function dispatch(deps: FhirHttpAppDeps, req: Request, relativeUrl: string, baseUrl: string): Promise<FhirResponse> {
   const path = relativeUrl.split('?')[0];
   if (req.method === 'GET' && path === 'metadata') return [allOk, buildCapabilityStatement(baseUrl)];
-  if (req.method === 'POST' && path === '' && req.body?.resourceType === 'Bundle') {
-    return processBundle(deps, req.body);
-  }
+  if (isBundlePost(req, relativeUrl)) return processBundle(deps, req.body);
   const request: FhirRequest = {
     method: req.method as HttpMethod,
     url: relativeUrl,
@@ -83,6 +100,35 @@ async function dispatch(deps: FhirHttpAppDeps, req: Request, relativeUrl: string
   } catch (err) {
     return [normalizeOperationOutcome(err)];
   }
+}
+
+function isBundlePost(req: Request, relativeUrl: string): boolean {
+  return req.method === 'POST' && relativeUrl.split('?')[0] === '' && req.body?.resourceType === 'Bundle';
+}
+
+function isTransactionAnswer([outcome, resource]: FhirResponse): boolean {
+  return isOk(outcome) && resource?.resourceType === 'Bundle' && (resource as Bundle).type === 'transaction-response';
+}
+
+/** The failEntryNext fault: the answer's entry for the first `resourceType` entry says it failed. */
+function reportEntryFailed(answer: Bundle, request: Bundle, failure: InjectedEntryFailure): void {
+  const index = (request.entry ?? []).findIndex((entry) => entry.resource?.resourceType === failure.resourceType);
+  if (index < 0 || !answer.entry?.[index]) return;
+  const outcome: OperationOutcome = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'processing', expression: [`Bundle.entry[${index}]`], details: { text: 'Injected entry failure' } }],
+  };
+  // Bare code, as the store writes every entry status.
+  answer.entry[index] = { response: { status: String(failure.status), outcome } };
+}
+
+function finishRecord(record: RecordedRequest, status: number | undefined): void {
+  record.finishedAt = Date.now();
+  if (status !== undefined) record.status = status;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Adds the default `_count` to a type-level search and caps a larger one. */

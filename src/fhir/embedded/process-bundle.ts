@@ -3,8 +3,15 @@ import type { FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { IndexedMemoryRepository } from './indexed-memory-repository.ts';
 import { resolveConditionalEntries } from './resolve-conditional-entries.ts';
+import type { RunSerially } from './serial-queue.ts';
 
-export type BundleProcessor = { repository: IndexedMemoryRepository; router: FhirRouter };
+/**
+ * The racyConditionalCreates fault: conditions are decided outside the store's single-writer
+ * queue, with a pause after each check, and only the writes are queued.
+ */
+export type RacyMode = { gapMs: number; runSerially: RunSerially };
+
+export type BundleProcessor = { repository: IndexedMemoryRepository; router: FhirRouter; racy?: RacyMode };
 
 /**
  * Applies a transaction or batch Bundle posted to the base URL.
@@ -25,20 +32,29 @@ export async function processBundle(processor: BundleProcessor, bundle: Bundle):
   return [allOk, { resourceType: 'Bundle', type: 'batch-response', entry }];
 }
 
-async function processTransaction({ repository, router }: BundleProcessor, bundle: Bundle): Promise<FhirResponse> {
+async function processTransaction(processor: BundleProcessor, bundle: Bundle): Promise<FhirResponse> {
+  const { repository, racy } = processor;
   try {
-    const response = await repository.withTransaction(async () => {
-      const prepared = await resolveConditionalEntries(repository, bundle);
-      const [outcome, result] = await router.handleRequest(transactionRequest(prepared), repository);
-      // Medplum's processor has already undone its own writes; rethrowing ends this (outer)
-      // transaction the same way instead of relying on that.
-      if (!isOk(outcome) || !result) throw new OperationOutcomeError(outcome);
-      return result;
-    });
+    if (racy) {
+      // Check, pause, write: by the time the entries are applied another request may have
+      // created the very resource a check found absent, like check-then-insert without a lock.
+      const afterCheck = () => new Promise<void>((resolve) => setTimeout(resolve, racy.gapMs));
+      const prepared = await resolveConditionalEntries(repository, bundle, { afterCheck });
+      return [allOk, await racy.runSerially(() => repository.withTransaction(() => applyResolved(processor, prepared)))];
+    }
+    const response = await repository.withTransaction(async () => applyResolved(processor, await resolveConditionalEntries(repository, bundle)));
     return [allOk, response];
   } catch (err) {
     return [normalizeOperationOutcome(err)];
   }
+}
+
+async function applyResolved({ repository, router }: BundleProcessor, prepared: Bundle): Promise<Bundle> {
+  const [outcome, result] = await router.handleRequest(transactionRequest(prepared), repository);
+  // Medplum's processor has already undone its own writes; rethrowing ends this (outer)
+  // transaction the same way instead of relying on that.
+  if (!isOk(outcome) || !result) throw new OperationOutcomeError(outcome);
+  return result as Bundle;
 }
 
 function transactionRequest(bundle: Bundle): FhirRequest {

@@ -5,6 +5,11 @@ import type { Bundle, BundleEntry, BundleEntryRequest, Resource } from '@medplum
 
 type Placeholders = Map<string, string>;
 
+export type ResolveOptions = {
+  /** Awaited after each existence check (the store's racy fault mode pauses here). */
+  afterCheck?: () => Promise<void>;
+};
+
 /**
  * Turns the conditional entries of a transaction into plain ones, deciding each condition against
  * the current data: a matched `ifNoneExist` create becomes a read of the match, an unmatched one a
@@ -14,13 +19,15 @@ type Placeholders = Map<string, string>;
  * entry and more than 8 entries ("requires strict isolation", a limit for its Postgres server), and
  * it answers 400 where FHIR says 412 when a conditional update matches several resources. The
  * caller holds the store's single-writer lock and a repository transaction, so the decisions made
- * here cannot go stale before the entries are applied.
+ * here cannot go stale before the entries are applied (except in the racy fault mode, on purpose).
  */
-export async function resolveConditionalEntries(repository: FhirRepository, bundle: Bundle): Promise<Bundle> {
+export async function resolveConditionalEntries(repository: FhirRepository, bundle: Bundle, options: ResolveOptions = {}): Promise<Bundle> {
   const placeholders: Placeholders = new Map();
   const entries: BundleEntry[] = [];
   for (const [index, entry] of (bundle.entry ?? []).entries()) {
-    entries.push(await resolveEntry(repository, entry, `Bundle.entry[${index}]`, placeholders));
+    const resolved = await resolveEntry(repository, entry, `Bundle.entry[${index}]`, placeholders);
+    if (resolved !== entry) await options.afterCheck?.();
+    entries.push(resolved);
   }
   if (placeholders.size === 0) return { ...bundle, entry: entries };
   return { ...bundle, entry: entries.map((entry) => rewritePlaceholders(entry, placeholders) as BundleEntry) };

@@ -1,4 +1,6 @@
-export type SerialQueue = { run<T>(task: () => Promise<T>): Promise<T> };
+export type RunSerially = <T>(task: () => Promise<T>) => Promise<T>;
+
+export type SerialQueue = { run: RunSerially };
 
 /** Runs tasks one after another, in arrival order; a failing task does not stop the ones behind it. */
 export function createSerialQueue(): SerialQueue {

@@ -6,6 +6,8 @@ import { createFhirHttpApp } from './create-fhir-http-app.ts';
 import type { FaultSwitches } from './fault-switches.ts';
 import { createFaultSwitches } from './fault-switches.ts';
 import { IndexedMemoryRepository } from './indexed-memory-repository.ts';
+import type { RecordedRequest } from './request-log.ts';
+import { createRequestLog } from './request-log.ts';
 
 export type StartFhirServerOptions = {
   /** 0 or absent: any free port. */
@@ -30,6 +32,8 @@ export type EmbeddedFhirServer = {
   /** The store itself, for tests to seed, count and search without HTTP. */
   repository: IndexedMemoryRepository;
   faults: EmbeddedFhirServerFaults;
+  /** The last 1,000 requests received, oldest first, with when and how each ended. */
+  requests(): readonly RecordedRequest[];
   stop(): Promise<void>;
 };
 
@@ -39,7 +43,8 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
   const basePath = normalizeBasePath(options.basePath ?? '/fhir/R4');
   const repository = new IndexedMemoryRepository();
   const switches = createFaultSwitches();
-  const app = createFhirHttpApp({ repository, router: new FhirRouter(), faults: switches, basePath });
+  const requestLog = createRequestLog();
+  const app = createFhirHttpApp({ repository, router: new FhirRouter(), faults: switches, requestLog, basePath });
   const server = createServer(app);
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
@@ -47,6 +52,9 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
   const faults: EmbeddedFhirServerFaults = {
     failNext: switches.failNext,
     commitThenDrop: switches.commitThenDrop,
+    hangNext: switches.hangNext,
+    failEntryNext: switches.failEntryNext,
+    racyConditionalCreates: switches.racyConditionalCreates,
     delayMs: switches.delayMs,
     reset: switches.reset,
     down: () => close(server),
@@ -59,6 +67,7 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
     port,
     repository,
     faults,
+    requests: () => requestLog.entries(),
     stop: () => close(server),
   };
 }
