@@ -9,6 +9,7 @@ import { pruneInbox } from './store/inbox.ts';
 import { openStore, type Store } from './store/open-store.ts';
 import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
 import type { PipelineHooks } from './sync/pipeline-hooks.ts';
+import { startPoller, type Poller } from './sync/poller.ts';
 import { startWorker } from './sync/worker.ts';
 
 export interface RunningApp {
@@ -16,6 +17,7 @@ export interface RunningApp {
   store: Store;
   /** Makes an idle worker look at the queue now (after a retry or replay written elsewhere). */
   wake(): void;
+  poller: Poller;
   /** Refuse new webhooks, stop claiming, let in-flight deliveries finish, close the database. */
   stop(): Promise<void>;
 }
@@ -52,6 +54,8 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     hooks: options.hooks,
     settings: { ...config.worker, mapping: config.mapping },
   });
+  // Created also when POLL_INTERVAL_SECONDS=0 (no schedule), so sweeps can be run on demand.
+  const poller = startPoller({ store, avara, log, now, settings: config.poll, onEnqueued: worker.wake });
   let accepting = true;
   const http = createHttpApp({
     store,
@@ -71,10 +75,12 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     url,
     store,
     wake: worker.wake,
+    poller,
     async stop() {
       // New webhooks get 503 + Retry-After while in-flight deliveries finish; then close.
       accepting = false;
       clearInterval(housekeeping);
+      await poller.stop();
       await worker.stop();
       await closeServer(server);
       store.close();

@@ -48,6 +48,7 @@ const Env = z.object({
   MRN_SYSTEM: z.string().min(1).default('urn:avara-fhir-sync:mrn'),
   WORKER_CONCURRENCY: int(1, 64, 4),
   POLL_INTERVAL_SECONDS: int(0, 86_400, 300),
+  POLL_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
   MAX_ATTEMPTS: int(1, 1000, 12),
   RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(10),
   RETRY_MAX_SECONDS: z.coerce.number().positive().max(7 * 86_400).default(3600),
@@ -92,7 +93,7 @@ export interface Config {
     patientMode: 'create' | 'match';
     deliverExternalStudies: boolean;
   };
-  poll: { intervalMs: number };
+  poll: { intervalMs: number; maxRequestsPerSecond: number };
   mapping: {
     identifierSystemBase: string;
     mrnSystem: string;
@@ -142,7 +143,7 @@ function toConfig(e: Env): Config {
       patientMode: e.PATIENT_MODE,
       deliverExternalStudies: e.DELIVER_EXTERNAL_STUDIES,
     },
-    poll: { intervalMs: e.POLL_INTERVAL_SECONDS * 1000 },
+    poll: { intervalMs: e.POLL_INTERVAL_SECONDS * 1000, maxRequestsPerSecond: e.POLL_MAX_REQUESTS_PER_SECOND },
     mapping: {
       identifierSystemBase: e.AVARA_IDENTIFIER_SYSTEM_BASE.replace(/\/+$/, ''),
       mrnSystem: e.MRN_SYSTEM,

@@ -19,7 +19,9 @@ export type AuditEventName =
   | 'lease_expired'
   | 'retried'
   | 'replayed'
-  | 'text_missing';
+  | 'text_missing'
+  | 'study_cancelled_after_delivery'
+  | 'demographics_changed';
 
 export interface AuditEventInput {
   reportId: string | null;

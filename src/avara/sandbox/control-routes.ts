@@ -14,6 +14,7 @@ const SignBody = z.object({
 const FaultsBody = z.object({
   route: z.string().regex(/^(GET|POST) \//).optional(),
   every: z.number().int().min(0).optional(),
+  pageChaos: z.boolean().optional(),
   status: z.number().int().min(100).max(599).optional(),
   times: z.number().int().min(0).optional(),
   retryAfterSeconds: z.number().min(0).optional(),
@@ -65,10 +66,11 @@ export function controlRoutes(sandbox: Sandbox): Router {
 }
 
 function applyFaults(sandbox: Sandbox, body: z.infer<typeof FaultsBody>): void {
-  const { route, every, dropWebhooks, pdfServesHtml, pdfOmitContentLength, pdfHost, pdfLinkTtlSeconds, webhookUrl, clear, ...spec } = body;
+  const { route, every, pageChaos, dropWebhooks, pdfServesHtml, pdfOmitContentLength, pdfHost, pdfLinkTtlSeconds, webhookUrl, clear, ...spec } = body;
   if (clear) sandbox.clearFaults();
   if (route) sandbox.failNext(route, spec);
   if (every !== undefined) sandbox.failEvery(every, spec);
+  if (pageChaos !== undefined) sandbox.setPageChaos(pageChaos);
   if (dropWebhooks !== undefined) sandbox.setWebhookDrop(dropWebhooks);
   if (webhookUrl !== undefined) sandbox.setWebhookUrl(webhookUrl);
   sandbox.setPdfBehaviour({ servesHtml: pdfServesHtml, omitContentLength: pdfOmitContentLength, host: pdfHost, linkTtlSeconds: pdfLinkTtlSeconds });

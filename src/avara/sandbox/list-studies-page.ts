@@ -14,7 +14,7 @@ type Filter = (study: SandboxStudy) => boolean;
  * GET /v1/autoScribe/studies (avara-api.md §4, §6.1). The cursor names the last study served, and
  * paging continues after it in insertion order, so studies added meanwhile land at the end.
  */
-export function listStudiesPage(all: SandboxStudy[], query: URLSearchParams): StudyPageResult {
+export function listStudiesPage(all: SandboxStudy[], query: URLSearchParams, chaos = false): StudyPageResult {
   const limitText = query.get('limit') ?? '20';
   const limit = Number(limitText);
   if (!/^\d+$/.test(limitText) || limit < 1 || limit > 100) return { ok: false, message: 'limit must be an integer from 1 to 100' };
@@ -31,7 +31,17 @@ export function listStudiesPage(all: SandboxStudy[], query: URLSearchParams): St
   const hasMore = all.slice(index).some((study) => filters.every((filter) => filter(study)));
   const last = matching.at(-1);
   const cursor = last ? Buffer.from(JSON.stringify({ after: last.studyId })).toString('base64') : '';
-  return { ok: true, page: { studies: matching, cursor, hasMore } };
+  return { ok: true, page: { studies: chaos ? scramble(matching, all[start - 1]) : matching, cursor, hasMore } };
+}
+
+/** The previous page's last item again, and the page in a different order on every call. */
+function scramble(page: SandboxStudy[], previous: SandboxStudy | undefined): SandboxStudy[] {
+  const items = previous ? [previous, ...page] : [...page];
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }
 
 function startIndex(all: SandboxStudy[], cursor: string | null): number | undefined {

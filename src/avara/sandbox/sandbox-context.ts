@@ -16,6 +16,8 @@ export interface SandboxContext {
   faults: FaultSwitches;
   presigner: Presigner;
   pdf: PdfSwitches;
+  /** avara-api.md §10: pages may repeat or reorder items; tests switch that on. */
+  pageChaos: { enabled: boolean };
   apiKey: string;
   now: () => Date;
   ownOrigin: () => string;      // http://host:port the sandbox listens on

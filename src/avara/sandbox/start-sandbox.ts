@@ -42,6 +42,8 @@ export interface Sandbox {
   setWebhookDrop(ratio: number | boolean): void;
   setWebhookUrl(url: string | null): void;
   setPdfBehaviour(change: { [K in keyof PdfSwitches]?: PdfSwitches[K] | undefined }): void;
+  /** Study list pages repeat the previous page's last item and come in shuffled order. */
+  setPageChaos(enabled: boolean): void;
   requestCounts(): Record<string, number>;
   resetCounts(): void;
   /** The live study object the API serves: mutate it to cancel, edit demographics, add metadata. */
@@ -63,7 +65,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   seedStudies(state, random, now(), options.studies ?? 0);
   let origin = '';
   const ctx: SandboxContext = {
-    state, now, apiKey, faults: createFaultSwitches(), presigner: createPresigner(), ownOrigin: () => origin,
+    state, now, apiKey, faults: createFaultSwitches(), pageChaos: { enabled: false }, presigner: createPresigner(), ownOrigin: () => origin,
     pdf: { linkTtlSeconds: PDF_LINK_TTL_SECONDS, servesHtml: false, omitContentLength: false, host: options.pdfHost ?? null },
   };
   const dropRandom = createSeededRandom((options.seed ?? random.int(0, 2 ** 30)) + 1);
@@ -95,6 +97,9 @@ function buildSandbox(
     clearFaults: () => ctx.faults.clearFaults(),
     setWebhookDrop: (ratio) => sender.setDropRatio(typeof ratio === 'boolean' ? Number(ratio) : ratio),
     setWebhookUrl: (url) => sender.setUrl(url),
+    setPageChaos(enabled) {
+      ctx.pageChaos.enabled = enabled;
+    },
     setPdfBehaviour(change) {
       for (const [key, value] of Object.entries(change)) if (value !== undefined) Object.assign(ctx.pdf, { [key]: value });
     },

@@ -11,7 +11,7 @@ export function studyRoutes(ctx: SandboxContext): Router {
   const auth = requireApiKey(ctx.apiKey);
   const studies = (): SandboxStudy[] => [...ctx.state.studies.values()];
   addRoute(router, ctx.faults, 'get', '/v1/autoScribe/studies', auth, (req, res) => {
-    const result = listStudiesPage(studies(), new URL(req.originalUrl, 'http://sandbox.invalid').searchParams);
+    const result = listStudiesPage(studies(), new URL(req.originalUrl, 'http://sandbox.invalid').searchParams, ctx.pageChaos.enabled);
     if (!result.ok) return void res.status(400).json({ message: result.message });
     res.json(result.page);
   });

@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { listAuditEvents } from '../src/store/audit.ts';
+import { countDeliveriesByState } from '../src/store/deliveries.ts';
+import { readSetting, writeSetting } from '../src/store/settings-values.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { createAvaraClient } from '../src/avara/avara-client.ts';
+import { createLogger } from '../src/create-logger.ts';
+import { POLL_CURSOR_KEY, startPoller } from '../src/sync/poller.ts';
+import { startTestEnv, type TestEnv } from './support/test-env.ts';
+
+const SID = 'https://api.avarasoftware.com/fhir/sid';
+const PER_REPORT_ROUTES = ['GET /v1/autoScribe/reports', 'GET /v1/autoScribe/reports/text', 'GET /v1/autoScribe/reports/pdf', 'GET /_files/{name}', 'GET /v1/autoScribe/studies/{studyId}'];
+
+async function settle(env: TestEnv, total: number, timeoutMs = 90_000): Promise<void> {
+  await env.waitFor(`${total} deliveries to settle`, () => {
+    const counts = countDeliveriesByState(env.app.store.db);
+    return counts.delivered + counts.skipped + counts.dead === total && counts.queued + counts.in_progress + counts.failed === 0;
+  }, timeoutMs);
+}
+
+describe('reconciliation poller', () => {
+  let env: TestEnv;
+  afterEach(async () => {
+    await env.stop();
+  });
+
+  it('delivers every report exactly once after one sweep when 40% of 300 webhooks were dropped, and a second sweep costs no per-study call', async () => {
+    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '8', POLL_MAX_REQUESTS_PER_SECOND: '100' } });
+    env.sandbox.setWebhookDrop(0.4);
+    const signed = await env.sandbox.signReports(300);
+    const dropped = env.sandbox.webhookOutcomes().filter((o) => o.dropped).length;
+    expect(dropped).toBeGreaterThan(60);
+    const first = await env.app.poller.sweepNow();
+    expect(first).toMatchObject({ ran: true, completed: true, studies: 300 });
+    expect(first.enqueued).toBe(dropped);
+    await settle(env, 300);
+    expect(countDeliveriesByState(env.app.store.db).delivered).toBe(300);
+    const reports = await env.fhirSearch('DiagnosticReport');
+    expect(reports).toHaveLength(300);
+    expect(new Set(reports.map((r) => (r as { identifier?: { system?: string; value?: string }[] }).identifier?.find((i) => i.system === `${SID}/study-id`)?.value)).size).toBe(300);
+    expect(new Set(signed.map((s) => s.studyId)).size).toBe(300);
+
+    env.sandbox.resetCounts();
+    const second = await env.app.poller.sweepNow();
+    expect(second).toMatchObject({ completed: true, changedStudies: 0, enqueued: 0 });
+    const counts = env.sandbox.requestCounts();
+    for (const route of PER_REPORT_ROUTES) expect(counts[route] ?? 0).toBe(0);
+    expect(counts['GET /v1/autoScribe/studies']).toBe(3);
+  }, 120_000);
+
+  it('delivers exactly once when pages repeat an item and reorder between calls', async () => {
+    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 0 } });
+    env.sandbox.setWebhookDrop(true);
+    await env.sandbox.signReports(45);
+    env.sandbox.setPageChaos(true);
+    const outcome = await env.app.poller.sweepNow();
+    expect(outcome.enqueued).toBe(45);
+    await settle(env, 45);
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(45);
+    expect(await env.fhirSearch('DocumentReference')).toHaveLength(45);
+  }, 60_000);
+
+  it('finds an addendum whose webhook was missed and delivers it as an amendment', async () => {
+    env = await startTestEnv();
+    const [original] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(original!.reportId, 'delivered');
+    await env.app.poller.sweepNow();
+    env.sandbox.setWebhookDrop(true);
+    const [addendum] = await env.sandbox.signReports(1, { addendum: true, studyIds: [original!.studyId] });
+    expect((await env.app.poller.sweepNow()).enqueued).toBe(1);
+    await env.waitForDelivery(addendum!.reportId, 'delivered');
+    const [report] = await env.fhirSearch<{ resourceType: 'DiagnosticReport'; status: string }>('DiagnosticReport');
+    expect(report!.status).toBe('appended');
+    expect(await env.fhirSearch('DocumentReference')).toHaveLength(2);
+  });
+
+  it('changes nothing when an addendum is opened and then cancelled in Avara', async () => {
+    env = await startTestEnv();
+    const [original] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(original!.reportId, 'delivered');
+    await env.app.poller.sweepNow();
+    const headers = { authorization: `Bearer ${env.sandbox.apiKey}` };
+    expect((await fetch(`${env.sandbox.baseUrl}/v1/autoScribe/reports/${original!.reportId}/addendum`, { method: 'POST', headers })).status).toBe(200);
+    expect((await env.app.poller.sweepNow()).enqueued).toBe(0);
+    expect((await fetch(`${env.sandbox.baseUrl}/v1/autoScribe/reports/${original!.reportId}/cancel-addendum`, { method: 'POST', headers })).status).toBe(200);
+    expect((await env.app.poller.sweepNow()).enqueued).toBe(0);
+    expect(Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await env.fhirSearch('DocumentReference')).toHaveLength(1);
+  });
+
+  it('flags a study cancelled after delivery for a person and retracts nothing', async () => {
+    env = await startTestEnv();
+    const [signed] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    await env.app.poller.sweepNow();
+    const study = env.sandbox.getStudyState(signed!.studyId);
+    study.isCancelled = true;
+    study.cancelledAt = new Date().toISOString();
+    study.updatedAt = new Date().toISOString();
+    await env.app.poller.sweepNow();
+    await env.app.poller.sweepNow();
+    const flags = listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'study_cancelled_after_delivery');
+    expect(flags).toHaveLength(1);
+    expect(env.delivery(signed!.reportId)?.state).toBe('delivered');
+    const [report] = await env.fhirSearch<{ resourceType: 'DiagnosticReport'; status: string }>('DiagnosticReport');
+    expect(report!.status).toBe('final');
+  });
+
+  it('skips a study cancelled before any delivery when the poller finds it', async () => {
+    env = await startTestEnv();
+    env.sandbox.setWebhookDrop(true);
+    const [signed] = await env.sandbox.signReports(1);
+    env.sandbox.getStudyState(signed!.studyId).isCancelled = true;
+    await env.app.poller.sweepNow();
+    const row = await env.waitForDelivery(signed!.reportId, 'skipped');
+    expect(row.lastErrorCode).toBe('study_cancelled');
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(0);
+  });
+
+  it('records a demographic correction after delivery by field name only, leaving the Patient untouched', async () => {
+    env = await startTestEnv();
+    const [signed] = await env.sandbox.signReports(1);
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    await env.app.poller.sweepNow();
+    const study = env.sandbox.getStudyState(signed!.studyId);
+    const [before] = await env.fhirSearch<{ resourceType: 'Patient'; meta?: { versionId?: string } }>('Patient');
+    study.reportMetadata.patientName = 'Corrected Name-Canary';
+    study.updatedAt = new Date().toISOString();
+    await env.app.poller.sweepNow();
+    const change = listAuditEvents(env.app.store.db, signed!.reportId).find((e) => e.event === 'demographics_changed');
+    expect(change?.detail).toEqual({ studyId: signed!.studyId, fields: ['patientName'] });
+    expect(JSON.stringify(change)).not.toContain('Canary');
+    const [after] = await env.fhirSearch<{ resourceType: 'Patient'; meta?: { versionId?: string } }>('Patient');
+    expect(after!.meta?.versionId).toBe(before!.meta?.versionId);
+  });
+
+  it('resumes a sweep that failed half-way from its saved cursor', async () => {
+    // Two requests a second leave time to arm the fault between the first page and the second.
+    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '2' }, sandbox: { studies: 250 } });
+    env.sandbox.resetCounts();
+    const failed = env.app.poller.sweepNow().catch((error: unknown) => error);
+    await env.waitFor('the first page', () => (env.sandbox.requestCounts()['GET /v1/autoScribe/studies'] ?? 0) >= 1);
+    // The client retries twice in-process; five failures outlast that on the second page.
+    env.sandbox.failNext('GET /v1/autoScribe/studies', { status: 503, times: 5 });
+    expect(await failed).toBeInstanceOf(Error);
+    expect(readSetting(env.app.store.db, POLL_CURSOR_KEY)).toBeTruthy();
+    env.sandbox.clearFaults();
+    const resumed = await env.app.poller.sweepNow();
+    expect(resumed).toMatchObject({ completed: true, restartedFromZero: false, pages: 2, studies: 150 });
+    expect(readSetting(env.app.store.db, POLL_CURSOR_KEY)).toBeUndefined();
+  });
+
+  it('falls back to a full sweep when Avara no longer accepts the saved cursor', async () => {
+    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 120 } });
+    writeSetting(env.app.store.db, POLL_CURSOR_KEY, Buffer.from(JSON.stringify({ after: 'stu_gone' })).toString('base64'), Date.now());
+    const outcome = await env.app.poller.sweepNow();
+    expect(outcome).toMatchObject({ completed: true, restartedFromZero: true, studies: 120 });
+  });
+
+  it('never runs two sweeps at once, even from a second connection to the database as another process has', async () => {
+    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '5' }, sandbox: { studies: 250 } });
+    const otherStore = openStore({ sqlitePath: env.app.store.path });
+    const other = startPoller({ store: otherStore, avara: createAvaraClient({ baseUrl: env.sandbox.baseUrl, apiKey: env.sandbox.apiKey, pdfAllowedHosts: [] }), log: createLogger('silent'), settings: { intervalMs: 0, maxRequestsPerSecond: 5 } });
+    const [a, b] = await Promise.all([env.app.poller.sweepNow(), other.sweepNow()]);
+    await other.stop();
+    otherStore.close();
+    expect([a.ran, b.ran].sort()).toEqual([false, true]);
+  });
+});
