@@ -4,6 +4,7 @@ import type { Store } from '../store/open-store.ts';
 import { handleAvaraWebhook, type IntakeDeps } from '../sync/intake.ts';
 import { deliveriesRouter } from './deliveries-routes.ts';
 import { healthRouter } from './health-routes.ts';
+import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 
 export interface HttpSettings {
@@ -40,7 +41,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   });
 
   app.use(healthRouter(deps.store));
-  app.use('/api', requireAdmin(deps.settings), deliveriesRouter(deps.store, deps.intake.onEnqueued));
+  app.use('/api', requireAdmin(deps.settings), deliveriesRouter({ store: deps.store, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
   app.use(errorHandler(deps.log));
   return app;
 }

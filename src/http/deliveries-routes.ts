@@ -1,51 +1,57 @@
-import { Router } from 'express';
-import { z } from 'zod';
+import { Router, type Response } from 'express';
 import { listAuditEvents } from '../store/audit.ts';
-import { getDelivery, listDeliveries, requeueDelivery, type Delivery } from '../store/deliveries.ts';
+import { getDelivery, replayDelivery, requeueDelivery, type Delivery, type RequeueResult } from '../store/deliveries.ts';
+import { deriveAttempts } from '../store/derive-attempts.ts';
+import { listDeliveries } from '../store/list-deliveries.ts';
 import type { Store } from '../store/open-store.ts';
-import { DELIVERY_STATES } from '../store/schema.ts';
+import { parseDeliveryQuery } from './delivery-query.ts';
 
-const ListQuery = z.object({
-  state: z.enum(DELIVERY_STATES).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(500).optional(),
-});
+export interface DeliveriesRouteDeps {
+  store: Store;
+  /** Wakes the worker after a retry or replay, so it does not wait for its next look. */
+  onRequeued?: () => void;
+  now?: () => number;
+}
 
-export function deliveriesRouter(store: Store, onRequeued: () => void = () => {}): Router {
+export function deliveriesRouter(deps: DeliveriesRouteDeps): Router {
   const router = Router();
+  const now = deps.now ?? Date.now;
 
   router.get('/deliveries', (req, res) => {
-    const query = ListQuery.safeParse(req.query);
-    if (!query.success) {
-      res.status(400).json({ error: 'invalid_query', message: query.error.issues.map((i) => i.path.join('.')).join(', ') });
+    const query = parseDeliveryQuery(req.query, { strict: true });
+    if (!query.ok) {
+      res.status(400).json({ error: 'invalid_query', fields: query.fields, message: query.message });
       return;
     }
-    const page = listDeliveries(store.db, query.data);
+    const page = listDeliveries(deps.store.db, query.filter);
     res.json({ items: page.items.map(toApiDelivery), nextCursor: page.nextCursor });
   });
 
   router.get('/deliveries/:reportId', (req, res) => {
-    const row = getDelivery(store.db, req.params.reportId);
+    const row = getDelivery(deps.store.db, req.params.reportId);
     if (!row) {
-      res.status(404).json({ error: 'not_found' });
+      res.status(404).json({ error: 'not_found', message: `no delivery for report ${req.params.reportId}` });
       return;
     }
-    res.json({ ...toApiDelivery(row), audit: listAuditEvents(store.db, row.reportId).map(({ seq, at, event, detail }) => ({ seq, at: new Date(at).toISOString(), event, detail })) });
+    res.json(toApiDeliveryDetail(deps.store, row));
   });
 
-  router.post('/deliveries/:reportId/retry', (req, res) => {
-    const result = requeueDelivery(store.db, req.params.reportId, Date.now(), 'api');
-    const status = result === 'requeued' ? 202 : result === 'not_found' ? 404 : 409;
-    if (result === 'requeued') onRequeued();
-    res.status(status).json({ result });
-  });
-
+  const requeue = (res: Response, reportId: string, action: typeof requeueDelivery) => {
+    const result = action(deps.store.db, reportId, now(), 'api');
+    if (result === 'requeued') deps.onRequeued?.();
+    res.status(requeueStatus(result)).json({ result });
+  };
+  router.post('/deliveries/:reportId/retry', (req, res) => requeue(res, req.params.reportId, requeueDelivery));
+  router.post('/deliveries/:reportId/replay', (req, res) => requeue(res, req.params.reportId, replayDelivery));
   return router;
 }
 
-/** The shape design.md fixes for /api/deliveries items. */
+function requeueStatus(result: RequeueResult): number {
+  return result === 'requeued' ? 202 : result === 'not_found' ? 404 : 409;
+}
+
+/** The shape design.md fixes for /api/deliveries items, plus critical, nextAttemptAt and the patient label. */
 export function toApiDelivery(row: Delivery) {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     reportId: row.reportId,
     studyId: row.studyId,
@@ -57,6 +63,23 @@ export function toApiDelivery(row: Delivery) {
     deliveredAt: iso(row.deliveredAt),
     nextAttemptAt: row.state === 'failed' || row.state === 'queued' ? iso(row.nextAttemptAt) : null,
     critical: row.isCritical,
+    source: row.source,
+    patient: row.patientLabel,
     fhir: row.fhirRefs ?? {},
   };
+}
+
+/** One delivery with its attempts (derived from the audit trail) and the trail itself. */
+export function toApiDeliveryDetail(store: Store, row: Delivery) {
+  const events = listAuditEvents(store.db, row.reportId);
+  return {
+    ...toApiDelivery(row),
+    contentHash: row.contentHash,
+    attemptTimeline: deriveAttempts(events).map((a) => ({ ...a, startedAt: iso(a.startedAt), endedAt: iso(a.endedAt) })),
+    audit: events.map(({ seq, at, event, detail }) => ({ seq, at: iso(at), event, detail: detail ?? null })),
+  };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { appendAuditEvent } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
@@ -192,43 +192,6 @@ export function nextDueAt(db: Db): number | undefined {
   return row?.at ?? undefined;
 }
 
-export interface DeliveryPage {
-  items: Delivery[];
-  nextCursor: string | null;
-}
-
-/** Newest first, keyset-paged on (createdAt, reportId) so pages stay stable while rows arrive. */
-export function listDeliveries(db: Db, filter: { state?: DeliveryState; limit: number; cursor?: string }): DeliveryPage {
-  const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
-  const conditions = [
-    filter.state ? eq(deliveries.state, filter.state) : undefined,
-    after ? sql`(${deliveries.createdAt}, ${deliveries.reportId}) < (${after.createdAt}, ${after.reportId})` : undefined,
-  ].filter((c) => c !== undefined);
-  const rows = db
-    .select()
-    .from(deliveries)
-    .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(deliveries.createdAt), desc(deliveries.reportId))
-    .limit(filter.limit + 1)
-    .all();
-  const items = rows.slice(0, filter.limit);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
-}
-
-function encodeCursor(row: Delivery): string {
-  return Buffer.from(JSON.stringify([row.createdAt, row.reportId])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; reportId: string } | undefined {
-  try {
-    const [createdAt, reportId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    return typeof createdAt === 'number' && typeof reportId === 'string' ? { createdAt, reportId } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export type RequeueResult = 'requeued' | 'not_found' | 'not_retryable';
 
 /** A person's retry: failed or dead back to the queue with fresh attempts (audited as `retried`). */
@@ -263,4 +226,12 @@ function requeueFrom(db: Db, reportId: string, from: DeliveryState[], event: 're
 
 export function isStudyDelivered(db: Db, studyId: string): boolean {
   return db.select({ reportId: deliveries.reportId }).from(deliveries).where(and(eq(deliveries.studyId, studyId), eq(deliveries.state, 'delivered'))).limit(1).get() !== undefined;
+}
+
+/** The audit page's patient label, written while the lease is ours; not a state change, so not audited. */
+export function recordPatientLabel(db: Db, lease: Lease, label: string): void {
+  db.update(deliveries)
+    .set({ patientLabel: label })
+    .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token)))
+    .run();
 }

@@ -1,0 +1,70 @@
+import { and, desc, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
+import { countDeliveriesByState } from './deliveries.ts';
+import type { Db } from './open-store.ts';
+import { auditEvents, deliveries, type DeliveryState } from './schema.ts';
+
+export interface HourlyCount {
+  /** Start of the hour, unix ms. */
+  hourStart: number;
+  delivered: number;
+  failed: number;
+}
+
+export interface DeliverySummary {
+  counts: Record<DeliveryState, number>;
+  /** createdAt of the oldest delivery not yet finished (queued, in progress, or failed awaiting retry). */
+  oldestWaitingCreatedAt: number | null;
+  lastDeliveredAt: number | null;
+  /** The last 24 hours, oldest first; the last bucket is the current (partial) hour. */
+  hourly: HourlyCount[];
+}
+
+const HOUR_MS = 3_600_000;
+export const WAITING_STATES: DeliveryState[] = ['queued', 'in_progress', 'failed'];
+
+export function summarizeDeliveries(db: Db, now: number): DeliverySummary {
+  return {
+    counts: countDeliveriesByState(db),
+    oldestWaitingCreatedAt: oldestWaitingCreatedAt(db),
+    lastDeliveredAt: lastDeliveredAt(db),
+    hourly: hourlyOutcomes(db, now),
+  };
+}
+
+export function oldestWaitingCreatedAt(db: Db): number | null {
+  const row = db.select({ at: sql<number | null>`min(${deliveries.createdAt})` }).from(deliveries).where(inArray(deliveries.state, WAITING_STATES)).get();
+  return row?.at ?? null;
+}
+
+export function lastDeliveredAt(db: Db): number | null {
+  const row = db
+    .select({ at: deliveries.deliveredAt })
+    .from(deliveries)
+    .where(and(eq(deliveries.state, 'delivered'), isNotNull(deliveries.deliveredAt)))
+    .orderBy(desc(deliveries.deliveredAt))
+    .limit(1)
+    .get();
+  return row?.at ?? null;
+}
+
+/**
+ * Delivered and failed per hour, from the audit trail: it keeps every attempt, where a delivery
+ * row only shows its latest state. "failed" counts failed attempts and dead letters.
+ */
+export function hourlyOutcomes(db: Db, now: number): HourlyCount[] {
+  const firstHour = Math.floor(now / HOUR_MS) * HOUR_MS - 23 * HOUR_MS;
+  const hourly: HourlyCount[] = Array.from({ length: 24 }, (_, i) => ({ hourStart: firstHour + i * HOUR_MS, delivered: 0, failed: 0 }));
+  const rows = db
+    .select({ hour: sql<number>`${auditEvents.at} / ${HOUR_MS}`, event: auditEvents.event, n: sql<number>`count(*)` })
+    .from(auditEvents)
+    .where(and(gte(auditEvents.at, firstHour), inArray(auditEvents.event, ['delivered', 'attempt_failed', 'dead'])))
+    .groupBy(sql`1`, auditEvents.event)
+    .all();
+  for (const row of rows) {
+    const bucket = hourly[Math.floor(row.hour) - firstHour / HOUR_MS];
+    if (!bucket) continue;
+    if (row.event === 'delivered') bucket.delivered += row.n;
+    else bucket.failed += row.n;
+  }
+  return hourly;
+}

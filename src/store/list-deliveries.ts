@@ -1,0 +1,60 @@
+import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import type { Delivery } from './deliveries.ts';
+import type { Db } from './open-store.ts';
+import { deliveries, type DeliveryState } from './schema.ts';
+
+export interface DeliveryFilter {
+  states?: DeliveryState[];
+  /** createdAt range in unix ms: from inclusive, to exclusive. */
+  from?: number;
+  to?: number;
+  critical?: boolean;
+  limit: number;
+  cursor?: DeliveryCursor;
+}
+
+export interface DeliveryCursor {
+  createdAt: number;
+  reportId: string;
+}
+
+export interface DeliveryPage {
+  items: Delivery[];
+  nextCursor: string | null;
+}
+
+/** Newest first, keyset-paged on (createdAt, reportId) so pages stay stable while rows arrive. */
+export function listDeliveries(db: Db, filter: DeliveryFilter): DeliveryPage {
+  const after = filter.cursor;
+  const conditions = [
+    filter.states?.length ? inArray(deliveries.state, filter.states) : undefined,
+    filter.from !== undefined ? gte(deliveries.createdAt, filter.from) : undefined,
+    filter.to !== undefined ? lt(deliveries.createdAt, filter.to) : undefined,
+    filter.critical !== undefined ? eq(deliveries.isCritical, filter.critical) : undefined,
+    after ? sql`(${deliveries.createdAt}, ${deliveries.reportId}) < (${after.createdAt}, ${after.reportId})` : undefined,
+  ].filter((c) => c !== undefined);
+  const rows = db
+    .select()
+    .from(deliveries)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(deliveries.createdAt), desc(deliveries.reportId))
+    .limit(filter.limit + 1)
+    .all();
+  const items = rows.slice(0, filter.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+}
+
+export function encodeCursor(row: DeliveryCursor): string {
+  return Buffer.from(JSON.stringify([row.createdAt, row.reportId])).toString('base64url');
+}
+
+/** undefined for anything we did not hand out, so callers can answer 400 instead of page 1. */
+export function decodeCursor(cursor: string): DeliveryCursor | undefined {
+  try {
+    const [createdAt, reportId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    return Number.isSafeInteger(createdAt) && typeof reportId === 'string' ? { createdAt: createdAt as number, reportId } : undefined;
+  } catch {
+    return undefined;
+  }
+}
