@@ -53,6 +53,8 @@ describe('/api/deliveries and /api/summary', () => {
     const first = page.items.find((i) => i.reportId === delivered[0])!;
     expect(Object.keys(first)).toEqual(expect.arrayContaining(['reportId', 'studyId', 'state', 'attempts', 'lastError', 'createdAt', 'updatedAt', 'deliveredAt', 'fhir']));
     expect(first.fhir.DiagnosticReport).toMatch(/^DiagnosticReport\/[^/]+\/_history\/\d+$/);
+    // The sandbox's MRNs are H-<8 digits>: the label keeps initials and 4 digits only.
+    expect(first.patient).toMatch(/^[A-Z]\.[A-Z]\. \u00b7{3}\d{4}$/);
   });
 
   it('filters by state, critical and date range', async () => {
@@ -115,6 +117,7 @@ describe('/api/deliveries and /api/summary', () => {
   it('shows one delivery with its attempt timeline, audit trail and FHIR references', async () => {
     const detail = await json<Item & { attemptTimeline: { attempt: number; outcome: string; code: string | null }[]; audit: { seq: number; event: string }[] }>(`/api/deliveries/${dead}`);
     expect(detail.state).toBe('dead');
+    expect(detail.patient).toMatch(/\u00b7{3}\d{4}$/); // recorded before the attempt failed, for the person who must look
     expect(detail.attemptTimeline).toEqual([expect.objectContaining({ attempt: 1, outcome: 'dead', code: 'fhir_unavailable' })]);
     expect(detail.audit.map((e) => e.event)).toEqual(expect.arrayContaining(['enqueued', 'attempt_started', 'dead']));
     expect(detail.audit.map((e) => e.seq)).toEqual([...detail.audit.map((e) => e.seq)].sort((a, b) => a - b));

@@ -17,6 +17,7 @@ import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import { gatherSignedReports, type PdfLinkHint } from './gather-signed-reports.ts';
 import { collectFhirRefs } from './collect-fhir-refs.ts';
+import { patientLabel } from './patient-label.ts';
 
 export interface DeliverySettings {
   mapping: Omit<MappingOptions, 'newUuid'>;
@@ -33,6 +34,8 @@ export interface DeliveryDeps {
   isStudyDelivered(studyId: string): boolean;
   /** Takes the study and patient locks; false when another worker holds one of them. */
   acquireLocks(keys: string[]): boolean;
+  /** Receives the audit page's label (initials + masked MRN) as soon as the patient is known. */
+  notePatientLabel?(label: string): void;
 }
 
 export type DeliveryOutcome =
@@ -63,6 +66,8 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   ensureReportSigned(list.reports, reportId);
   const latest = latestSigned(signed);
   const key = patientKey(study, latest?.snapshotMetadata, deps.settings.mapping);
+  const label = patientLabel(currentMetadata(study, latest?.snapshotMetadata).patientName, key?.value);
+  if (label) deps.notePatientLabel?.(label);
   const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
 
   // Same study => same lock, same patient => same lock (fhir-mapping.md principle 1). The MRN

@@ -3,8 +3,8 @@ import type { User } from '../avara/schemas.ts';
 import { toSyncError, type SyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import {
-  claimNextDelivery, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, releaseDelivery, renewLease,
-  requeueExpiredLeases, type Lease,
+  claimNextDelivery, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, recordPatientLabel, releaseDelivery,
+  renewLease, requeueExpiredLeases, type Lease,
 } from '../store/deliveries.ts';
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
@@ -32,10 +32,21 @@ export interface WorkerDeps {
   settings: WorkerSettings;
   now?: () => number;
   hooks?: PipelineHooks;
+  /** Told about every finished attempt (metrics). */
+  onFinished?: (finished: AttemptFinished) => void;
+}
+
+export interface AttemptFinished {
+  outcome: 'delivered' | 'skipped' | 'failed' | 'dead' | 'released' | 'lease_lost';
+  ms: number;
+  code?: string;
+  critical?: boolean;
 }
 
 export interface Worker {
   wake(): void;
+  /** False once stop() was called (for /readyz). */
+  isRunning(): boolean;
   stop(): Promise<void>;
 }
 
@@ -121,7 +132,7 @@ export function startWorker(deps: WorkerDeps): Worker {
       // the FHIR side is idempotent, so nothing is lost or duplicated.
       bestEffort(log, () => recordOutcome(lease, outcome, log, now() - started));
     } catch (error) {
-      bestEffort(log, () => recordFailure(lease, toSyncError(error), log));
+      bestEffort(log, () => recordFailure(lease, toSyncError(error), log, now() - started));
     } finally {
       clearInterval(heartbeat);
       bestEffort(log, () => releaseLocks(db, lease.token));
@@ -136,6 +147,7 @@ export function startWorker(deps: WorkerDeps): Worker {
       userCache,
       acquireLocks: (keys: string[]) => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now()),
       isStudyDelivered: (studyId: string) => isStudyDelivered(db, studyId),
+      notePatientLabel: (label: string) => bestEffort(deps.log, () => recordPatientLabel(db, lease, label)),
     };
   }
 
@@ -148,17 +160,21 @@ export function startWorker(deps: WorkerDeps): Worker {
     const at = now();
     if (outcome.kind === 'locked') {
       releaseDelivery(db, lease, at + LOCK_BUSY_RETRY_MS, 'study_or_patient_locked', at);
+      deps.onFinished?.({ outcome: 'released', ms, code: 'study_or_patient_locked' });
       return;
     }
     if (outcome.kind === 'skipped') {
       markSkipped(db, lease, { code: outcome.code, message: outcome.reason }, at);
+      deps.onFinished?.({ outcome: 'skipped', ms, code: outcome.code });
       log.info({ outcome: 'skipped', code: outcome.code, ms }, 'delivery skipped');
       return;
     }
     if (!markDelivered(db, lease, { refs: outcome.refs, contentHash: outcome.contentHash, detail: deliveredDetail(outcome) }, at)) {
+      deps.onFinished?.({ outcome: 'lease_lost', ms });
       log.warn({ outcome: 'lease_lost', ms }, 'delivery finished after its lease was taken over; the new owner decides');
       return;
     }
+    deps.onFinished?.({ outcome: 'delivered', ms, critical: outcome.critical });
     forgetWebhookPdfLinks(db, lease.reportId);
     log.info({ outcome: 'delivered', ms, diagnosticReport: outcome.refs.DiagnosticReport }, 'delivery finished');
   }
@@ -172,10 +188,11 @@ export function startWorker(deps: WorkerDeps): Worker {
     };
   }
 
-  function recordFailure(lease: Lease, failure: SyncError, log: Logger): void {
+  function recordFailure(lease: Lease, failure: SyncError, log: Logger, ms: number): void {
     const at = now();
     const record = { code: failure.code, message: failure.message };
     const decision = decideFailure(failure, lease.attempt, deps.settings);
+    deps.onFinished?.({ outcome: decision.action === 'release' ? 'released' : decision.action === 'dead' ? 'dead' : 'failed', ms, code: failure.code });
     if (decision.action === 'release') {
       releaseDelivery(db, lease, at + decision.delayMs, decision.reason, at);
       if (decision.reason === 'credentials_refused') pause(decision.delayMs, failure, log);
@@ -212,6 +229,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   const running = loop();
   return {
     wake,
+    isRunning: () => !stopping,
     async stop() {
       stopping = true;
       wake();
