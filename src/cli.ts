@@ -1,5 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { startApp } from './app.ts';
+import { createAvaraClient } from './avara/avara-client.ts';
+import { runBackfill } from './sync/backfill.ts';
+import { createBackfillProgress } from './render-backfill-progress.ts';
+import { countPolledStudies } from './store/polled-studies.ts';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
 import { startSandbox } from './avara/sandbox/start-sandbox.ts';
@@ -118,6 +122,42 @@ program
       const result = replayDelivery(store.db, reportId, Date.now(), 'cli');
       process.stdout.write(`${reportId}: ${result === 'not_retryable' ? 'not delivered yet; nothing to replay' : result}\n`);
       if (result !== 'requeued') process.exitCode = 1;
+    } finally {
+      store.close();
+    }
+  });
+
+const isoDay = (value: string): string => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) throw new InvalidArgumentError('must be a date as YYYY-MM-DD');
+  return value;
+};
+
+program
+  .command('backfill')
+  .description('find signed reports through the Avara API and enqueue the undelivered ones (serve delivers them)')
+  .requiredOption('--since <YYYY-MM-DD>', 'first day (UTC) of signedAt to include', isoDay)
+  .option('--until <YYYY-MM-DD>', 'last day (UTC) of signedAt to include', isoDay)
+  .option('--dry-run', 'only count what would be enqueued')
+  .action(async (opts: { since: string; until?: string; dryRun?: boolean }) => {
+    const config = loadConfig(process.env);
+    const store = openStore(config.store);
+    const avara = createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts });
+    const progress = createBackfillProgress(process.stdout, countPolledStudies(store.db), opts.dryRun ?? false);
+    let stopRequested = false;
+    // Ctrl-C: finish the study at hand and stop; a second one exits at once (each enqueue is
+    // its own committed transaction, so either way the queue is consistent).
+    process.on('SIGINT', () => (stopRequested ? process.exit(130) : (stopRequested = true)));
+    try {
+      const result = await runBackfill(store, avara, {
+        since: opts.since,
+        until: opts.until,
+        dryRun: opts.dryRun ?? false,
+        maxRequestsPerSecond: config.poll.maxRequestsPerSecond,
+        shouldStop: () => stopRequested,
+        onProgress: progress.update,
+      });
+      progress.finish(result);
+      if (result.interrupted) process.exitCode = 130;
     } finally {
       store.close();
     }

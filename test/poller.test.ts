@@ -1,3 +1,4 @@
+import type { DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../src/store/audit.ts';
 import { countDeliveriesByState } from '../src/store/deliveries.ts';
@@ -69,7 +70,7 @@ describe('reconciliation poller', () => {
     const [addendum] = await env.sandbox.signReports(1, { addendum: true, studyIds: [original!.studyId] });
     expect((await env.app.poller.sweepNow()).enqueued).toBe(1);
     await env.waitForDelivery(addendum!.reportId, 'delivered');
-    const [report] = await env.fhirSearch<{ resourceType: 'DiagnosticReport'; status: string }>('DiagnosticReport');
+    const [report] = await env.fhirSearch<DiagnosticReport>('DiagnosticReport');
     expect(report!.status).toBe('appended');
     expect(await env.fhirSearch('DocumentReference')).toHaveLength(2);
   });
@@ -102,7 +103,7 @@ describe('reconciliation poller', () => {
     const flags = listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'study_cancelled_after_delivery');
     expect(flags).toHaveLength(1);
     expect(env.delivery(signed!.reportId)?.state).toBe('delivered');
-    const [report] = await env.fhirSearch<{ resourceType: 'DiagnosticReport'; status: string }>('DiagnosticReport');
+    const [report] = await env.fhirSearch<DiagnosticReport>('DiagnosticReport');
     expect(report!.status).toBe('final');
   });
 
@@ -123,14 +124,14 @@ describe('reconciliation poller', () => {
     await env.waitForDelivery(signed!.reportId, 'delivered');
     await env.app.poller.sweepNow();
     const study = env.sandbox.getStudyState(signed!.studyId);
-    const [before] = await env.fhirSearch<{ resourceType: 'Patient'; meta?: { versionId?: string } }>('Patient');
+    const [before] = await env.fhirSearch<Patient>('Patient');
     study.reportMetadata.patientName = 'Corrected Name-Canary';
     study.updatedAt = new Date().toISOString();
     await env.app.poller.sweepNow();
     const change = listAuditEvents(env.app.store.db, signed!.reportId).find((e) => e.event === 'demographics_changed');
     expect(change?.detail).toEqual({ studyId: signed!.studyId, fields: ['patientName'] });
     expect(JSON.stringify(change)).not.toContain('Canary');
-    const [after] = await env.fhirSearch<{ resourceType: 'Patient'; meta?: { versionId?: string } }>('Patient');
+    const [after] = await env.fhirSearch<Patient>('Patient');
     expect(after!.meta?.versionId).toBe(before!.meta?.versionId);
   });
 

@@ -50,6 +50,8 @@ export interface Sandbox {
   getStudyState(studyId: string): SandboxStudy;
   /** The live report record (`report` as served by /reports, plus `plainText`): mutate to test edge cases. */
   getReportState(reportId: string): SandboxReport;
+  /** Every report the sandbox holds (tests compute expected subsets from it). */
+  allReportStates(): SandboxReport[];
   pdfBytes(reportId: string): Uint8Array;
   resendWebhook(webhookId: string): Promise<WebhookOutcome>;
   webhookOutcomes(): WebhookOutcome[];
@@ -111,6 +113,7 @@ function buildSandbox(
       return study;
     },
     getReportState: (reportId) => reportState(ctx, reportId),
+    allReportStates: () => [...ctx.state.reports.values()],
     pdfBytes: (reportId) => reportPdfBytes(reportState(ctx, reportId)),
     resendWebhook: (webhookId) => sender.resend(webhookId),
     webhookOutcomes: () => sender.outcomes(),

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { AvaraClient } from '../avara/avara-client.ts';
+import type { Study } from '../avara/schemas.ts';
+import { enqueueDelivery, getDelivery } from '../store/deliveries.ts';
+import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
+import type { Store } from '../store/open-store.ts';
+import { sweepCompletedStudies } from './sweep-completed-studies.ts';
+import { createThrottle } from './throttle.ts';
+
+export interface BackfillOptions {
+  /** Inclusive day bounds on the report's signedAt, `YYYY-MM-DD` in UTC. */
+  since: string;
+  until?: string;
+  dryRun: boolean;
+  maxRequestsPerSecond: number;
+  shouldStop?: () => boolean;
+  onProgress?: (progress: BackfillProgress) => void;
+  now?: () => number;
+}
+
+export interface BackfillProgress {
+  pages: number;
+  studies: number;
+  requests: number;
+  found: number;
+  enqueued: number;
+  alreadyKnown: number;
+  completed: boolean;
+  interrupted: boolean;
+}
+
+export class BackfillBusyError extends Error {
+  override name = 'BackfillBusyError';
+}
+
+const LOCK = 'sweep:backfill';
+const LOCK_MS = 120_000;
+
+/**
+ * `backfill --since`: the poller's full sweep, filtered client-side on signedAt (avara-api.md
+ * §6.8: no date filter exists). Studies whose completed reports are all known cost no call;
+ * every enqueue is its own transaction, so an interruption leaves the queue consistent.
+ */
+export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listStudiesPage' | 'listReports'>, options: BackfillOptions): Promise<BackfillProgress> {
+  const now = options.now ?? Date.now;
+  const { db } = store;
+  const holder = randomUUID();
+  if (!tryAcquireLocks(db, [LOCK], holder, now() + LOCK_MS, now())) throw new BackfillBusyError('another backfill is running on this database');
+  const fromMs = Date.parse(`${options.since}T00:00:00Z`);
+  const toMs = options.until ? Date.parse(`${options.until}T00:00:00Z`) + 86_400_000 : Infinity;
+  const throttle = createThrottle(options.maxRequestsPerSecond);
+  const progress: BackfillProgress = { pages: 0, studies: 0, requests: 0, found: 0, enqueued: 0, alreadyKnown: 0, completed: false, interrupted: false };
+
+  const visit = async (study: Study): Promise<void> => {
+    const unknown = (study.reportIds ?? []).filter((r) => r.status === 'completed' && !getDelivery(db, r.reportId));
+    progress.alreadyKnown += (study.reportIds ?? []).filter((r) => r.status === 'completed').length - unknown.length;
+    if (unknown.length === 0 || options.shouldStop?.()) return;
+    await throttle();
+    progress.requests += 1;
+    const list = await avara.listReports(study.studyId);
+    for (const report of list.reports) {
+      const signedMs = Date.parse(report.signedAt ?? '');
+      if (!unknown.some((u) => u.reportId === report.reportId) || !(signedMs >= fromMs && signedMs < toMs)) continue;
+      progress.found += 1;
+      if (!options.dryRun && enqueueDelivery(db, { reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true }, now())) {
+        progress.enqueued += 1;
+      }
+    }
+  };
+
+  try {
+    const stats = await sweepCompletedStudies(
+      avara,
+      {
+        pageSize: 100,
+        throttle: async () => {
+          await throttle();
+          progress.requests += 1;
+        },
+        shouldStop: options.shouldStop,
+        onPage: (_next, sweep) => {
+          Object.assign(progress, { pages: sweep.pages, studies: sweep.studies });
+          extendLocks(db, holder, now() + LOCK_MS);
+          options.onProgress?.({ ...progress });
+        },
+      },
+      visit,
+    );
+    progress.completed = stats.completed;
+    progress.interrupted = !stats.completed;
+    return progress;
+  } finally {
+    releaseLocks(db, holder);
+  }
+}

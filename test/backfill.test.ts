@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { countDeliveriesByState } from '../src/store/deliveries.ts';
+import { startTestEnv, type TestEnv } from './support/test-env.ts';
+
+const run = promisify(execFile);
+const DAY_MS = 86_400_000;
+
+function backfill(env: TestEnv, args: string[]) {
+  return run(process.execPath, ['src/cli-entry.mjs', 'backfill', ...args], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      AVARA_BASE_URL: env.sandbox.baseUrl,
+      AVARA_API_KEY: env.sandbox.apiKey,
+      AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
+      FHIR_BASE_URL: env.fhir.baseUrl,
+      SQLITE_PATH: env.app.store.path,
+      POLL_MAX_REQUESTS_PER_SECOND: '1000',
+    },
+    maxBuffer: 10 * 1024 * 1024,
+  });
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+describe('backfill --since', () => {
+  let env: TestEnv;
+  afterEach(async () => {
+    await env.stop();
+  });
+
+  it('enqueues exactly the reports signed in range over 2,000 studies, idempotently, while serve delivers them', async () => {
+    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '8', SHUTDOWN_GRACE_SECONDS: '0' }, sandbox: { studies: 2000 } });
+    const since = day(Date.now() - 2 * DAY_MS);
+    const until = since;
+    const inRange = env.sandbox.allReportStates().filter(({ report }) => {
+      const signed = Date.parse(report.signedAt ?? '');
+      return signed >= Date.parse(`${since}T00:00:00Z`) && signed < Date.parse(`${until}T00:00:00Z`) + DAY_MS;
+    });
+    expect(inRange.length).toBeGreaterThan(20);
+
+    const dry = await backfill(env, ['--since', since, '--until', until, '--dry-run']);
+    expect(dry.stdout).toContain(`${inRange.length} would be enqueued (dry run)`);
+    expect(Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0)).toBe(0);
+
+    const first = await backfill(env, ['--since', since, '--until', until]);
+    expect(first.stdout).toMatch(/^pages \d+ \| studies \d+/m);
+    expect(first.stdout).toContain(`backfill complete: 20 pages, 2000 studies, ${inRange.length} signed reports in range, ${inRange.length} enqueued`);
+    const second = await backfill(env, ['--since', since, '--until', until]);
+    expect(second.stdout).toContain(', 0 enqueued');
+
+    env.app.wake();
+    await env.waitFor('the backfilled reports to be delivered', () => countDeliveriesByState(env.app.store.db).delivered === inRange.length, 120_000);
+    const reports = await env.fhirSearch('DiagnosticReport');
+    expect(reports).toHaveLength(inRange.length);
+    const ids = new Set(inRange.map(({ report }) => report.reportId));
+    const rows = env.app.store.sqlite.prepare("SELECT report_id AS id FROM deliveries WHERE source = 'backfill'").all() as { id: string }[];
+    expect(new Set(rows.map((r) => r.id))).toEqual(ids);
+  }, 180_000);
+
+  it('refuses a malformed date with one clear line', async () => {
+    env = await startTestEnv();
+    const failure = await backfill(env, ['--since', '2026-13-40']).catch((error: { code: number; stderr: string }) => error);
+    expect((failure as { code: number }).code).toBe(1);
+    expect((failure as { stderr: string }).stderr).toMatch(/since.*YYYY-MM-DD/);
+  });
+});
