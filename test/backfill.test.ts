@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countDeliveriesByState } from '../src/store/deliveries.ts';
@@ -7,19 +7,24 @@ import { startTestEnv, type TestEnv } from './support/test-env.ts';
 const run = promisify(execFile);
 const DAY_MS = 86_400_000;
 
+function backfillEnv(env: TestEnv): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AVARA_BASE_URL: env.sandbox.baseUrl,
+    AVARA_API_KEY: env.sandbox.apiKey,
+    AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
+    FHIR_BASE_URL: env.fhir.baseUrl,
+    SQLITE_PATH: env.app.store.path,
+    POLL_MAX_REQUESTS_PER_SECOND: '1000',
+  };
+}
+
 function backfill(env: TestEnv, args: string[]) {
-  return run(process.execPath, ['src/cli-entry.mjs', 'backfill', ...args], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      AVARA_BASE_URL: env.sandbox.baseUrl,
-      AVARA_API_KEY: env.sandbox.apiKey,
-      AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
-      FHIR_BASE_URL: env.fhir.baseUrl,
-      SQLITE_PATH: env.app.store.path,
-      POLL_MAX_REQUESTS_PER_SECOND: '1000',
-    },
-    maxBuffer: 10 * 1024 * 1024,
-  });
+  return run(process.execPath, ['src/cli-entry.mjs', 'backfill', ...args], { env: backfillEnv(env), maxBuffer: 10 * 1024 * 1024 });
+}
+
+function countRows(env: TestEnv): number {
+  return (env.app.store.sqlite.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -58,6 +63,28 @@ describe('backfill --since', () => {
     const rows = env.app.store.sqlite.prepare("SELECT report_id AS id FROM deliveries WHERE source = 'backfill'").all() as { id: string }[];
     expect(new Set(rows.map((r) => r.id))).toEqual(ids);
   }, 180_000);
+
+  it('stops cleanly on Ctrl-C and enqueues the rest, without duplicates, when run again', async () => {
+    env = await startTestEnv({ env: { SHUTDOWN_GRACE_SECONDS: '0' }, sandbox: { studies: 150 } });
+    await env.fhir.faults.down(); // keep the worker from delivering; the queue is under test
+    const since = day(Date.now() - 40 * DAY_MS);
+    const child = spawn(process.execPath, ['src/cli-entry.mjs', 'backfill', '--since', since], {
+      env: { ...backfillEnv(env), POLL_MAX_REQUESTS_PER_SECOND: '15' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await env.waitFor('the first progress line', () => /^pages 1 \|/m.test(stdout));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(130);
+    expect(stdout).toContain('backfill interrupted');
+    const afterInterrupt = countRows(env);
+    expect(afterInterrupt).toBeGreaterThan(0);
+    expect(afterInterrupt).toBeLessThan(150);
+    const rest = await backfill(env, ['--since', since]);
+    expect(rest.stdout).toContain(`${150 - afterInterrupt} enqueued`);
+    expect(countRows(env)).toBe(150);
+  }, 60_000);
 
   it('refuses a malformed date with one clear line', async () => {
     env = await startTestEnv();

@@ -54,7 +54,7 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
   const visit = async (study: Study): Promise<void> => {
     const unknown = (study.reportIds ?? []).filter((r) => r.status === 'completed' && !getDelivery(db, r.reportId));
     progress.alreadyKnown += (study.reportIds ?? []).filter((r) => r.status === 'completed').length - unknown.length;
-    if (unknown.length === 0 || options.shouldStop?.()) return;
+    if (unknown.length === 0) return;
     await throttle();
     progress.requests += 1;
     const list = await avara.listReports(study.studyId);

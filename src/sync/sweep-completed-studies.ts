@@ -45,6 +45,8 @@ export async function sweepCompletedStudies(
     }
     stats.pages += 1;
     for (const study of page.studies) {
+      // Stopping mid-page leaves the sweep incomplete (and its cursor on the page before).
+      if (options.shouldStop?.()) return stats;
       stats.studies += 1;
       await visit(study);
     }
