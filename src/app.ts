@@ -11,6 +11,8 @@ import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
 import type { PipelineHooks } from './sync/pipeline-hooks.ts';
 import { startPoller, type Poller } from './sync/poller.ts';
 import { startWorker } from './sync/worker.ts';
+import { createMetrics } from './metrics/create-metrics.ts';
+import { instrumentAvaraClient, instrumentFhirClient } from './metrics/instrument-clients.ts';
 
 export interface RunningApp {
   url: string;
@@ -43,8 +45,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store.close();
     throw error;
   }
-  const avara = createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts });
-  const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth });
+  const metrics = createMetrics(store, now);
+  const avara = instrumentAvaraClient(createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts }), metrics);
+  const fhir = instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth }), metrics);
   const worker = startWorker({
     store,
     avara,
@@ -53,6 +56,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     now,
     hooks: options.hooks,
     settings: { ...config.worker, mapping: config.mapping },
+    onFinished: metrics.attemptFinished,
   });
   // Created also when POLL_INTERVAL_SECONDS=0 (no schedule), so sweeps can be run on demand.
   const poller = startPoller({ store, avara, log, now, settings: config.poll, onEnqueued: worker.wake });
@@ -60,9 +64,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const http = createHttpApp({
     store,
     log,
-    settings: { host: config.http.host, adminToken: config.http.adminToken },
-    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks },
+    settings: { host: config.http.host, adminToken: config.http.adminToken, fhirBaseUrl: config.fhir.baseUrl },
+    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived },
     isAccepting: () => accepting,
+    metrics: metrics.registry,
+    readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },
   });
   const server = await listen(http, config.http.host, config.http.port);
   const housekeeping = setInterval(() => pruneInbox(store.db, now(), INBOX_KEEP_MS), HOUSEKEEPING_MS);

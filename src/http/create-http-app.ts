@@ -3,13 +3,17 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/open-store.ts';
 import { handleAvaraWebhook, type IntakeDeps } from '../sync/intake.ts';
 import { deliveriesRouter } from './deliveries-routes.ts';
-import { healthRouter } from './health-routes.ts';
+import type { Registry } from 'prom-client';
+import { healthRouter, type Readiness } from './health-routes.ts';
+import { metricsRouter } from './metrics-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 
 export interface HttpSettings {
   host: string;
   adminToken: string | undefined;
+  /** Base of the links from the audit page to FHIR resources. */
+  fhirBaseUrl?: string;
 }
 
 export interface HttpDeps {
@@ -19,6 +23,9 @@ export interface HttpDeps {
   intake: IntakeDeps;
   /** While false (shutting down), new webhooks get 503 + Retry-After and are not stored. */
   isAccepting: () => boolean;
+  /** Serves /metrics from this registry when given. */
+  metrics?: Registry;
+  readiness?: Readiness;
 }
 
 // design.md: bodies over 1 MiB are refused with 413.
@@ -40,7 +47,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
   });
 
-  app.use(healthRouter(deps.store));
+  app.use(healthRouter(deps.store, deps.readiness));
+  // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
+  if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));
   app.use('/api', requireAdmin(deps.settings), deliveriesRouter({ store: deps.store, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
   app.use(errorHandler(deps.log));
   return app;
