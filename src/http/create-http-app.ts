@@ -6,6 +6,7 @@ import { deliveriesRouter } from './deliveries-routes.ts';
 import type { Registry } from 'prom-client';
 import { healthRouter, type Readiness } from './health-routes.ts';
 import { metricsRouter } from './metrics-routes.ts';
+import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 
@@ -50,6 +51,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use(healthRouter(deps.store, deps.readiness));
   // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
   if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));
+  app.use(auditPageRouter({ store: deps.store, settings: deps.settings, onRequeued: deps.intake.onEnqueued }));
   app.use('/api', requireAdmin(deps.settings), deliveriesRouter({ store: deps.store, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
   app.use(errorHandler(deps.log));
   return app;

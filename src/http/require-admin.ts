@@ -3,6 +3,10 @@ import type { RequestHandler } from 'express';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.has(host);
+}
+
 /**
  * Bearer ADMIN_TOKEN for /api/* and the audit page. Without a token configured they are open
  * only when the listener is loopback; otherwise 503 rather than an unauthenticated audit trail.
@@ -11,7 +15,7 @@ export function requireAdmin(settings: { host: string; adminToken: string | unde
   const expected = settings.adminToken ? digest(settings.adminToken) : undefined;
   return (req, res, next) => {
     if (!expected) {
-      if (LOOPBACK.has(settings.host)) return next();
+      if (isLoopbackHost(settings.host)) return next();
       res.status(503).json({ error: 'admin_token_not_configured', message: 'set ADMIN_TOKEN to use this route on a non-loopback HOST' });
       return;
     }
@@ -25,6 +29,6 @@ export function requireAdmin(settings: { host: string; adminToken: string | unde
   };
 }
 
-function digest(value: string): Buffer {
+export function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }

@@ -1,0 +1,80 @@
+import type { AuditEvent } from '../../store/audit.ts';
+import type { Delivery } from '../../store/deliveries.ts';
+import type { Attempt } from '../../store/derive-attempts.ts';
+import { html, type SafeHtml } from './html.ts';
+import { fhirLink, formatTime, stateBadge } from './render-parts.ts';
+
+export interface DetailView {
+  delivery: Delivery;
+  attempts: Attempt[];
+  audit: AuditEvent[];
+  fhirBaseUrl?: string;
+  flash?: string;
+}
+
+const FLASH: Record<string, string> = {
+  requeued: 'Queued again; this page refreshes until the worker has finished.',
+  not_retryable: 'Nothing done: the delivery is not in a state that allows this.',
+};
+
+export function renderDeliveryDetail(view: DetailView): SafeHtml {
+  const d = view.delivery;
+  return html`<p><a href="/">← all deliveries</a></p>
+<h1>Report <code>${d.reportId}</code> ${stateBadge(d.state)} ${d.isCritical ? html`<span class="critical">critical</span>` : ''}</h1>
+${view.flash && FLASH[view.flash] && !(view.flash === 'requeued' && !inFlight(d)) ? html`<p class="flash" role="status">${FLASH[view.flash]}</p>` : ''}
+${renderActions(d)}
+${renderFacts(d)}
+<h2>FHIR resources</h2>${renderFhirRefs(d, view.fhirBaseUrl)}
+<h2>Attempts</h2>${renderAttempts(view.attempts)}
+<h2>Audit trail</h2>${renderAudit(view.audit)}`;
+}
+
+function inFlight(d: Delivery): boolean {
+  return d.state === 'queued' || d.state === 'in_progress';
+}
+
+function renderActions(d: Delivery): SafeHtml {
+  const base = `/deliveries/${encodeURIComponent(d.reportId)}`;
+  if (d.state === 'failed' || d.state === 'dead') {
+    return html`<form class="inline" method="post" action="${base}/retry"><button type="submit">Retry</button></form> <span>Queues it again with fresh attempts.</span>`;
+  }
+  if (d.state === 'delivered') {
+    return html`<form class="inline" method="post" action="${base}/replay"><button type="submit">Replay</button></form> <span>Delivers it again; the FHIR writes are conditional, so nothing is duplicated.</span>`;
+  }
+  return html``;
+}
+
+function renderFacts(d: Delivery): SafeHtml {
+  return html`<dl>
+<dt>Study</dt><dd><code>${d.studyId}</code></dd>
+<dt>Patient</dt><dd>${d.patientLabel ?? '— (not known yet)'}</dd>
+<dt>Source</dt><dd>${d.source}</dd>
+<dt>Attempts</dt><dd>${d.attempts}</dd>
+<dt>Created</dt><dd>${formatTime(d.createdAt)}</dd>
+<dt>Updated</dt><dd>${formatTime(d.updatedAt)}</dd>
+<dt>Delivered</dt><dd>${formatTime(d.deliveredAt) || '—'}</dd>
+${d.state === 'failed' || d.state === 'queued' ? html`<dt>Next attempt</dt><dd>${formatTime(d.nextAttemptAt)}</dd>` : ''}
+${d.lastErrorCode ? html`<dt>Last error</dt><dd><code>${d.lastErrorCode}</code> ${d.lastErrorMessage ?? ''}</dd>` : ''}
+${d.contentHash ? html`<dt>Content hash</dt><dd><code>${d.contentHash}</code></dd>` : ''}
+</dl>`;
+}
+
+function renderFhirRefs(d: Delivery, fhirBaseUrl: string | undefined): SafeHtml {
+  const refs = Object.entries(d.fhirRefs ?? {});
+  if (refs.length === 0) return html`<p>None yet.</p>`;
+  return html`<ul>${refs.map(([name, ref]) => html`<li>${name}: ${fhirLink(fhirBaseUrl, ref)}</li>`)}</ul>`;
+}
+
+function renderAttempts(attempts: Attempt[]): SafeHtml {
+  if (attempts.length === 0) return html`<p>No attempt yet.</p>`;
+  const rows = attempts.map((a) => html`<tr><td>${a.attempt}</td><td>${formatTime(a.startedAt)}</td><td>${formatTime(a.endedAt)}</td>
+<td>${a.endedAt === null ? '' : `${((a.endedAt - a.startedAt) / 1000).toFixed(1)} s`}</td>
+<td>${a.outcome ? stateBadge(a.outcome) : 'running'}</td><td>${a.code ? html`<code>${a.code}</code>` : ''} ${a.message ?? ''}</td></tr>`);
+  return html`<table><thead><tr><th>#</th><th>Started</th><th>Ended</th><th>Took</th><th>Outcome</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function renderAudit(events: AuditEvent[]): SafeHtml {
+  const rows = events.map((e) => html`<tr><td>${e.seq}</td><td>${formatTime(e.at)}</td><td>${e.event}</td>
+<td>${e.detail ? html`<code>${JSON.stringify(e.detail)}</code>` : ''}</td></tr>`);
+  return html`<table><thead><tr><th>Seq</th><th>At</th><th>Event</th><th>Detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+}

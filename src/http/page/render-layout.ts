@@ -1,0 +1,41 @@
+import { html, type SafeHtml } from './html.ts';
+
+const STYLE = `
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{background:#1d2330;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center}
+header a{color:#fff;text-decoration:none;font-weight:600}header form{margin-left:auto}
+main{padding:1rem 1.2rem;max-width:1200px}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th{font-weight:600;background:#eef0f3}code{font-size:12px}time{white-space:nowrap}
+.state{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:12px;background:#dde2e8}
+.state-delivered{background:#cdebd3}.state-failed{background:#fde2b8}.state-dead{background:#f7c6c6}.state-skipped{background:#e5e0f5}
+.counts a{margin-right:.8rem}.counts a.active{font-weight:700}.critical{color:#b00020;font-weight:600}
+.flash{background:#fff4c2;padding:.5rem .8rem;border:1px solid #e8d47a;margin-bottom:1rem}
+.error{background:#fde2e2;padding:.5rem .8rem;border:1px solid #e6a0a0;margin-bottom:1rem}
+form.inline{display:inline}button{padding:.3rem .9rem;cursor:pointer}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.8rem}dt{font-weight:600}
+.filters{background:#fff;padding:.6rem;margin:.6rem 0;display:flex;gap:.8rem;align-items:end;flex-wrap:wrap}
+.filters label{display:flex;flex-direction:column;font-size:12px}
+`;
+
+/**
+ * The page frame. No scripts at all (CSP script-src 'none'): reading works without JavaScript and
+ * the actions are plain form posts.
+ */
+export function renderLayout(title: string, body: SafeHtml, options: { refreshSeconds?: number; signedIn?: boolean } = {}): SafeHtml {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">` : ''}
+<title>${title} · avara-fhir-sync</title><style>${STYLE}</style></head>
+<body><header><a href="/">avara-fhir-sync · deliveries</a>
+${options.signedIn ? html`<form method="post" action="/logout"><button type="submit">Sign out</button></form>` : ''}</header>
+<main>${body}</main></body></html>`;
+}
+
+export const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own forms.
+  'Referrer-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+};
