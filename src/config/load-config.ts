@@ -89,6 +89,7 @@ export interface Config {
     retryBaseMs: number;
     retryMaxMs: number;
     leaseMs: number;
+    /** How long stop() lets in-flight deliveries finish before giving their leases back. */
     shutdownGraceMs: number;
     patientMode: 'create' | 'match';
     deliverExternalStudies: boolean;

@@ -13,16 +13,10 @@ import type { AvaraReader } from './avara-reader.ts';
 import { decideFailure } from './decide-failure.ts';
 import { deliverReport, type DeliveryOutcome, type DeliverySettings } from './deliver-report.ts';
 import type { PipelineHooks } from './pipeline-hooks.ts';
+import type { Config } from '../config/load-config.ts';
 
-export interface WorkerSettings extends DeliverySettings {
-  concurrency: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  leaseMs: number;
-  /** How long stop() lets in-flight deliveries finish before giving their leases back. */
-  shutdownGraceMs: number;
-}
+/** The worker's slice of the configuration, plus the mapping options it passes on. */
+export type WorkerSettings = Config['worker'] & DeliverySettings;
 
 export interface WorkerDeps {
   store: Store;
