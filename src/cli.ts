@@ -11,7 +11,12 @@ import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
 import { startFhirServer } from './fhir/embedded/start-fhir-server.ts';
 import { runDemo } from './run-demo.ts';
 import { openStore } from './store/open-store.ts';
-import { countDeliveriesByState, replayDelivery, requeueDelivery } from './store/deliveries.ts';
+import { replayDelivery, requeueDelivery } from './store/deliveries.ts';
+import { verifyAuditChain } from './store/audit.ts';
+import { formatStatusReport, statusReport } from './commands/status-report.ts';
+import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/audit-export.ts';
+import { runDoctor } from './doctor/run-doctor.ts';
+import { formatCheck } from './doctor/doctor-check.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
 
 const program = new Command('avara-fhir-sync').description('Deliver signed Avara radiology reports into an EHR through FHIR R4');
@@ -87,13 +92,47 @@ program
 
 program
   .command('status')
-  .description('delivery counts by state')
+  .description('delivery counts by state, oldest waiting, last delivered, dead letters')
   .option('--json', 'machine-readable output')
   .action((opts: { json?: boolean }) => {
     const store = openStore({ sqlitePath: sqlitePath() });
-    const counts = countDeliveriesByState(store.db);
+    const report = statusReport(store.db, Date.now());
     store.close();
-    process.stdout.write(opts.json ? `${JSON.stringify({ counts })}\n` : Object.entries(counts).map(([s, n]) => `${s.padEnd(12)} ${n}`).join('\n') + '\n');
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatusReport(report));
+  });
+
+const audit = program.command('audit').description('the hash-chained audit trail');
+audit
+  .command('verify')
+  .description('check the audit hash chain; exit 1 and name the first broken row when it was altered')
+  .action(() => {
+    const store = openStore({ sqlitePath: sqlitePath() });
+    const verdict = verifyAuditChain(store.db);
+    store.close();
+    if (verdict.ok) process.stdout.write(`audit chain intact: ${verdict.rows} rows\n`);
+    else process.stdout.write(`audit chain BROKEN at seq ${verdict.brokenAtSeq} (${verdict.rows} rows intact before it)\n`);
+    process.exitCode = verdict.ok ? 0 : 1;
+  });
+audit
+  .command('export')
+  .description('audit rows since a date as CSV or NDJSON on stdout: ids, events, codes, times (no patient data)')
+  .requiredOption('--since <YYYY-MM-DD>', 'first day (UTC) to export', (v) => parseSinceDate(v) ?? invalid('must be a date YYYY-MM-DD'))
+  .option('--format <format>', 'csv or ndjson', (v) => (v === 'csv' || v === 'ndjson' ? v : invalid('must be csv or ndjson')), 'csv')
+  .action((opts: { since: number; format: ExportFormat }) => {
+    const store = openStore({ sqlitePath: sqlitePath() });
+    try {
+      writeAuditExport(store.db, opts.since, opts.format, (chunk) => process.stdout.write(chunk));
+    } finally {
+      store.close();
+    }
+  });
+
+program
+  .command('doctor')
+  .description('go-live check: configuration, Avara access, FHIR capabilities and auth, database; exit 1 on FAIL')
+  .action(async () => {
+    const passed = await runDoctor(process.env, (result) => process.stdout.write(`${formatCheck(result)}\n`));
+    process.exitCode = passed ? 0 : 1;
   });
 
 program
@@ -162,6 +201,10 @@ program
       store.close();
     }
   });
+
+function invalid(message: string): never {
+  throw new InvalidArgumentError(message);
+}
 
 function sqlitePath(): string {
   return process.env.SQLITE_PATH || './data/avara-fhir-sync.db';

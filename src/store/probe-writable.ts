@@ -15,7 +15,9 @@ export function probeWritable(store: Store): WritableVerdict {
   try {
     sqlite.exec('BEGIN IMMEDIATE');
     try {
-      sqlite.prepare('DELETE FROM settings WHERE 0').run();
+      // Rewriting user_version with its own value needs no table, so a fresh file can be probed too.
+      const version = sqlite.pragma('user_version', { simple: true }) as number;
+      sqlite.pragma(`user_version = ${version}`);
     } finally {
       sqlite.exec('ROLLBACK');
     }

@@ -1,0 +1,47 @@
+import { listDeliveries } from '../store/list-deliveries.ts';
+import { lastDeliveredAt, oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
+import { countDeliveriesByState } from '../store/deliveries.ts';
+import type { Db } from '../store/open-store.ts';
+
+const DEAD_LETTERS_SHOWN = 50;
+
+export interface StatusReport {
+  counts: ReturnType<typeof countDeliveriesByState>;
+  oldestWaiting: { createdAt: string; ageSeconds: number } | null;
+  lastDeliveredAt: string | null;
+  deadLetters: { reportId: string; studyId: string; code: string | null; message: string | null; updatedAt: string }[];
+}
+
+/** `status`: what an operator asks first: how much is waiting, since when, what is dead and why. */
+export function statusReport(db: Db, now: number): StatusReport {
+  const oldest = oldestWaitingCreatedAt(db);
+  const last = lastDeliveredAt(db);
+  const dead = listDeliveries(db, { states: ['dead'], limit: DEAD_LETTERS_SHOWN }).items;
+  return {
+    counts: countDeliveriesByState(db),
+    oldestWaiting: oldest === null ? null : { createdAt: new Date(oldest).toISOString(), ageSeconds: Math.round((now - oldest) / 1000) },
+    lastDeliveredAt: last === null ? null : new Date(last).toISOString(),
+    deadLetters: dead.map((d) => ({ reportId: d.reportId, studyId: d.studyId, code: d.lastErrorCode, message: d.lastErrorMessage, updatedAt: new Date(d.updatedAt).toISOString() })),
+  };
+}
+
+export function formatStatusReport(report: StatusReport): string {
+  const lines = Object.entries(report.counts).map(([state, n]) => `${state.padEnd(14)} ${n}`);
+  lines.push('');
+  lines.push(`oldest waiting ${report.oldestWaiting ? `${report.oldestWaiting.createdAt} (${formatAge(report.oldestWaiting.ageSeconds)} ago)` : 'none'}`);
+  lines.push(`last delivered ${report.lastDeliveredAt ?? 'never'}`);
+  if (report.deadLetters.length > 0) {
+    const more = report.counts.dead > report.deadLetters.length ? ` (newest ${report.deadLetters.length} shown)` : '';
+    lines.push('', `dead letters: ${report.counts.dead}${more}`);
+    for (const d of report.deadLetters) lines.push(`  ${d.reportId}  ${d.studyId}  ${d.code ?? '-'}  ${d.updatedAt}`);
+    lines.push('', 'after fixing the cause: avara-fhir-sync retry <reportId>  or  retry --dead');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatAge(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}

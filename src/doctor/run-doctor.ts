@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { checkAvaraAccess, checkWebhookKeys } from './check-avara.ts';
+import { checkDatabase } from './check-database.ts';
+import { checkFhirServer } from './check-fhir.ts';
+import { fail, ok, type CheckResult } from './doctor-check.ts';
+
+/**
+ * `doctor`: the go-live check. Each line says OK, WARN or FAIL and the fix; a configuration that
+ * does not load stops here, since every other check needs it.
+ */
+export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckResult) => void): Promise<boolean> {
+  let config;
+  try {
+    config = loadConfig(env);
+    report(ok('configuration', 'every variable valid'));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    report(fail('configuration', error.message, 'fix that variable (see .env.example)'));
+    return false;
+  }
+  const results: CheckResult[] = [];
+  const emit = (result: CheckResult) => {
+    results.push(result);
+    report(result);
+  };
+  checkWebhookKeys(config.avara).forEach(emit);
+  emit(await checkAvaraAccess(config.avara));
+  (await checkFhirServer(config.fhir)).forEach(emit);
+  checkDatabase(config.store.sqlitePath).forEach(emit);
+  return results.every((r) => r.level !== 'FAIL');
+}
