@@ -60,7 +60,7 @@ describe('deploy/alerts.yml', () => {
       const names = (rule.expr.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w) && !/^\d/.test(w) && !['state', 'outcome', 'upstream'].includes(w));
       expect(names.length, rule.alert).toBeGreaterThan(0);
       for (const name of names) expect(exported.has(name) || FROM_ELSEWHERE.has(name), `${rule.alert} uses ${name}`).toBe(true);
-      for (const [open, close] of [['(', ')'], ['{', '}'], ['[', ']']]) {
+      for (const [open, close] of [['(', ')'], ['{', '}'], ['[', ']']] as const) {
         expect(rule.expr.split(open).length, `${rule.alert} ${open}${close}`).toBe(rule.expr.split(close).length);
       }
     }
