@@ -89,6 +89,18 @@ describe('delivery when the FHIR server misbehaves', { timeout: 20_000 }, () => 
     await expectOneOfEach(env, [first!, second!]);
   });
 
+  it('creates one Practitioner when two patients\' reports signed by one radiologist are delivered at once by a racy server', async () => {
+    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '4' } });
+    env.fhir.faults.racyConditionalCreates(true, { gapMs: 100 });
+    const [first, second] = await env.sandbox.signReports(2, { sendWebhooks: false });
+    signBySameRadiologist(env, first!, second!);
+    await Promise.all([env.sendReportDelivered(first!), env.sendReportDelivered(second!)]);
+    await env.waitForDelivery(first!.reportId, 'delivered');
+    await env.waitForDelivery(second!.reportId, 'delivered');
+    expect(await env.fhirSearch('Practitioner')).toHaveLength(1);
+    await expectOneOfEach(env, [first!, second!]);
+  });
+
   it('dead-letters with fhir_rejected_bundle naming the entry when a 200 transaction answer carries a failed entry', async () => {
     env = await startTestEnv();
     env.fhir.faults.failEntryNext(1, { resourceType: 'DiagnosticReport', status: 422, matcher: isTransaction });
@@ -161,6 +173,12 @@ function expireLease(env: TestEnv, reportId: string): number {
   const now = Date.now();
   db.update(deliveries).set({ leaseExpiresAt: now - 1 }).where(eq(deliveries.reportId, reportId)).run();
   return requeueExpiredLeases(db, now);
+}
+
+function signBySameRadiologist(env: TestEnv, first: SignedRef, second: SignedRef): void {
+  const signer = env.sandbox.getReportState(first.reportId).report.userId;
+  env.sandbox.getReportState(second.reportId).report.userId = signer;
+  env.sandbox.getStudyState(second.studyId).assignedTo = env.sandbox.getStudyState(first.studyId).assignedTo;
 }
 
 /** Exactly one resource per business identifier, found by FHIR search, and no strays without one. */

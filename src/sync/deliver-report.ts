@@ -1,4 +1,4 @@
-import type { DiagnosticReport } from '@medplum/fhirtypes';
+import type { DiagnosticReport, Practitioner } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import type { Report, User } from '../avara/schemas.ts';
 import { SyncError } from '../errors.ts';
@@ -8,9 +8,10 @@ import { currentMetadata } from '../fhir/mapping/current-metadata.ts';
 import { decideDeliveryPolicy } from '../fhir/mapping/decide-delivery-policy.ts';
 import { deliveryContentHash } from '../fhir/mapping/delivery-content-hash.ts';
 import type { MappingOptions } from '../fhir/mapping/delivery-input.ts';
+import { identifierSearchToken } from '../fhir/mapping/identifier-query.ts';
 import { identifierSystems } from '../fhir/mapping/identifier-systems.ts';
 import { compareBySignOff, isSigned } from '../fhir/mapping/order-signed-reports.ts';
-import { patientKey } from '../fhir/mapping/patient-key.ts';
+import { patientKey, type PatientKey } from '../fhir/mapping/patient-key.ts';
 import { postDeliveryBundle } from '../fhir/post-delivery-bundle.ts';
 import { resolvePatient, type PatientMode } from '../fhir/resolve-patient.ts';
 import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
@@ -32,7 +33,7 @@ export interface DeliveryDeps {
   userCache: Map<string, User>;
   /** Whether an earlier report of this study already reached the EHR (cancelled-after-delivery rule). */
   isStudyDelivered(studyId: string): boolean;
-  /** Takes the study and patient locks; false when another worker holds one of them. */
+  /** Takes the study, patient and new-signer locks, all or none; false when another worker holds one. */
   acquireLocks(keys: string[]): boolean;
   /** Receives the audit page's label (initials + masked MRN) as soon as the patient is known. */
   notePatientLabel?(label: string): void;
@@ -70,9 +71,8 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   if (label) deps.notePatientLabel?.(label);
   const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
 
-  // Same study => same lock, same patient => same lock (fhir-mapping.md principle 1). The MRN
-  // is hashed so the lock table holds no patient data.
-  const lockKeys = [`study:${studyId}`, ...(key ? [`patient:${sha256(`${key.system}|${key.value}`)}`] : [])];
+  const signerIds = [...new Set(gathered.reports.map((r) => r.signer.userId))];
+  const lockKeys = await deliveryLockKeys(deps.fhir, studyId, key, signerIds, identifierSystems(deps.settings.mapping).userId);
   if (!deps.acquireLocks(lockKeys)) return { kind: 'locked' };
 
   const demographics = currentMetadata(study, latest?.snapshotMetadata);
@@ -91,6 +91,24 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
     critical: signed.some((r) => r.isCritical === true),
     cancelledAfterDelivery: study.isCancelled,
   };
+}
+
+/**
+ * Same study => same lock, same patient => same lock (fhir-mapping.md principle 1); the MRN is
+ * hashed so the lock table holds no patient data. A signer without a Practitioner in the EHR yet
+ * is locked too: two studies of different patients signed by one radiologist would otherwise both
+ * create that Practitioner on a server whose conditional create is check-then-insert. Once it
+ * exists its conditional create only matches, so no lock is needed; locking every signer would
+ * serialize all deliveries of one radiologist, each loser having already fetched its PDFs.
+ */
+async function deliveryLockKeys(fhir: FhirClient, studyId: string, key: PatientKey | undefined, signerIds: string[], userIdSystem: string): Promise<string[]> {
+  const newSigners = await Promise.all(
+    signerIds.map(async (userId) => {
+      const found = await fhir.search<Practitioner>('Practitioner', { identifier: identifierSearchToken(userIdSystem, userId), _count: '1' });
+      return found.length === 0 ? [`practitioner:${userId}`] : [];
+    }),
+  );
+  return [`study:${studyId}`, ...(key ? [`patient:${sha256(`${key.system}|${key.value}`)}`] : []), ...newSigners.flat()];
 }
 
 /** Read-after-webhook is not promised (avara-api.md §10): a report not yet signed is retried. */
