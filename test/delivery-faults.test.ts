@@ -14,7 +14,7 @@ describe('delivery under upstream and FHIR faults', () => {
     env.sandbox.failNext('GET /v1/autoScribe/studies/{studyId}', { status: 429, retryAfterSeconds: 1, times: 1 });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
-    expect(env.sandbox.requestCounts()['GET /v1/autoScribe/studies/{studyId}']).toBe(2);
+    expect(env.sandbox.requestCounts()['GET /v1/autoScribe/studies/{studyId}']).toBeGreaterThanOrEqual(2);
     expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
   });
 

@@ -25,7 +25,10 @@ export async function postDeliveryBundle(fhir: FhirClient, bundle: Bundle): Prom
     .filter(({ status }) => !/^2\d\d/.test(status));
   if (failed.length > 0) {
     const which = failed.map(({ index, status }) => `entry ${index} ${bundle.entry?.[index]?.resource?.resourceType} answered ${status || 'nothing'}`);
-    throw SyncError.permanent('fhir_rejected_bundle', `FHIR transaction had failed entries: ${which.join('; ')}`);
+    const message = `FHIR transaction had failed entries: ${which.join('; ')}`;
+    // Entries that failed for the server's own reasons (5xx, 429, 408) may succeed next time.
+    const transient = failed.every(({ status }) => /^(5\d\d|429|408)/.test(status));
+    throw transient ? SyncError.retryable('fhir_unavailable', message) : SyncError.permanent('fhir_rejected_bundle', message);
   }
   return response;
 }

@@ -100,6 +100,16 @@ export function renewLease(db: Db, lease: Lease, now: number, leaseMs: number): 
   return changes > 0;
 }
 
+/** Whether the lease is still ours and unexpired (checked right before writing to FHIR). */
+export function holdsLease(db: Db, lease: Lease, now: number): boolean {
+  const row = db
+    .select({ expiresAt: deliveries.leaseExpiresAt })
+    .from(deliveries)
+    .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token), eq(deliveries.state, 'in_progress')))
+    .get();
+  return row !== undefined && (row.expiresAt ?? 0) > now;
+}
+
 export interface DeliveredResult {
   refs: Record<string, string>;
   contentHash: string;

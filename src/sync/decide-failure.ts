@@ -19,8 +19,8 @@ export const CREDENTIALS_PAUSE_MS = 60_000;
 
 /** What a failed attempt means for its job: the retry policy at the level of the queue. */
 export function decideFailure(failure: SyncError, attempt: number, settings: FailureSettings): FailureDecision {
-  if ((failure.code === 'avara_rate_limited' || failure.code === 'fhir_rate_limited') && failure.retryAfterMs !== undefined) {
-    // Being told to wait is not a failed attempt.
+  if (failure.retryable && failure.retryAfterMs !== undefined) {
+    // Being told when to come back (429, or 503 + Retry-After) is not a failed attempt.
     return { action: 'release', delayMs: failure.retryAfterMs, reason: 'rate_limited' };
   }
   if (failure.code === 'avara_unauthorized' || failure.code === 'fhir_unauthorized') {

@@ -35,6 +35,8 @@ export interface DeliveryDeps {
   isStudyDelivered(studyId: string): boolean;
   /** Takes the study, patient and new-signer locks, all or none; false when another worker holds one. */
   acquireLocks(keys: string[]): boolean;
+  /** Throws `lease_lost` when this attempt no longer owns its job (another worker took it over). */
+  assertLeaseHeld(): void;
   /** Receives the audit page's label (initials + masked MRN) as soon as the patient is known. */
   notePatientLabel?(label: string): void;
 }
@@ -79,6 +81,9 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const patient = await resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode);
   const bundle = buildDeliveryBundle({ study, reports: gathered.reports, patient }, { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() });
   validateDeliveryBundle(bundle);
+  // A late attempt whose job was taken over must not write next to the new owner: its locks
+  // may have lapsed with its lease, and a server's conditional create may race.
+  deps.assertLeaseHeld();
   const response = await postDeliveryBundle(deps.fhir, bundle);
   const refs = collectFhirRefs(bundle, response);
   refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, identifierSystems(deps.settings.mapping).studyId, studyId);

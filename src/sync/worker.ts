@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { User } from '../avara/schemas.ts';
-import { toSyncError, type SyncError } from '../errors.ts';
+import { SyncError, toSyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import {
-  claimNextDelivery, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, recordPatientLabel, releaseDelivery,
+  claimNextDelivery, holdsLease, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, recordPatientLabel, releaseDelivery,
   renewLease, requeueExpiredLeases, type Lease,
 } from '../store/deliveries.ts';
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
@@ -141,6 +141,9 @@ export function startWorker(deps: WorkerDeps): Worker {
       userCache,
       acquireLocks: (keys: string[]) => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now()),
       isStudyDelivered: (studyId: string) => isStudyDelivered(db, studyId),
+      assertLeaseHeld: () => {
+        if (!holdsLease(db, lease, now())) throw SyncError.retryable('lease_lost', 'the lease expired and another worker may own the job; not writing');
+      },
       notePatientLabel: (label: string) => bestEffort(deps.log, () => recordPatientLabel(db, lease, label)),
     };
   }
