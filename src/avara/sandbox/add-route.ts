@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { FaultSwitches } from './fault-switches.ts';
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'patch';
 
 /**
  * Registers a sandbox route under its templated name ("GET /v1/autoScribe/studies/{studyId}"),

@@ -10,9 +10,12 @@ const SignBody = z.object({
   studyIds: z.array(z.string()).optional(),
 });
 
+// `{"delayMs": 2000}` signs each API-created study 2 s after its create; `{"delayMs": null}` stops.
+const AutoSignBody = z.object({ delayMs: z.number().int().min(0).max(3_600_000).nullable() });
+
 // One body may set several switches at once; each key is optional.
 const FaultsBody = z.object({
-  route: z.string().regex(/^(GET|POST) \//).optional(),
+  route: z.string().regex(/^(GET|POST|PATCH) \//).optional(),
   every: z.number().int().min(0).optional(),
   pageChaos: z.boolean().optional(),
   status: z.number().int().min(100).max(599).optional(),
@@ -55,6 +58,12 @@ export function controlRoutes(sandbox: Sandbox): Router {
     const webhookId = (req.body as { webhookId?: unknown } | undefined)?.webhookId;
     if (typeof webhookId !== 'string') return void res.status(400).json({ message: 'webhookId is required' });
     res.json(await sandbox.resendWebhook(webhookId));
+  });
+  router.post('/_sandbox/auto-sign', (req, res) => {
+    const body = AutoSignBody.safeParse(req.body);
+    if (!body.success) return void badRequest(res, body.error);
+    sandbox.setAutoSign(body.data.delayMs === null ? null : { delayMs: body.data.delayMs });
+    res.json({ success: true });
   });
   router.get('/_sandbox/requests', (_req, res) => void res.json(sandbox.requestCounts()));
   router.get('/_sandbox/webhooks', (_req, res) => void res.json(sandbox.webhookOutcomes()));

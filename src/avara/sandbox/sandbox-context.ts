@@ -1,6 +1,7 @@
 import type { FaultSwitches } from './fault-switches.ts';
 import type { Presigner } from './presigned-link.ts';
 import type { SandboxState } from './sandbox-state.ts';
+import type { SandboxStudy } from './sandbox-types.ts';
 
 /** Switches that change how presigned PDF links and files behave (tests of the download path). */
 export interface PdfSwitches {
@@ -21,6 +22,8 @@ export interface SandboxContext {
   apiKey: string;
   now: () => Date;
   ownOrigin: () => string;      // http://host:port the sandbox listens on
+  /** Told about every study created through the API (the auto-sign switch listens). */
+  onStudyCreated: (study: SandboxStudy) => void;
 }
 
 export function nowSeconds(ctx: SandboxContext): number {

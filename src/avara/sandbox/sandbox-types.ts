@@ -7,6 +7,20 @@ export type SandboxStudy = Study & {
   expressCustomer?: { expressCustomerId: string; expressCustomerName: string } | null;
 };
 
+/** A §9.7 Viewer study. */
+export interface SandboxViewerStudy {
+  studyId: string;
+  studyInstanceUid: string;
+  studyDescription: string;
+  severity: string;
+  studyViewerStatus: 'incomplete' | 'complete';
+  isCancelled: boolean;
+  cancelledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  metadata?: Record<string, string>;
+}
+
 /** A report and what only the sandbox knows about it. */
 export interface SandboxReport {
   report: Report;                  // §5.8 without reportPlainText (added when served)

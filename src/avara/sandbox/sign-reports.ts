@@ -41,6 +41,15 @@ function addendumTargets(ctx: SandboxContext, count: number, studyIds: string[] 
   return targets;
 }
 
+/** Sends the `report.delivered` webhook of one signed report (auto-sign of a created study). */
+export async function sendReportDelivered(
+  ctx: SandboxContext, sender: WebhookSender, random: SeededRandom, stored: SandboxReport,
+): Promise<SignedRef> {
+  const ref: SignedRef = { studyId: stored.report.studyId, reportId: stored.report.reportId, webhookId: `msg_${random.hex(32)}`, isAddendum: false };
+  await sender.send(ref.webhookId, reportDeliveredBody(ctx, random, stored));
+  return ref;
+}
+
 function reportDeliveredBody(ctx: SandboxContext, random: SeededRandom, stored: SandboxReport): string {
   const { report } = stored;
   return JSON.stringify({

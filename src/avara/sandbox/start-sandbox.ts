@@ -10,10 +10,13 @@ import { reportPdfBytes } from './report-pdf-bytes.ts';
 import { reportRoutes } from './report-routes.ts';
 import type { PdfSwitches, SandboxContext } from './sandbox-context.ts';
 import { createSandboxState } from './sandbox-state.ts';
-import type { SandboxReport, SandboxStudy, SignedRef } from './sandbox-types.ts';
+import type { SandboxReport, SandboxStudy, SandboxViewerStudy, SignedRef } from './sandbox-types.ts';
 import { createSeededRandom, type SeededRandom } from './seeded-random.ts';
-import { signReports, type SignOptions } from './sign-reports.ts';
+import { sendReportDelivered, signReports, type SignOptions } from './sign-reports.ts';
 import { studyRoutes } from './study-routes.ts';
+import { studyWriteRoutes } from './study-write-routes.ts';
+import { viewerRoutes } from './viewer-routes.ts';
+import { createAutoSigner } from './auto-sign.ts';
 import { userRoutes } from './user-routes.ts';
 import { createWebhookSender, type WebhookOutcome } from './webhook-sender.ts';
 
@@ -44,6 +47,10 @@ export interface Sandbox {
   setPdfBehaviour(change: { [K in keyof PdfSwitches]?: PdfSwitches[K] | undefined }): void;
   /** Study list pages repeat the previous page's last item and come in shuffled order. */
   setPageChaos(enabled: boolean): void;
+  /** Studies created through the API get their report signed `delayMs` later (webhook sent); null: off. */
+  setAutoSign(setting: { delayMs: number } | null): void;
+  /** The live Viewer study of a UID, if one was created. */
+  getViewerStudyByUid(studyInstanceUid: string): SandboxViewerStudy | undefined;
   requestCounts(): Record<string, number>;
   resetCounts(): void;
   /** The live study object the API serves: mutate it to cancel, edit demographics, add metadata. */
@@ -69,10 +76,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const ctx: SandboxContext = {
     state, now, apiKey, faults: createFaultSwitches(), pageChaos: { enabled: false }, presigner: createPresigner(), ownOrigin: () => origin,
     pdf: { linkTtlSeconds: PDF_LINK_TTL_SECONDS, servesHtml: false, omitContentLength: false, host: options.pdfHost ?? null },
+    onStudyCreated: (study) => autoSigner.studyCreated(study),
   };
   const dropRandom = createSeededRandom((options.seed ?? random.int(0, 2 ** 30)) + 1);
   const sender = createWebhookSender({ url: options.webhookUrl ?? null, webhookKey, now, random: dropRandom.next });
+  const autoSigner = createAutoSigner((study) => sendReportDelivered(ctx, sender, random, state.signCreated(study)));
   const sandbox = buildSandbox(ctx, sender, random, { apiKey, webhookKey });
+  sandbox.setAutoSign = (setting) => autoSigner.set(setting);
   const server = createServer(buildApp(ctx, sandbox));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -81,6 +91,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   origin = originOf(server.address() as AddressInfo);
   Object.assign(sandbox, { baseUrl: origin, controlUrl: `${origin}/_sandbox` });
   sandbox.stop = () => new Promise<void>((resolve) => {
+    autoSigner.stop();
     server.close(() => resolve());
     server.closeAllConnections();
   });
@@ -105,6 +116,8 @@ function buildSandbox(
     setPdfBehaviour(change) {
       for (const [key, value] of Object.entries(change)) if (value !== undefined) Object.assign(ctx.pdf, { [key]: value });
     },
+    setAutoSign: () => {},
+    getViewerStudyByUid: (uid) => [...ctx.state.viewerStudies.values()].find((s) => s.studyInstanceUid === uid),
     requestCounts: () => ctx.faults.counts(),
     resetCounts: () => ctx.faults.resetCounts(),
     getStudyState(studyId) {
@@ -124,7 +137,7 @@ function buildSandbox(
 function buildApp(ctx: SandboxContext, sandbox: Sandbox): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(studyRoutes(ctx), reportRoutes(ctx), userRoutes(ctx), fileRoutes(ctx), controlRoutes(sandbox));
+  app.use(studyWriteRoutes(ctx), studyRoutes(ctx), viewerRoutes(ctx), reportRoutes(ctx), userRoutes(ctx), fileRoutes(ctx), controlRoutes(sandbox));
   app.use((_req, res) => void res.status(404).json({ message: 'Not found' }));
   const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, _next) => {
     const status = error.type === 'entity.parse.failed' ? 400 : 500;
