@@ -33,9 +33,14 @@ export function deriveAttempts(events: AuditEvent[]): Attempt[] {
     if (!outcome || !open) continue;
     open.endedAt = event.at;
     open.outcome = outcome;
-    open.code = typeof event.detail?.code === 'string' ? event.detail.code : typeof event.detail?.reason === 'string' && outcome === 'released' ? event.detail.reason : null;
-    open.message = typeof event.detail?.message === 'string' ? event.detail.message : null;
+    // A release has no error code, only why it was given back (lock busy, rate limited, shutdown).
+    open.code = text(event.detail?.code) ?? (outcome === 'released' ? text(event.detail?.reason) : null);
+    open.message = text(event.detail?.message);
     open = undefined;
   }
   return attempts;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }
