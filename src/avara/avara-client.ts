@@ -8,6 +8,7 @@ import {
 } from './schemas.ts';
 import { iterateStudyPages } from './iterate-study-pages.ts';
 import { studyListQuery, type StudyFilter, type StudyPageRequest } from './study-filter.ts';
+import { studyWriteCalls, type StudyWriteCalls } from './study-write-calls.ts';
 
 export interface AvaraClientConfig {
   baseUrl: string;
@@ -21,7 +22,7 @@ export interface AvaraClientConfig {
 
 export type StudyPage = z.output<typeof StudyPageSchema>;
 
-export interface AvaraClient {
+export interface AvaraClient extends StudyWriteCalls {
   getStudy(studyId: string): Promise<Study>;
   getStudyByUid(studyInstanceUid: string): Promise<Study>;
   listReports(studyId: string): Promise<ReportList>;
@@ -70,6 +71,7 @@ export function createAvaraClient(config: AvaraClientConfig): AvaraClient {
     listStudiesPage,
     iterateStudies: (filter, options = {}) => iterateStudyPages(listStudiesPage, filter, options.limit ?? 100),
     downloadPdf: (url) => downloadPdf(url, pdf),
+    ...studyWriteCalls(http),
   };
 }
 

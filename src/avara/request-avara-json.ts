@@ -16,27 +16,36 @@ export interface AvaraRequest {
   endpoint: string;               // "GET /v1/autoScribe/studies/{studyId}", for messages
   path: string;                   // the same with values filled in and encoded
   query?: URLSearchParams;
+  method?: 'GET' | 'POST' | 'PATCH';
+  body?: unknown;                 // sent as JSON
+  /** Overrides settings.maxRetries; 0 for a create, which Avara cannot de-duplicate (§3). */
+  maxRetries?: number;
 }
 
-/** One GET against Avara with the SDKs' short retries, its answer validated by `schema`. */
+/** One call to Avara with the SDKs' short retries, its answer validated by `schema`. */
 export function requestAvaraJson<S extends z.ZodType>(
   settings: AvaraHttpSettings, request: AvaraRequest, schema: S,
 ): Promise<z.output<S>> {
   const url = new URL(settings.baseUrl.replace(/\/+$/, '') + request.path);
   if (request.query) url.search = request.query.toString();
   return withShortRetries(async (retryIndex) => {
-    const body = await fetchOnce(settings, request.endpoint, url, retryIndex);
+    const body = await fetchOnce(settings, request, url, retryIndex);
     return parseBody(request.endpoint, body, schema);
-  }, settings.maxRetries);
+  }, request.maxRetries ?? settings.maxRetries);
 }
 
-async function fetchOnce(settings: AvaraHttpSettings, endpoint: string, url: URL, retryIndex: number): Promise<string> {
+async function fetchOnce(settings: AvaraHttpSettings, request: AvaraRequest, url: URL, retryIndex: number): Promise<string> {
+  const { endpoint } = request;
   let response: Response;
   let text: string;
+  const headers: Record<string, string> = { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
   try {
     // The timeout covers headers and body, so a stalled body cannot hold a worker forever.
     response = await fetch(url, {
-      headers: { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' },
+      method: request.method ?? 'GET',
+      headers,
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
       signal: AbortSignal.timeout(settings.timeoutMs),
     });
     text = await response.text();
