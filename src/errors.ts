@@ -27,6 +27,12 @@ export type ErrorCode =
   | 'study_cancelled'
   | 'study_external'
   | 'lease_lost'
+  // Orders (EHR -> Avara): the EHR's data cannot make a study; fixed records are picked up again.
+  | 'order_no_study_uid'
+  | 'order_no_mrn'
+  | 'order_no_service_request'
+  | 'order_no_patient'
+  | 'order_invalid_data'
   | 'internal';
 
 export class SyncError extends Error {
