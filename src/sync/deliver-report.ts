@@ -71,11 +71,11 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const key = patientKey(study, latest?.snapshotMetadata, deps.settings.mapping);
   const label = patientLabel(currentMetadata(study, latest?.snapshotMetadata).patientName, key?.value);
   if (label) deps.notePatientLabel?.(label);
-  const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
-
-  const signerIds = [...new Set(gathered.reports.map((r) => r.signer.userId))];
+  // Locks before the PDFs: a delivery that must wait should not have downloaded anything yet.
+  const signerIds = [...new Set(signed.map((r) => r.userId))];
   const lockKeys = await deliveryLockKeys(deps.fhir, studyId, key, signerIds, identifierSystems(deps.settings.mapping).userId);
-  if (!deps.acquireLocks(lockKeys)) return { kind: 'locked' };
+  if (!(await waitForLocks(deps, lockKeys))) return { kind: 'locked' };
+  const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
 
   const demographics = currentMetadata(study, latest?.snapshotMetadata);
   const patient = await resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode);
@@ -114,6 +114,19 @@ async function deliveryLockKeys(fhir: FhirClient, studyId: string, key: PatientK
     }),
   );
   return [`study:${studyId}`, ...(key ? [`patient:${sha256(`${key.system}|${key.value}`)}`] : []), ...newSigners.flat()];
+}
+
+// Holders finish in well under a second; waiting briefly beats releasing and re-fetching.
+const LOCK_WAIT_MS = 2_000;
+const LOCK_POLL_MS = 50;
+
+async function waitForLocks(deps: DeliveryDeps, keys: string[]): Promise<boolean> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    if (deps.acquireLocks(keys)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
 }
 
 /** Read-after-webhook is not promised (avara-api.md §10): a report not yet signed is retried. */
