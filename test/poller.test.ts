@@ -2,6 +2,7 @@ import type { DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../src/store/audit.ts';
 import { countDeliveriesByState } from '../src/store/deliveries.ts';
+import { statusReport } from '../src/commands/status-report.ts';
 import { readSetting, writeSetting } from '../src/store/settings-values.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
@@ -102,6 +103,10 @@ describe('reconciliation poller', () => {
     await env.app.poller.sweepNow();
     const flags = listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'study_cancelled_after_delivery');
     expect(flags).toHaveLength(1);
+    expect(statusReport(env.app.store.db, Date.now()).cancelledAfterDelivery).toBe(1);
+    const metrics = await (await fetch(`${env.app.url}/metrics`)).text();
+    expect(metrics).toMatch(/^avara_fhir_sync_studies_cancelled_after_delivery 1$/m);
+    expect(metrics).toMatch(/^avara_fhir_sync_poll_last_success_timestamp_seconds [1-9]/m);
     expect(env.delivery(signed!.reportId)?.state).toBe('delivered');
     const [report] = await env.fhirSearch<DiagnosticReport>('DiagnosticReport');
     expect(report!.status).toBe('final');

@@ -2,6 +2,9 @@ import { listDeliveries } from '../store/list-deliveries.ts';
 import { lastDeliveredAt, oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
 import { countDeliveriesByState } from '../store/deliveries.ts';
 import type { Db } from '../store/open-store.ts';
+import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
+import { countStudiesCancelledAfterDelivery } from '../store/polled-studies.ts';
+import { readSetting } from '../store/settings-values.ts';
 
 const DEAD_LETTERS_SHOWN = 50;
 
@@ -10,6 +13,9 @@ export interface StatusReport {
   oldestWaiting: { createdAt: string; ageSeconds: number } | null;
   lastDeliveredAt: string | null;
   deadLetters: { reportId: string; studyId: string; code: string | null; message: string | null; updatedAt: string }[];
+  /** Studies cancelled in Avara after delivery: never retracted by us, a person must decide. */
+  cancelledAfterDelivery: number;
+  lastPollCompletedAt: string | null;
 }
 
 /** `status`: what an operator asks first: how much is waiting, since when, what is dead and why. */
@@ -22,6 +28,8 @@ export function statusReport(db: Db, now: number): StatusReport {
     oldestWaiting: oldest === null ? null : { createdAt: new Date(oldest).toISOString(), ageSeconds: Math.round((now - oldest) / 1000) },
     lastDeliveredAt: last === null ? null : new Date(last).toISOString(),
     deadLetters: dead.map((d) => ({ reportId: d.reportId, studyId: d.studyId, code: d.lastErrorCode, message: d.lastErrorMessage, updatedAt: new Date(d.updatedAt).toISOString() })),
+    cancelledAfterDelivery: countStudiesCancelledAfterDelivery(db),
+    lastPollCompletedAt: isoOrNull(readSetting(db, POLL_LAST_SUCCESS_KEY)),
   };
 }
 
@@ -30,6 +38,10 @@ export function formatStatusReport(report: StatusReport): string {
   lines.push('');
   lines.push(`oldest waiting ${report.oldestWaiting ? `${report.oldestWaiting.createdAt} (${formatAge(report.oldestWaiting.ageSeconds)} ago)` : 'none'}`);
   lines.push(`last delivered ${report.lastDeliveredAt ?? 'never'}`);
+  lines.push(`last poll sweep ${report.lastPollCompletedAt ?? 'never completed'}`);
+  if (report.cancelledAfterDelivery > 0) {
+    lines.push(`FLAG: ${report.cancelledAfterDelivery} studies were cancelled in Avara after their report reached the EHR (see the audit: study_cancelled_after_delivery)`);
+  }
   if (report.deadLetters.length > 0) {
     const more = report.counts.dead > report.deadLetters.length ? ` (newest ${report.deadLetters.length} shown)` : '';
     lines.push('', `dead letters: ${report.counts.dead}${more}`);
@@ -37,6 +49,10 @@ export function formatStatusReport(report: StatusReport): string {
     lines.push('', 'after fixing the cause: avara-fhir-sync retry <reportId>  or  retry --dead');
   }
   return `${lines.join('\n')}\n`;
+}
+
+function isoOrNull(ms: string | undefined): string | null {
+  return ms === undefined ? null : new Date(Number(ms)).toISOString();
 }
 
 function formatAge(seconds: number): string {

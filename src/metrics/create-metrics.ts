@@ -1,4 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { countStudiesCancelledAfterDelivery } from '../store/polled-studies.ts';
+import { readSetting } from '../store/settings-values.ts';
+import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
 import { countDeliveriesByState } from '../store/deliveries.ts';
 import { oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
 import type { Store } from '../store/open-store.ts';
@@ -46,6 +49,19 @@ export function createMetrics(store: Store, now: () => number = Date.now): Metri
     collect() {
       const oldest = oldestWaitingCreatedAt(store.db);
       this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
+    },
+  });
+
+  new Gauge({
+    name: `${P}poll_last_success_timestamp_seconds`, help: 'Unix time the last reconciliation sweep completed; 0 before the first', registers,
+    collect() {
+      this.set(Number(readSetting(store.db, POLL_LAST_SUCCESS_KEY) ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: `${P}studies_cancelled_after_delivery`, help: 'Studies cancelled in Avara after their report reached the EHR (a person must decide)', registers,
+    collect() {
+      this.set(countStudiesCancelledAfterDelivery(store.db));
     },
   });
 

@@ -16,3 +16,7 @@ export function savePolledStudy(db: DbOrTx, row: PolledStudy): void {
 export function countPolledStudies(db: Db): number {
   return db.select({ n: sql<number>`count(*)` }).from(polledStudies).get()?.n ?? 0;
 }
+
+export function countStudiesCancelledAfterDelivery(db: Db): number {
+  return db.select({ n: sql<number>`count(*)` }).from(polledStudies).where(eq(polledStudies.cancelledFlagged, true)).get()?.n ?? 0;
+}

@@ -4,6 +4,7 @@ import type { AvaraClient } from '../avara/avara-client.ts';
 import { toSyncError } from '../errors.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import type { Store } from '../store/open-store.ts';
+import { POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
 import { readSetting, writeSetting } from '../store/settings-values.ts';
 import { reconcileStudy } from './reconcile-study.ts';
 import { sweepCompletedStudies, type SweepStats } from './sweep-completed-studies.ts';
@@ -36,8 +37,7 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
-export const POLL_CURSOR_KEY = 'poll.cursor';
-export const POLL_LAST_SUCCESS_KEY = 'poll.last_success_at';
+export { POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY };
 const SWEEP_LOCK = 'sweep:poller';
 const LOCK_MS = 120_000;
 
