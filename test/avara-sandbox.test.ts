@@ -81,20 +81,55 @@ describe('sandbox data', () => {
     const reportId = studies[0].reportIds[0].reportId;
     const bytes = sandbox.pdfBytes(reportId);
     expect(sandbox.pdfBytes(reportId)).toEqual(bytes);
-    const text = Buffer.from(bytes).toString('latin1');
-    expect(text.startsWith('%PDF-1.4\n')).toBe(true);
-    expect(text.endsWith('%%EOF\n')).toBe(true);
-    expect(text).toContain('/BaseFont /Helvetica');
-    const startxref = Number(/startxref\n(\d+)\n%%EOF\n$/.exec(text)![1]);
-    expect(text.slice(startxref, startxref + 4)).toBe('xref');
-    const entries = [...text.slice(startxref).matchAll(/^(\d{10}) 00000 n \n/gm)].map((m) => Number(m[1]));
-    expect(entries.length).toBeGreaterThanOrEqual(6);
-    entries.forEach((offset, index) => expect(text.slice(offset).startsWith(`${index + 1} 0 obj\n`)).toBe(true));
-    const length = Number(/\/Length (\d+) >>\nstream\n/.exec(text)![1]);
-    const streamStart = text.indexOf('stream\n') + 'stream\n'.length;
-    expect(text.slice(streamStart + length, streamStart + length + 10)).toBe('\nendstream');
+    expectValidPdf(bytes);
+    expect(bytes.length).toBeLessThan(20 * 1024);
   });
 });
+
+describe('sandbox with realistic PDF sizes', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ studies: 20, seed: 99, now: () => FIXED_NOW, realisticPdfSizes: true });
+  });
+  afterAll(() => sandbox.stop());
+
+  it('serves valid PDFs of 100-300 KB, the same bytes every time and over the presigned link', async () => {
+    const reports = sandbox.allReportStates();
+    const sizes = reports.map((r) => sandbox.pdfBytes(r.report.reportId).length);
+    for (const size of sizes) {
+      expect(size).toBeGreaterThanOrEqual(100 * 1024);
+      expect(size).toBeLessThanOrEqual(300 * 1024);
+    }
+    expect(new Set(sizes).size).toBeGreaterThan(10);
+    const reportId = reports[0]!.report.reportId;
+    const bytes = sandbox.pdfBytes(reportId);
+    expect(sandbox.pdfBytes(reportId)).toEqual(bytes);
+    expectValidPdf(bytes);
+    expect(Buffer.from(bytes).toString('latin1')).toMatch(/\/XObject << \/Im1 \d+ 0 R >>/);
+    const { body } = await getJson(sandbox, `/v1/autoScribe/reports/pdf?reportId=${reportId}`);
+    const served = await fetch(body.presignedUrl as string);
+    expect(new Uint8Array(await served.arrayBuffer())).toEqual(bytes);
+  });
+});
+
+/** PDF 1.4 structure: header, trailer, exact xref offsets, and every stream exactly /Length long. */
+function expectValidPdf(bytes: Uint8Array): void {
+  const text = Buffer.from(bytes).toString('latin1');
+  expect(text.startsWith('%PDF-1.4\n')).toBe(true);
+  expect(text.endsWith('%%EOF\n')).toBe(true);
+  expect(text).toContain('/BaseFont /Helvetica');
+  const startxref = Number(/startxref\n(\d+)\n%%EOF\n$/.exec(text)![1]);
+  expect(text.slice(startxref, startxref + 4)).toBe('xref');
+  const entries = [...text.slice(startxref).matchAll(/^(\d{10}) 00000 n \n/gm)].map((m) => Number(m[1]));
+  expect(entries.length).toBeGreaterThanOrEqual(6);
+  entries.forEach((offset, index) => expect(text.slice(offset).startsWith(`${index + 1} 0 obj\n`)).toBe(true));
+  const streams = [...text.matchAll(/\/Length (\d+) >>\nstream\n/g)];
+  expect(streams.length).toBeGreaterThan(0);
+  for (const match of streams) {
+    const streamStart = match.index + match[0].length;
+    expect(text.slice(streamStart + Number(match[1]), streamStart + Number(match[1]) + 10)).toBe('\nendstream');
+  }
+}
 
 describe('sandbox API behaviour', () => {
   let sandbox: Sandbox;

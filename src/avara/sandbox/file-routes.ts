@@ -21,7 +21,7 @@ export function fileRoutes(ctx: SandboxContext): Router {
     if (ctx.pdf.servesHtml) {
       return void res.status(200).type('text/html').send('<!DOCTYPE html><html><body><h1>Sign in to continue</h1></body></html>');
     }
-    sendPdf(res, reportPdfBytes(stored), ctx.pdf.omitContentLength);
+    sendPdf(res, reportPdfBytes(stored, { realisticSize: ctx.pdf.realisticSizes }), ctx.pdf.omitContentLength);
   });
   return router;
 }

@@ -6,10 +6,13 @@ export interface PdfReportContent {
   headerLines: string[];
   body: string;
   creationDate: string | null;   // ISO timestamp; kept out when null so output stays deterministic
+  /** Grey-scale pixels of a scan attached to the first page (real report PDFs carry images). */
+  scan?: Uint8Array;
 }
 
 const LINE_CHARS = 92;
 const LINES_PER_PAGE = 58;
+const SCAN_WIDTH = 1024;
 
 /** Same content in, same bytes out: the sandbox can hand tests the exact bytes it serves. */
 export function renderReportPdf(content: PdfReportContent): Uint8Array {
@@ -22,14 +25,25 @@ export function renderReportPdf(content: PdfReportContent): Uint8Array {
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>',
     infoDictionary(content),
   ];
+  const scanId = 5 + pages.length * 2;
+  const scan = content.scan && content.scan.length >= SCAN_WIDTH ? content.scan : undefined;
   pages.forEach((pageLines, index) => {
     const stream = textStream(pageLines);
+    const xObject = scan && index === 0 ? ` /XObject << /Im1 ${scanId} 0 R >>` : '';
     objects.push(
-      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[index]! + 1} 0 R >>`,
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >>${xObject} >> /Contents ${pageIds[index]! + 1} 0 R >>`,
       `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
     );
   });
+  if (scan) objects.push(imageXObject(scan));
   return new Uint8Array(Buffer.from(assemble(objects), 'latin1'));
+}
+
+/** An 8-bit DeviceGray image (§8.9.5): /Length is exactly Width x Height bytes of samples. */
+function imageXObject(scan: Uint8Array): string {
+  const height = Math.floor(scan.length / SCAN_WIDTH);
+  const samples = Buffer.from(scan.subarray(0, SCAN_WIDTH * height)).toString('latin1');
+  return `<< /Type /XObject /Subtype /Image /Width ${SCAN_WIDTH} /Height ${height} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length ${samples.length} >>\nstream\n${samples}\nendstream`;
 }
 
 function assemble(objects: string[]): string {

@@ -9,6 +9,7 @@ export interface PdfSwitches {
   servesHtml: boolean;
   omitContentLength: boolean;   // stream in chunks without Content-Length
   host: string | null;          // hand out links to this host[:port] instead of the sandbox's own
+  realisticSizes: boolean;      // PDFs of 100-300 KB, as Avara's real ones (benchmarks)
 }
 
 /** Everything the sandbox's route modules share. */

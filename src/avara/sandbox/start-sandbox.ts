@@ -29,6 +29,7 @@ export interface SandboxOptions {
   studies?: number;          // completed studies to seed
   seed?: number;             // same seed, same data
   pdfHost?: string;          // host[:port] of presigned links; default the sandbox itself
+  realisticPdfSizes?: boolean; // PDFs of 100-300 KB (a deterministic scan attached) instead of ~5 KB
   now?: () => Date;          // the sandbox's clock (link expiry, timestamps, webhook signatures)
 }
 
@@ -75,7 +76,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let origin = '';
   const ctx: SandboxContext = {
     state, now, apiKey, faults: createFaultSwitches(), pageChaos: { enabled: false }, presigner: createPresigner(), ownOrigin: () => origin,
-    pdf: { linkTtlSeconds: PDF_LINK_TTL_SECONDS, servesHtml: false, omitContentLength: false, host: options.pdfHost ?? null },
+    pdf: { linkTtlSeconds: PDF_LINK_TTL_SECONDS, servesHtml: false, omitContentLength: false, host: options.pdfHost ?? null, realisticSizes: options.realisticPdfSizes ?? false },
     onStudyCreated: (study) => autoSigner.studyCreated(study),
   };
   const dropRandom = createSeededRandom((options.seed ?? random.int(0, 2 ** 30)) + 1);
@@ -127,7 +128,7 @@ function buildSandbox(
     },
     getReportState: (reportId) => reportState(ctx, reportId),
     allReportStates: () => [...ctx.state.reports.values()],
-    pdfBytes: (reportId) => reportPdfBytes(reportState(ctx, reportId)),
+    pdfBytes: (reportId) => reportPdfBytes(reportState(ctx, reportId), { realisticSize: ctx.pdf.realisticSizes }),
     resendWebhook: (webhookId) => sender.resend(webhookId),
     webhookOutcomes: () => sender.outcomes(),
     stop: async () => {},
