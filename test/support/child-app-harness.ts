@@ -1,0 +1,238 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { count, eq } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
+import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
+import { startSandbox, type Sandbox } from '../../src/avara/sandbox/start-sandbox.ts';
+import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import { countDeliveriesByState, getDelivery, type Delivery } from '../../src/store/deliveries.ts';
+import { openStore, type Store } from '../../src/store/open-store.ts';
+import type { AuditEventName } from '../../src/store/audit.ts';
+import { auditEvents, inbox, type DeliveryState } from '../../src/store/schema.ts';
+
+export type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
+type LogLine = Record<string, unknown> & { msg?: string };
+
+/** One run of the app as a child process; the harness starts a new one after each kill. */
+export interface ChildRun {
+  process: ChildProcessWithoutNullStreams;
+  exited: Promise<ChildExit>;
+  /** Resolves with the first log line (already seen or still to come) that matches. */
+  waitForLog(what: string, match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** kill -9, resolved once the process is gone. */
+  kill9(): Promise<ChildExit>;
+  logTail(): string;
+}
+
+export interface ChildAppHarness {
+  sandbox: Sandbox;
+  fhir: EmbeddedFhirServer;
+  /** Fixed across restarts, so the sandbox's webhook URL stays valid. */
+  url: string;
+  sqlitePath: string;
+  /**
+   * `crash-child` (test/support/crash-child.ts, honours CRASH_*) or the real CLI `serve`.
+   * Resolves when the child logs that it is listening.
+   */
+  start(options?: { env?: Record<string, string>; entry?: 'crash-child' | 'serve' }): Promise<ChildRun>;
+  /** The same SQLite file, opened read-side in the test process (WAL: the child keeps writing). */
+  readStore(): Store;
+  deliveryCounts(): Record<DeliveryState, number>;
+  auditEventCount(event: AuditEventName): number;
+  /** Why deliveries were given back to the queue (`shutdown`, `study_or_patient_locked`, ...), one entry per release. */
+  releaseReasons(): string[];
+  delivery(reportId: string): Delivery | undefined;
+  inboxCount(webhookId?: string): number;
+  /** A signed report.delivered for a report signed with `sendWebhooks: false`, posted to the child. */
+  postReportDelivered(ref: SignedRef): Promise<Response>;
+  /** How many resources of a type the FHIR store holds (FHIR search). */
+  fhirCount(resourceType: string): Promise<number>;
+  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  waitForDelivered(reportIds: string[], timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRIES = {
+  'crash-child': ['--import', 'tsx', join(ROOT, 'test/support/crash-child.ts')],
+  serve: [join(ROOT, 'src/cli-entry.mjs'), 'serve'],
+};
+const LOG_TAIL_LINES = 60;
+
+/** Sandbox and embedded FHIR store in the test process; the app in a child on one SQLite file. */
+export async function startChildAppHarness(options: { env?: Record<string, string>; seed?: number } = {}): Promise<ChildAppHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'afs-child-'));
+  const sqlitePath = join(dir, 'state.db');
+  const port = await findFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  const fhir = await startFhirServer({ port: 0 });
+  const sandbox = await startSandbox({ port: 0, seed: options.seed ?? 11, webhookUrl: `${url}/webhooks/avara` });
+  const baseEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    AVARA_BASE_URL: sandbox.baseUrl,
+    AVARA_API_KEY: sandbox.apiKey,
+    AVARA_WEBHOOK_KEY: sandbox.webhookKey,
+    FHIR_BASE_URL: fhir.baseUrl,
+    SQLITE_PATH: sqlitePath,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    POLL_INTERVAL_SECONDS: '0',
+    RETRY_BASE_SECONDS: '0.05',
+    RETRY_MAX_SECONDS: '0.5',
+    LEASE_SECONDS: '5',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const runs: ChildRun[] = [];
+  let reader: Store | undefined;
+  // Opened after the first child migrated the file; WAL lets this reader share it with the child.
+  const store = (): Store => (reader ??= openStore({ sqlitePath, migrate: false }));
+
+  const harness: ChildAppHarness = {
+    sandbox, fhir, url, sqlitePath,
+    async start(startOptions = {}) {
+      const run = spawnChild(ENTRIES[startOptions.entry ?? 'crash-child'], { ...baseEnv, ...startOptions.env });
+      runs.push(run);
+      await run.waitForLog('the listening line', (line) => line.msg === 'avara-fhir-sync listening', 30_000);
+      return run;
+    },
+    readStore: store,
+    deliveryCounts: () => countDeliveriesByState(store().db),
+    auditEventCount(event) {
+      return store().db.select({ n: count() }).from(auditEvents).where(eq(auditEvents.event, event)).get()?.n ?? 0;
+    },
+    releaseReasons() {
+      const rows = store().db.select({ detail: auditEvents.detail }).from(auditEvents).where(eq(auditEvents.event, 'released')).all();
+      return rows.map((row) => String(row.detail?.reason));
+    },
+    delivery: (reportId) => getDelivery(store().db, reportId),
+    inboxCount(webhookId) {
+      const query = store().db.select({ n: count() }).from(inbox);
+      return (webhookId ? query.where(eq(inbox.webhookId, webhookId)) : query).get()?.n ?? 0;
+    },
+    async postReportDelivered(ref) {
+      const link = await fetch(`${sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${ref.reportId}`, { headers: { authorization: `Bearer ${sandbox.apiKey}` } });
+      const { presignedUrl } = (await link.json()) as { presignedUrl: string };
+      const body = JSON.stringify({
+        id: `whe_${randomBytes(16).toString('hex')}`,
+        type: 'report.delivered',
+        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: false, presignedUrl },
+      });
+      const at = new Date();
+      const headers = {
+        'content-type': 'application/json',
+        'webhook-id': ref.webhookId,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(sandbox.webhookKey).sign(ref.webhookId, at, body),
+      };
+      return fetch(`${url}/webhooks/avara`, { method: 'POST', body, headers });
+    },
+    async fhirCount(resourceType) {
+      const response = await fetch(`${fhir.baseUrl}/${resourceType}?_count=1000`);
+      if (!response.ok) throw new Error(`FHIR search ${resourceType} answered ${response.status}`);
+      return ((await response.json()) as { entry?: unknown[] }).entry?.length ?? 0;
+    },
+    waitFor: (what, check, timeoutMs) => waitFor(what, check, timeoutMs),
+    async waitForDelivered(reportIds, timeoutMs = 30_000) {
+      await waitFor(`${reportIds.length} deliveries delivered`, () => {
+        const notYet = reportIds.filter((id) => harness.delivery(id)?.state !== 'delivered');
+        return notYet.length === 0;
+      }, timeoutMs).catch((error: Error) => {
+        const states = reportIds.map((id) => harness.delivery(id)).map((d) => `${d?.state ?? 'absent'}${d?.lastErrorCode ? `(${d.lastErrorCode})` : ''}`);
+        const tally = [...new Set(states)].map((s) => `${s}: ${states.filter((t) => t === s).length}`).join(', ');
+        throw new Error(`${error.message}; states ${tally}; child log:\n${runs.at(-1)?.logTail() ?? ''}`);
+      });
+    },
+    async stop() {
+      await Promise.all(runs.map((run) => run.kill9()));
+      reader?.close();
+      await sandbox.stop();
+      await fhir.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+function spawnChild(args: string[], env: Record<string, string>): ChildRun {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env });
+  const lines: LogLine[] = [];
+  const tail: string[] = [];
+  const waiters = new Set<() => void>();
+  const onText = (text: string) => {
+    tail.push(text);
+    if (tail.length > LOG_TAIL_LINES) tail.shift();
+    try {
+      lines.push(JSON.parse(text) as LogLine);
+    } catch {
+      return;
+    }
+    for (const waiter of waiters) waiter();
+  };
+  // Always drain both pipes: a child blocked on a full stdout pipe would look hung.
+  createInterface({ input: child.stdout }).on('line', onText);
+  createInterface({ input: child.stderr }).on('line', onText);
+  const exited = new Promise<ChildExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+    for (const waiter of waiters) waiter();
+  });
+  const logTail = () => tail.join('\n');
+
+  return {
+    process: child,
+    exited,
+    logTail,
+    waitForLog(what, match, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}; child log:\n${logTail()}`)), timeoutMs);
+        const check = () => {
+          const found = lines.find(match);
+          if (found) finish(undefined, found);
+          else if (gone) finish(new Error(`child exited before ${what}; child log:\n${logTail()}`));
+        };
+        const finish = (error?: Error, line?: LogLine) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (error) reject(error);
+          else resolve(line!);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async kill9() {
+      if (!gone) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A port free now; the child binds it on every restart (SO_REUSEADDR makes rebinding after a kill safe). */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
