@@ -11,6 +11,7 @@ import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
 import type { PipelineHooks } from './sync/pipeline-hooks.ts';
 import { startPoller, type Poller } from './sync/poller.ts';
 import { startWorker } from './sync/worker.ts';
+import { startOrderSync, type OrderSync } from './sync/orders/start-order-sync.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
 import { instrumentAvaraClient, instrumentFhirClient } from './metrics/instrument-clients.ts';
 
@@ -20,6 +21,8 @@ export interface RunningApp {
   /** Makes an idle worker look at the queue now (after a retry or replay written elsewhere). */
   wake(): void;
   poller: Poller;
+  /** The EHR -> Avara order sync; undefined unless ORDERS_ENABLED=true. */
+  orders: OrderSync | undefined;
   /** Refuse new webhooks, stop claiming, let in-flight deliveries finish, close the database. */
   stop(): Promise<void>;
 }
@@ -60,6 +63,20 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   });
   // Created also when POLL_INTERVAL_SECONDS=0 (no schedule), so sweeps can be run on demand.
   const poller = startPoller({ store, avara, log, now, settings: config.poll, onEnqueued: worker.wake });
+  const orders = config.orders.enabled ? startOrderSync({
+    store, avara, fhir, log, now, hooks: options.hooks,
+    settings: {
+      ...config.orders,
+      mrnSystem: config.mapping.mrnSystem,
+      studyTimeZone: config.mapping.studyTimeZone,
+      avaraStudyIdSystem: `${config.mapping.identifierSystemBase}/study-id`,
+      concurrency: config.worker.concurrency,
+      leaseMs: config.worker.leaseMs,
+      maxAttempts: config.worker.maxAttempts,
+      retryBaseMs: config.worker.retryBaseMs,
+      retryMaxMs: config.worker.retryMaxMs,
+    },
+  }) : undefined;
   let accepting = true;
   const http = createHttpApp({
     store,
@@ -69,6 +86,10 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     isAccepting: () => accepting,
     metrics: metrics.registry,
     readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },
+    fhirWebhook: {
+      secret: config.orders.fhirWebhookSecret,
+      triggerSweep: orders ? () => void orders.sweepNow().catch(() => undefined) : undefined,
+    },
   });
   const server = await listen(http, config.http.host, config.http.port);
   const housekeeping = setInterval(() => pruneInbox(store.db, now(), INBOX_KEEP_MS), HOUSEKEEPING_MS);
@@ -82,11 +103,13 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store,
     wake: worker.wake,
     poller,
+    orders,
     async stop() {
       // New webhooks get 503 + Retry-After while in-flight deliveries finish; then close.
       accepting = false;
       clearInterval(housekeeping);
       await poller.stop();
+      await orders?.stop();
       await worker.stop();
       await closeServer(server);
       store.close();

@@ -18,6 +18,8 @@ export interface FhirClientSettings {
 export interface FhirClient {
   search<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): Promise<T[]>;
   postTransaction(bundle: Bundle): Promise<Bundle>;
+  /** Every page of a search, following the server's `next` links (each page retried on its own). */
+  searchPages<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): AsyncGenerator<T[], void, undefined>;
   readonly baseUrl: string;
 }
 
@@ -67,6 +69,15 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
         const resources: Resource[] = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource as Resource] : []));
         return resources.filter((r): r is T => r.resourceType === resourceType);
       }),
+    async *searchPages<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>) {
+      let bundle: Bundle = await retrying(`search ${resourceType}`, () => medplum.search(resourceType as ResourceType, new URLSearchParams(query), { maxRetries: 0 }));
+      for (;;) {
+        yield (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === resourceType ? [e.resource as T] : []));
+        const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+        if (!next || (bundle.entry ?? []).length === 0) return;
+        bundle = await retrying(`search ${resourceType}`, () => medplum.get<Bundle>(next, { maxRetries: 0, cache: 'no-cache' }));
+      }
+    },
     // Safe to retry: every entry of our transactions is conditional, so a replay creates nothing.
     postTransaction: (bundle: Bundle) => retrying('transaction', () => medplum.executeBatch(bundle, { maxRetries: 0 })),
   };

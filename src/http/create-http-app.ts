@@ -9,6 +9,7 @@ import { metricsRouter } from './metrics-routes.ts';
 import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
+import { fhirWebhookRouter, type FhirWebhookDeps } from './fhir-webhook-routes.ts';
 
 export interface HttpSettings {
   host: string;
@@ -27,6 +28,8 @@ export interface HttpDeps {
   /** Serves /metrics from this registry when given. */
   metrics?: Registry;
   readiness?: Readiness;
+  /** POST /webhooks/fhir (orders); answers 503 when absent or without a secret. */
+  fhirWebhook?: FhirWebhookDeps;
 }
 
 // design.md: bodies over 1 MiB are refused with 413.
@@ -48,6 +51,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
   });
 
+  app.use(fhirWebhookRouter(deps.fhirWebhook ?? { secret: undefined }));
   app.use(healthRouter(deps.store, deps.readiness));
   // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
   if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));

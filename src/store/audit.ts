@@ -21,7 +21,23 @@ export type AuditEventName =
   | 'replayed'
   | 'text_missing'
   | 'study_cancelled_after_delivery'
-  | 'demographics_changed';
+  | 'demographics_changed'
+  // Orders (EHR -> Avara): reportId is null; detail.order is the ImagingStudy's FHIR id.
+  | 'order_enqueued'
+  | 'order_attempt_started'
+  | 'order_study_created'
+  | 'order_study_adopted'
+  | 'order_study_updated'
+  | 'order_study_cancelled'
+  | 'order_study_uncancelled'
+  | 'order_viewer_created'
+  | 'order_viewer_adopted'
+  | 'order_synced'
+  | 'order_attempt_failed'
+  | 'order_dead'
+  | 'order_released'
+  | 'order_lease_expired'
+  | 'order_retried';
 
 export interface AuditEventInput {
   reportId: string | null;

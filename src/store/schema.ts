@@ -105,3 +105,46 @@ export const polledStudies = sqliteTable('polled_studies', {
   cancelledFlagged: integer('cancelled_flagged', { mode: 'boolean' }).notNull().default(false),
   seenAt: integer('seen_at').notNull(),
 });
+
+export const ORDER_STATES = ['queued', 'in_progress', 'synced', 'failed', 'dead'] as const;
+export type OrderState = (typeof ORDER_STATES)[number];
+
+/**
+ * One row per EHR order (keyed by its ImagingStudy's FHIR id) on its way to an Avara study:
+ * the same lease, retry and dead-letter machinery as deliveries. Ids, versions and hashes only:
+ * what was sent is kept as per-field hashes (enough to PATCH only what changed), never as the
+ * patient's name, MRN or prior report texts.
+ */
+export const orders = sqliteTable(
+  'orders',
+  {
+    imagingStudyId: text('imaging_study_id').primaryKey(),
+    serviceRequestId: text('service_request_id'),
+    patientId: text('patient_id'),
+    studyInstanceUid: text('study_instance_uid'),
+    avaraStudyId: text('avara_study_id'),
+    viewerStudyId: text('viewer_study_id'),
+    avaraCancelled: integer('avara_cancelled', { mode: 'boolean' }).notNull().default(false),
+    sentFieldHashes: text('sent_field_hashes', { mode: 'json' }).$type<Record<string, string>>(),
+    // FHIR versions seen per resource ("ImagingStudy/x" -> "3"): the sweep's overlap window sees
+    // a resource again, and only a new version queues the order again.
+    sourceVersions: text('source_versions', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    // Bumped by every queued change; an attempt that started before a change ends queued, not synced.
+    changeSeq: integer('change_seq').notNull().default(0),
+    state: text('state', { enum: ORDER_STATES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    leaseToken: text('lease_token'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    lastErrorCode: text('last_error_code'),
+    lastErrorMessage: text('last_error_message'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    syncedAt: integer('synced_at'),
+  },
+  (t) => [
+    index('orders_claim').on(t.state, t.nextAttemptAt),
+    index('orders_service_request').on(t.serviceRequestId),
+    index('orders_patient').on(t.patientId),
+  ],
+);
