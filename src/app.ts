@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createAvaraClient } from './avara/avara-client.ts';
 import type { Config } from './config/load-config.ts';
 import { createFhirClient } from './fhir/fhir-client.ts';
+import { loadR4Definitions } from './fhir/validate-resource.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 import { pruneInbox } from './store/inbox.ts';
 import { openStore, type Store } from './store/open-store.ts';
@@ -40,6 +41,9 @@ const HOUSEKEEPING_MS = 3600_000;
 
 export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const now = options.now ?? Date.now;
+  // Indexing the FHIR definitions blocks the event loop for a second or two: do it before
+  // listening, not on the first delivery while webhooks wait.
+  loadR4Definitions();
   const store = openStore(config.store);
   const { identifierSystemBase, mrnSystem, accessionSystem } = config.mapping;
   try {

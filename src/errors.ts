@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'study_cancelled'
   | 'study_external'
   | 'lease_lost'
+  | 'lease_expired_repeatedly'
   // Orders (EHR -> Avara): the EHR's data cannot make a study; fixed records are picked up again.
   | 'order_no_study_uid'
   | 'order_no_mrn'

@@ -8,7 +8,7 @@ let definitionsLoaded = false;
 // Indexing the R4 StructureDefinitions takes about a second, so it happens once, on first use,
 // not at import time (the CLI's other commands never validate). medplum keeps the index in its
 // own module state; this flag only remembers that we filled it.
-function loadR4Definitions(): void {
+export function loadR4Definitions(): void {
   if (definitionsLoaded) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asc, desc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from './open-store.ts';
 import { auditEvents } from './schema.ts';
 
@@ -76,6 +76,10 @@ export function listAuditEvents(db: Db, reportId: string): AuditEvent[] {
     .orderBy(asc(auditEvents.seq))
     .all()
     .map(toAuditEvent);
+}
+
+export function countAuditEvents(db: DbOrTx, reportId: string, event: AuditEventName): number {
+  return db.select({ n: sql<number>`count(*)` }).from(auditEvents).where(and(eq(auditEvents.reportId, reportId), eq(auditEvents.event, event))).get()?.n ?? 0;
 }
 
 /** Walks the whole chain in pages; reports the first row whose hash or link does not match. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
-import { appendAuditEvent } from './audit.ts';
+import { appendAuditEvent, countAuditEvents } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
 
@@ -43,7 +43,15 @@ export function enqueueDelivery(tx: DbOrTx, input: EnqueueInput, now: number): b
   return true;
 }
 
-/** Returns expired leases to the queue (their worker died or hung). */
+// A job whose lease keeps expiring takes its worker down with it (out of memory, a crash):
+// after this many, it is dead-lettered instead of crash-looping the service.
+export const MAX_LEASE_EXPIRIES = 5;
+
+/**
+ * Returns expired leases to the queue (their worker died or hung). The outcome of such an
+ * attempt is unknown, so it is not counted as one; the retry is safe because FHIR writes are
+ * conditional.
+ */
 export function requeueExpiredLeases(db: Db, now: number): number {
   return db.transaction(
     (tx) => {
@@ -52,12 +60,20 @@ export function requeueExpiredLeases(db: Db, now: number): number {
         .from(deliveries)
         .where(and(eq(deliveries.state, 'in_progress'), lt(deliveries.leaseExpiresAt, now)))
         .all();
-      if (expired.length === 0) return 0;
-      tx.update(deliveries)
-        .set({ state: 'queued', leaseToken: null, leaseExpiresAt: null, nextAttemptAt: now, updatedAt: now })
-        .where(and(inArray(deliveries.reportId, expired.map((e) => e.reportId)), eq(deliveries.state, 'in_progress'), lt(deliveries.leaseExpiresAt, now)))
-        .run();
-      for (const { reportId } of expired) appendAuditEvent(tx, { reportId, event: 'lease_expired', at: now });
+      for (const { reportId } of expired) {
+        const earlier = countAuditEvents(tx, reportId, 'lease_expired');
+        appendAuditEvent(tx, { reportId, event: 'lease_expired', at: now, detail: { expiries: earlier + 1 } });
+        const crashLooping = earlier + 1 >= MAX_LEASE_EXPIRIES;
+        tx.update(deliveries)
+          .set(
+            crashLooping
+              ? { state: 'dead', lastErrorCode: 'lease_expired_repeatedly', lastErrorMessage: `its worker stopped ${MAX_LEASE_EXPIRIES} times while delivering it (crash or hang); a person must look`, leaseToken: null, leaseExpiresAt: null, updatedAt: now }
+              : { state: 'queued', attempts: sql`max(${deliveries.attempts} - 1, 0)`, leaseToken: null, leaseExpiresAt: null, nextAttemptAt: now, updatedAt: now },
+          )
+          .where(eq(deliveries.reportId, reportId))
+          .run();
+        if (crashLooping) appendAuditEvent(tx, { reportId, event: 'dead', at: now, detail: { code: 'lease_expired_repeatedly' } });
+      }
       return expired.length;
     },
     { behavior: 'immediate' },

@@ -121,7 +121,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
     try {
       const outcome = await deliverReport(deliveryDeps(lease), lease.reportId, lease.studyId, webhookLinkFor(lease.reportId));
-      deps.hooks?.at('after_fhir_commit');
+      if (outcome.kind === 'delivered') deps.hooks?.at('after_fhir_commit');
       // If recording fails (database busy, closed), the lease expires and the job runs again:
       // the FHIR side is idempotent, so nothing is lost or duplicated.
       bestEffort(log, () => recordOutcome(lease, outcome, log, now() - started));
