@@ -18,6 +18,7 @@ import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/
 import { runDoctor } from './doctor/run-doctor.ts';
 import { formatCheck } from './doctor/doctor-check.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
+import { registerOrdersCommands } from './commands/orders-commands.ts';
 
 const program = new Command('avara-fhir-sync').description('Deliver signed Avara radiology reports into an EHR through FHIR R4');
 
@@ -201,6 +202,8 @@ program
       store.close();
     }
   });
+
+registerOrdersCommands(program, sqlitePath);
 
 function invalid(message: string): never {
   throw new InvalidArgumentError(message);

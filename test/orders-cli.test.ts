@@ -1,0 +1,37 @@
+import type { ImagingStudy } from '@medplum/fhirtypes';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
+import { runCli } from './support/run-cli.ts';
+import { seedFhirOrders } from './support/seed-fhir-orders.ts';
+import { startTestEnv, type TestEnv } from './support/test-env.ts';
+
+describe('avara-fhir-sync orders', () => {
+  let env: TestEnv;
+  beforeEach(async () => {
+    env = await startTestEnv({ env: { MRN_SYSTEM } });
+  });
+  afterEach(() => env.stop());
+
+  const cliEnv = () => ({
+    AVARA_BASE_URL: env.sandbox.baseUrl, AVARA_API_KEY: env.sandbox.apiKey, AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
+    FHIR_BASE_URL: env.fhir.baseUrl, SQLITE_PATH: join(env.dir, 'state.db'), MRN_SYSTEM, LOG_LEVEL: 'silent',
+  });
+
+  it('syncs one order now, shows counts and errors, and retries a dead one', async () => {
+    const [good, bad] = await seedFhirOrders(env.fhir.baseUrl, [41, 42], (n, r) => {
+      if (n === 42) (r.is as ImagingStudy).identifier = [];
+    });
+    const synced = await runCli(['orders', 'sync', good!.imagingStudyId], cliEnv());
+    expect(synced.stdout).toMatch(new RegExp(`ImagingStudy/${good!.imagingStudyId}: synced \\(Avara study stu_[0-9a-f]{32}\\)`));
+    expect(synced.code).toBe(0);
+    const failed = await runCli(['orders', 'sync', bad!.imagingStudyId], cliEnv());
+    expect(failed.stdout).toContain('dead (order_no_study_uid: ImagingStudy has no urn:dicom:uid identifier)');
+    expect(failed.code).toBe(1);
+    const status = JSON.parse((await runCli(['orders', 'status', '--json'], cliEnv())).stdout) as { counts: Record<string, number>; recentErrors: { code: string }[] };
+    expect(status.counts).toMatchObject({ synced: 1, dead: 1 });
+    expect(status.recentErrors.map((e) => e.code)).toEqual(['order_no_study_uid']);
+    expect((await runCli(['orders', 'retry'], cliEnv())).stdout).toBe('1 orders requeued\n');
+    expect(env.sandbox.requestCounts()['POST /v1/autoScribe/studies']).toBe(1);
+  });
+});
