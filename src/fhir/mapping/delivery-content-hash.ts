@@ -12,19 +12,34 @@ export function deliveryContentHash(bundle: Bundle): string {
   bundle.entry?.forEach((entry, index) => {
     if (entry.fullUrl?.startsWith('urn:uuid:')) positions.set(entry.fullUrl, `urn:entry:${index}`);
   });
-  const canonical = canonicalJson(bundle, (value) => positions.get(value) ?? value);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  const hash = createHash('sha256');
+  // Streamed into the hash piece by piece: building the canonical text by nested joins copied
+  // each base64 PDF (hundreds of KB) once per nesting level. Same bytes, so the same hash.
+  writeCanonicalJson(bundle, (value) => positions.get(value) ?? value, (piece) => hash.update(piece, 'utf8'));
+  return hash.digest('hex');
 }
 
-function canonicalJson(value: unknown, mapString: (value: string) => string): string {
-  if (typeof value === 'string') return JSON.stringify(mapString(value));
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, mapString)).join(',')}]`;
+function writeCanonicalJson(value: unknown, mapString: (value: string) => string, write: (piece: string) => void): void {
+  if (typeof value === 'string') return void write(JSON.stringify(mapString(value)));
+  if (Array.isArray(value)) {
+    write('[');
+    value.forEach((item, index) => {
+      if (index > 0) write(',');
+      writeCanonicalJson(item, mapString, write);
+    });
+    return void write(']');
+  }
   if (value !== null && typeof value === 'object') {
     const fields = Object.entries(value)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, mapString)}`);
-    return `{${fields.join(',')}}`;
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    write('{');
+    fields.forEach(([key, item], index) => {
+      write(`${index > 0 ? ',' : ''}${JSON.stringify(key)}:`);
+      writeCanonicalJson(item, mapString, write);
+    });
+    return void write('}');
   }
-  return JSON.stringify(value);
+  // undefined (a hole in an array) stringifies to nothing, as it did when joined.
+  write(JSON.stringify(value) ?? '');
 }
