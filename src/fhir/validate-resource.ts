@@ -43,10 +43,17 @@ function withoutLargeData(resource: Resource, problems: string[]): Resource {
   return JSON.parse(
     JSON.stringify(resource, (key, value: unknown) => {
       if (key !== 'data' || typeof value !== 'string' || value.length <= LARGE_DATA_CHARS) return value;
-      if (!BASE64.test(value)) problems.push('Attachment.data [invalid base64]');
+      if (!isBase64(value)) problems.push('Attachment.data [invalid base64]');
       return 'AAAA';
     }),
   ) as Resource;
+}
+
+// The regex costs ~10 ns a character (a 200 KB PDF: ~4 ms per copy, and a delivery carries two);
+// our encoder's output survives a native decode/encode round trip unchanged, which proves it is
+// base64 in a tenth of that. Anything else (foreign padding bits, junk) gets the regex's verdict.
+function isBase64(value: string): boolean {
+  return Buffer.from(value, 'base64').toString('base64') === value || BASE64.test(value);
 }
 
 function errorIssues(resource: Resource): OperationOutcomeIssue[] {
