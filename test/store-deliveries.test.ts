@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendAuditEvent, listAuditEvents, verifyAuditChain } from '../src/store/audit.ts';
-import { MAX_LEASE_EXPIRIES, claimNextDelivery, enqueueDelivery, getDelivery, markDelivered, markFailed, releaseDelivery, requeueDelivery, requeueExpiredLeases } from '../src/store/deliveries.ts';
+import { LEASE_EXPIRIES_PER_ATTEMPT, claimNextDelivery, enqueueDelivery, getDelivery, markDelivered, markFailed, releaseDelivery, requeueDelivery, requeueExpiredLeases } from '../src/store/deliveries.ts';
 import { tryAcquireLocks, releaseLocks } from '../src/store/locks.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 
@@ -32,7 +32,7 @@ describe('delivery state in SQLite', () => {
   it('does not let a worker whose lease expired mark the delivery after another took it over', () => {
     enqueue('rep_a');
     const late = claimNextDelivery(store.db, 1000, LEASE_MS)!;
-    expect(requeueExpiredLeases(store.db, 1000 + LEASE_MS + 1)).toBe(1);
+    expect(requeueExpiredLeases(store.db, 1000 + LEASE_MS + 1, 12)).toBe(1);
     const owner = claimNextDelivery(store.db, 1000 + LEASE_MS + 2, LEASE_MS)!;
     expect(owner.attempt).toBe(1); // the expired attempt's outcome is unknown: not counted
     expect(markDelivered(store.db, late, { refs: {}, contentHash: 'x' }, 70_000)).toBe(false);
@@ -41,16 +41,17 @@ describe('delivery state in SQLite', () => {
     expect(getDelivery(store.db, 'rep_a')).toMatchObject({ state: 'delivered', leaseToken: null });
   });
 
-  it('dead-letters a delivery whose lease expired five times instead of crash-looping', () => {
+  it('dead-letters a delivery whose lease expired twice MAX_ATTEMPTS times instead of crash-looping', () => {
     enqueue('rep_a');
     let at = 1000;
-    for (let i = 0; i < MAX_LEASE_EXPIRIES; i++) {
+    for (let i = 0; i < 3 * LEASE_EXPIRIES_PER_ATTEMPT; i++) {
+      expect(getDelivery(store.db, 'rep_a')?.state).toBe('queued');
       expect(claimNextDelivery(store.db, at, LEASE_MS)).toBeDefined();
       at += LEASE_MS + 1;
-      requeueExpiredLeases(store.db, at);
+      requeueExpiredLeases(store.db, at, 3);
     }
     expect(getDelivery(store.db, 'rep_a')).toMatchObject({ state: 'dead', lastErrorCode: 'lease_expired_repeatedly' });
-    expect(listAuditEvents(store.db, 'rep_a').filter((e) => e.event === 'lease_expired')).toHaveLength(MAX_LEASE_EXPIRIES);
+    expect(listAuditEvents(store.db, 'rep_a').filter((e) => e.event === 'lease_expired')).toHaveLength(3 * LEASE_EXPIRIES_PER_ATTEMPT);
   });
 
   it('claims nothing before the next attempt is due, and gives back an attempt on release', () => {

@@ -43,16 +43,18 @@ export function enqueueDelivery(tx: DbOrTx, input: EnqueueInput, now: number): b
   return true;
 }
 
-// A job whose lease keeps expiring takes its worker down with it (out of memory, a crash):
-// after this many, it is dead-lettered instead of crash-looping the service.
-export const MAX_LEASE_EXPIRIES = 5;
+// A job whose lease keeps expiring may be what takes its worker down (out of memory, a crash):
+// after twice MAX_ATTEMPTS expiries it is dead-lettered instead of crash-looping the service.
+// Twice, because a service that is restarted often for other reasons also expires leases.
+export const LEASE_EXPIRIES_PER_ATTEMPT = 2;
 
 /**
  * Returns expired leases to the queue (their worker died or hung). The outcome of such an
  * attempt is unknown, so it is not counted as one; the retry is safe because FHIR writes are
  * conditional.
  */
-export function requeueExpiredLeases(db: Db, now: number): number {
+export function requeueExpiredLeases(db: Db, now: number, maxAttempts: number): number {
+  const maxExpiries = maxAttempts * LEASE_EXPIRIES_PER_ATTEMPT;
   return db.transaction(
     (tx) => {
       const expired = tx
@@ -63,11 +65,11 @@ export function requeueExpiredLeases(db: Db, now: number): number {
       for (const { reportId } of expired) {
         const earlier = countAuditEvents(tx, reportId, 'lease_expired');
         appendAuditEvent(tx, { reportId, event: 'lease_expired', at: now, detail: { expiries: earlier + 1 } });
-        const crashLooping = earlier + 1 >= MAX_LEASE_EXPIRIES;
+        const crashLooping = earlier + 1 >= maxExpiries;
         tx.update(deliveries)
           .set(
             crashLooping
-              ? { state: 'dead', lastErrorCode: 'lease_expired_repeatedly', lastErrorMessage: `its worker stopped ${MAX_LEASE_EXPIRIES} times while delivering it (crash or hang); a person must look`, leaseToken: null, leaseExpiresAt: null, updatedAt: now }
+              ? { state: 'dead', lastErrorCode: 'lease_expired_repeatedly', lastErrorMessage: `its worker stopped ${maxExpiries} times while delivering it (crash or hang); a person must look`, leaseToken: null, leaseExpiresAt: null, updatedAt: now }
               : { state: 'queued', attempts: sql`max(${deliveries.attempts} - 1, 0)`, leaseToken: null, leaseExpiresAt: null, nextAttemptAt: now, updatedAt: now },
           )
           .where(eq(deliveries.reportId, reportId))

@@ -9,6 +9,7 @@ import {
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import type { Store } from '../store/open-store.ts';
+import { writeTogether } from '../store/write-together.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import { decideFailure } from './decide-failure.ts';
 import { deliverReport, type DeliveryOutcome, type DeliverySettings } from './deliver-report.ts';
@@ -74,7 +75,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   }
 
   function claimWhileFree(): void {
-    requeueExpiredLeases(db, now());
+    requeueExpiredLeases(db, now(), deps.settings.maxAttempts);
     while (!stopping && now() >= pausedUntil && inFlight.size < deps.settings.concurrency) {
       const lease = claimNextDelivery(db, now(), deps.settings.leaseMs);
       if (!lease) return;
@@ -119,32 +120,60 @@ export function startWorker(deps: WorkerDeps): Worker {
         if (renewLease(db, lease, now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
       });
     }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
+    const label = pendingLabel(lease, log);
     try {
-      const outcome = await deliverReport(deliveryDeps(lease), lease.reportId, lease.studyId, webhookLinkFor(lease.reportId));
+      const outcome = await deliverReport(deliveryDeps(lease, label), lease.reportId, lease.studyId, webhookLinkFor(lease.reportId));
       if (outcome.kind === 'delivered') deps.hooks?.at('after_fhir_commit');
       // If recording fails (database busy, closed), the lease expires and the job runs again:
-      // the FHIR side is idempotent, so nothing is lost or duplicated.
-      bestEffort(log, () => recordOutcome(lease, outcome, log, now() - started));
+      // the FHIR side is idempotent, so nothing is lost or duplicated. Outcome, label and lock
+      // release share one commit (one fsync).
+      bestEffort(log, () => writeTogether(db, () => {
+        label.write();
+        recordOutcome(lease, outcome, log, now() - started);
+        releaseLocks(db, lease.token);
+      }));
     } catch (error) {
-      bestEffort(log, () => recordFailure(lease, toSyncError(error), log, now() - started));
+      bestEffort(log, () => writeTogether(db, () => {
+        label.write();
+        recordFailure(lease, toSyncError(error), log, now() - started);
+        releaseLocks(db, lease.token);
+      }));
     } finally {
       clearInterval(heartbeat);
+      // Normally released above already; then this changes nothing and commits no fsync.
       bestEffort(log, () => releaseLocks(db, lease.token));
     }
   }
 
-  function deliveryDeps(lease: Lease) {
+  /** The audit page's patient label, written with this attempt's next commit instead of one of its own. */
+  function pendingLabel(lease: Lease, log: Logger) {
+    let label: string | undefined;
+    return {
+      note: (value: string) => void (label = value),
+      write() {
+        if (label === undefined) return;
+        const value = label;
+        label = undefined;
+        bestEffort(log, () => recordPatientLabel(db, lease, value));
+      },
+    };
+  }
+
+  function deliveryDeps(lease: Lease, label: ReturnType<typeof pendingLabel>) {
     return {
       avara: deps.hooks ? withPdfDownloadHook(deps.avara, deps.hooks) : deps.avara,
       fhir: deps.fhir,
       settings: deps.settings,
       userCache,
-      acquireLocks: (keys: string[]) => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now()),
+      acquireLocks: (keys: string[]) => writeTogether(db, () => {
+        label.write();
+        return tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now());
+      }),
       isStudyDelivered: (studyId: string) => isStudyDelivered(db, studyId),
       assertLeaseHeld: () => {
         if (!holdsLease(db, lease, now())) throw SyncError.retryable('lease_lost', 'the lease expired and another worker may own the job; not writing');
       },
-      notePatientLabel: (label: string) => bestEffort(deps.log, () => recordPatientLabel(db, lease, label)),
+      notePatientLabel: label.note,
     };
   }
 
