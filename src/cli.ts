@@ -10,6 +10,7 @@ import { startSandbox } from './avara/sandbox/start-sandbox.ts';
 import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
 import { startFhirServer } from './fhir/embedded/start-fhir-server.ts';
 import { runDemo } from './run-demo.ts';
+import { runOrdersDemo } from './run-orders-demo.ts';
 import { openStore } from './store/open-store.ts';
 import { replayDelivery, requeueDelivery } from './store/deliveries.ts';
 import { verifyAuditChain } from './store/audit.ts';
@@ -47,10 +48,14 @@ program
 program
   .command('demo')
   .description('everything embedded: Avara sandbox, FHIR store, temporary SQLite; signs off N reports and delivers them')
-  .option('--reports <n>', 'reports to sign off', positive, 25)
+  .option('--reports <n>', 'reports to sign off (with --orders: orders to place)', positive, 25)
+  .option('--orders', 'the EHR -> Avara direction: FHIR orders become Avara studies, signed reports come back basedOn them')
   .option('--keep', 'keep everything running and print the URLs')
-  .action(async (opts: { reports: number; keep?: boolean }) => {
-    const result = await runDemo({ reports: opts.reports, keep: opts.keep ?? false, out: process.stdout });
+  .action(async (opts: { reports: number; orders?: boolean; keep?: boolean }) => {
+    const keep = opts.keep ?? false;
+    const result = opts.orders
+      ? await runOrdersDemo({ orders: opts.reports, keep, out: process.stdout })
+      : await runDemo({ reports: opts.reports, keep, out: process.stdout });
     if (!opts.keep) process.exit(result.ok ? 0 : 1);
     stopOnSignals(createLogger('info'), result.stop);
   });

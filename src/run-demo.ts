@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp } from './app.ts';
+import { startApp, type RunningApp } from './app.ts';
 import { startSandbox, type Sandbox } from './avara/sandbox/start-sandbox.ts';
 import { loadConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
-import { startFhirServer } from './fhir/embedded/start-fhir-server.ts';
+import { startFhirServer, type EmbeddedFhirServer } from './fhir/embedded/start-fhir-server.ts';
 import { getDelivery, type Delivery } from './store/deliveries.ts';
 import type { Store } from './store/open-store.ts';
 
@@ -18,8 +18,15 @@ export interface DemoOptions {
 
 const FINAL_STATES = new Set(['delivered', 'skipped', 'dead']);
 
-/** `demo`: the whole product on loopback with embedded parts, end to end, then a summary. */
-export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop: () => Promise<void> }> {
+export interface DemoStack {
+  fhir: EmbeddedFhirServer;
+  sandbox: Sandbox;
+  app: RunningApp;
+  stop(): Promise<void>;
+}
+
+/** Sandbox, embedded FHIR store and the service on loopback, on a temporary SQLite file. */
+export async function startDemoStack(extraEnv: Record<string, string> = {}): Promise<DemoStack> {
   const dir = mkdtempSync(join(tmpdir(), 'avara-fhir-sync-demo-'));
   const fhir = await startFhirServer({ port: 0 });
   const sandbox = await startSandbox({ port: 0, seed: 20261126 });
@@ -33,15 +40,35 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop
     POLL_INTERVAL_SECONDS: '0',
     RETRY_BASE_SECONDS: '1',
     LOG_LEVEL: 'warn',
+    ...extraEnv,
   });
   const app = await startApp(config, createLogger(config.logLevel));
   sandbox.setWebhookUrl(`${app.url}/webhooks/avara`);
-  const stop = async () => {
-    await app.stop();
-    await sandbox.stop();
-    await fhir.stop();
-    rmSync(dir, { recursive: true, force: true });
+  return {
+    fhir,
+    sandbox,
+    app,
+    async stop() {
+      await app.stop();
+      await sandbox.stop();
+      await fhir.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+export function printKeepUrls(out: NodeJS.WritableStream, { app, sandbox, fhir }: DemoStack): void {
+  out.write(
+    `\nStill running (Ctrl-C to stop):\n  service      ${app.url}  (audit page ${app.url}/, webhooks at ${app.url}/webhooks/avara, API at ${app.url}/api/deliveries)\n` +
+      `  Avara        ${sandbox.baseUrl}  (control: ${sandbox.controlUrl}, API key ${sandbox.apiKey})\n  FHIR store   ${fhir.baseUrl}\n` +
+      `  sign more    curl -X POST ${sandbox.controlUrl}/sign -H 'content-type: application/json' -d '{"count": 3}'\n`,
+  );
+}
+
+/** `demo`: the whole product on loopback with embedded parts, end to end, then a summary. */
+export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop: () => Promise<void> }> {
+  const stack = await startDemoStack();
+  const { app, sandbox, stop } = stack;
 
   const started = Date.now();
   options.out.write(`Signing off ${options.reports} reports in the Avara sandbox...\n`);
@@ -52,11 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop
   options.out.write(`\n${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join('  ')}  (in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   const ok = rows.every((r) => r?.state === 'delivered');
   if (options.keep) {
-    options.out.write(
-      `\nStill running (Ctrl-C to stop):\n  service      ${app.url}  (webhooks at ${app.url}/webhooks/avara, API at ${app.url}/api/deliveries)\n` +
-        `  Avara        ${sandbox.baseUrl}  (control: ${sandbox.controlUrl}, API key ${sandbox.apiKey})\n  FHIR store   ${fhir.baseUrl}\n` +
-        `  sign more    curl -X POST ${sandbox.controlUrl}/sign -H 'content-type: application/json' -d '{"count": 3}'\n`,
-    );
+    printKeepUrls(options.out, stack);
     return { ok, stop };
   }
   await stop();

@@ -1,0 +1,30 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../src/run-demo.ts';
+import { runOrdersDemo } from '../src/run-orders-demo.ts';
+
+function capture(): { out: PassThrough; text: () => string } {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { out, text: () => text };
+}
+
+describe('the embedded demos', () => {
+  it('signs off reports and prints them delivered, with initials only', async () => {
+    const { out, text } = capture();
+    const result = await runDemo({ reports: 4, keep: false, out });
+    expect(result.ok).toBe(true);
+    expect(text()).toMatch(/^report\s+patient\s+status\s+FHIR DiagnosticReport$/m);
+    expect(text().match(/ delivered {2}DiagnosticReport\//g)).toHaveLength(4);
+    expect(text()).toMatch(/delivered: 4/);
+  });
+
+  it('closes the loop for orders: FHIR order -> Avara study -> signed report basedOn the order, on the same chart', async () => {
+    const { out, text } = capture();
+    const result = await runOrdersDemo({ orders: 3, keep: false, out });
+    expect(result.ok).toBe(true);
+    expect(text().match(/yes, same chart/g)).toHaveLength(3);
+    expect(text()).toContain('3 of 3 orders came back');
+  });
+});
