@@ -27,6 +27,18 @@ export const inbox = sqliteTable(
 export const DELIVERY_STATES = ['queued', 'in_progress', 'delivered', 'skipped', 'failed', 'dead'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
+/** What every leased, retried job carries (report deliveries and orders alike). */
+function queuedJobColumns() {
+  return {
+    attempts: integer('attempts').notNull().default(0),
+    leaseToken: text('lease_token'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    lastErrorCode: text('last_error_code'),
+    lastErrorMessage: text('last_error_message'),
+  };
+}
+
 /** One job per Avara report id; the state machine of design.md "Delivery states". */
 export const deliveries = sqliteTable(
   'deliveries',
@@ -34,12 +46,7 @@ export const deliveries = sqliteTable(
     reportId: text('report_id').primaryKey(),
     studyId: text('study_id').notNull(),
     state: text('state', { enum: DELIVERY_STATES }).notNull(),
-    attempts: integer('attempts').notNull().default(0),
-    leaseToken: text('lease_token'),
-    leaseExpiresAt: integer('lease_expires_at'),
-    nextAttemptAt: integer('next_attempt_at').notNull(),
-    lastErrorCode: text('last_error_code'),
-    lastErrorMessage: text('last_error_message'),
+    ...queuedJobColumns(),
     fhirRefs: text('fhir_refs', { mode: 'json' }).$type<Record<string, string>>(),
     contentHash: text('content_hash'),
     isCritical: integer('is_critical', { mode: 'boolean' }).notNull().default(false),
@@ -132,12 +139,7 @@ export const orders = sqliteTable(
     // Bumped by every queued change; an attempt that started before a change ends queued, not synced.
     changeSeq: integer('change_seq').notNull().default(0),
     state: text('state', { enum: ORDER_STATES }).notNull(),
-    attempts: integer('attempts').notNull().default(0),
-    leaseToken: text('lease_token'),
-    leaseExpiresAt: integer('lease_expires_at'),
-    nextAttemptAt: integer('next_attempt_at').notNull(),
-    lastErrorCode: text('last_error_code'),
-    lastErrorMessage: text('last_error_message'),
+    ...queuedJobColumns(),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     syncedAt: integer('synced_at'),
