@@ -1,0 +1,10 @@
+import { startFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import { memoryStorageOf } from '../../src/fhir/embedded/memory-storage.ts';
+import { serveRpc } from '../child-rpc.ts';
+
+// The embedded FHIR store in a process of its own, as an EHR's server would be.
+const server = await startFhirServer({ port: 0 });
+const storage = memoryStorageOf(server.repository);
+serveRpc({ baseUrl: server.baseUrl }, {
+  count: (resourceType: string) => storage.resources.get(resourceType)?.size ?? 0,
+});

@@ -1,0 +1,110 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { FULL, QUICK } from './bench-sizes.ts';
+import { progress, round } from './figures.ts';
+import { describeMachine } from './machine.ts';
+import { fmt, renderTable, type Row } from './render-table.ts';
+import { measureDelivery } from './stages/delivery-stage.ts';
+import { measureIntake } from './stages/intake-stage.ts';
+import { measureMemory } from './stages/memory-stage.ts';
+import { measurePoller } from './stages/poller-stage.ts';
+
+// npm run bench [-- --quick] [-- --only delivery,intake,memory,poller]
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (stage: string) => !only || only.includes(stage);
+const sizes = quick ? QUICK : FULL;
+const machine = describeMachine();
+const started = Date.now();
+progress(`${quick ? 'quick' : 'full'} run on ${machine.cores} x ${machine.cpu}, load ${machine.loadAvgStart.join(' ')}`);
+
+const delivery = wanted('delivery') ? await measureDelivery(sizes.delivery, sizes.times) : undefined;
+const intake = wanted('intake') ? await measureIntake(sizes.intake, sizes.times) : undefined;
+const memory = wanted('memory') ? await measureMemory(sizes.memory, sizes.times) : undefined;
+const poller = wanted('poller') ? await measurePoller(sizes.pollerStudies, sizes.times) : undefined;
+machine.loadAvgEnd = loadavg().map((n) => round(n));
+
+const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+const rows: Row[] = [];
+if (delivery) {
+  const ratio = delivery.productBest.median / delivery.ceiling.median;
+  rows.push(
+    [`delivery ceiling: FHIR store alone, ${delivery.reports} bundles, ${delivery.ceilingConcurrency} in flight (reports/s)`, ...fmt(delivery.ceiling), '', ''],
+    [`delivery product, default WORKER_CONCURRENCY=4 (reports/s)`, ...fmt(delivery.productDefault), '', ''],
+    [`delivery product, best WORKER_CONCURRENCY=${delivery.bestWorkerConcurrency} (reports/s)`, ...fmt(delivery.productBest), '', ''],
+    ['delivery product / ceiling', ratio.toFixed(2), '', '>= 0.9', yes(ratio >= 0.9)],
+  );
+}
+if (intake) {
+  for (const [connections, figures] of Object.entries(intake.byConnections)) {
+    rows.push(
+      [`intake bare handler, ${connections} connections (webhooks/s)`, ...fmt(figures.bare, 0), '', ''],
+      [`intake product, ${connections} connections (webhooks/s)`, ...fmt(figures.product, 0), '', ''],
+      [`intake product / bare, ${connections} connections`, figures.ratio.toFixed(2), '', '>= 0.8', yes(figures.ratio >= 0.8)],
+    );
+  }
+  const p99Ratio = intake.p99Loaded.median / intake.p99Idle.median;
+  rows.push(
+    [`intake p99 idle, ${sizes.intake.p99RatePerSec}/s (ms)`, ...fmt(intake.p99Idle), '', ''],
+    [`intake p99 during ${sizes.intake.loadedDeliveries} deliveries (ms)`, ...fmt(intake.p99Loaded), '', ''],
+    ['intake p99 loaded / idle', p99Ratio.toFixed(2), '', '<= 1.5', yes(p99Ratio <= 1.5)],
+  );
+}
+if (memory) {
+  rows.push(
+    [`serve RSS, ${sizes.memory.smallQueue} queued (MiB)`, ...fmt(memory.queued.small, 0), '', ''],
+    [`serve RSS, ${sizes.memory.largeQueue} queued (MiB)`, ...fmt(memory.queued.large, 0), '', ''],
+    ['serve RSS large / small queue', memory.queued.ratio.toFixed(2), '', '< 1.2', yes(memory.queued.ratio < 1.2)],
+    [`serve RSS after ${sizes.memory.manyDeliveries} / ${sizes.memory.fewDeliveries} deliveries (1 run)`, memory.delivered.ratio.toFixed(2), `${memory.delivered.few.toFixed(0)} -> ${memory.delivered.many.toFixed(0)} MiB`, 'flat (< 1.2)', yes(memory.delivered.ratio < 1.2)],
+  );
+}
+if (poller) {
+  rows.push([`poller requests, ${poller.studies} unchanged studies (per sweep)`, String(poller.requestsForUnchangedStudies), `${poller.perStudyRequests} per-study`, `${Math.ceil(poller.studies / 100)} list pages, 0 per-study`, yes(poller.perStudyRequests === 0)]);
+}
+
+const table = renderTable(rows);
+process.stdout.write(`\n${table}\n`);
+if (delivery) {
+  process.stdout.write(`\nWhere a delivery's time goes (WORKER_CONCURRENCY=${delivery.bestWorkerConcurrency}, mean ms per delivered report, wall time incl. waiting):\n`);
+  for (const [step, ms] of Object.entries(delivery.breakdownMs)) process.stdout.write(`  ${step.padEnd(40)} ${ms.toFixed(1)}\n`);
+  process.stdout.write(`CPU ms per report: serve ${delivery.cpuMsPerReport.serve.toFixed(1)}, FHIR store ${delivery.cpuMsPerReport.fhirStore.toFixed(1)} (alone: ${delivery.ceilingFhirCpuMsPerReport.toFixed(1)}), sandbox ${delivery.cpuMsPerReport.sandbox.toFixed(1)}\n`);
+  process.stdout.write(`Pure steps, CPU ms per delivery: mapping ${delivery.inputs.mappingMs.toFixed(1)}, validation ${delivery.inputs.validationMs.toFixed(1)}, JSON ${delivery.inputs.serializeMs.toFixed(1)}; PDF ${(delivery.inputs.meanPdfBytes / 1024).toFixed(0)} KiB, text ${(delivery.inputs.meanTextBytes / 1024).toFixed(1)} KiB, bundle ${(delivery.inputs.meanBodyBytes / 1024).toFixed(0)} KiB\n`);
+}
+process.stdout.write(`\n${quick ? 'quick' : 'full'} run took ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${machine.loadAvgStart.join(' ')} -> ${machine.loadAvgEnd.join(' ')}\n`);
+
+const result = {
+  machine: { ...machine, mode: quick ? 'quick' : 'full', date: new Date().toISOString(), minutes: round((Date.now() - started) / 60_000, 1) },
+  ...(delivery ? {
+    delivery: {
+      ceilingPerSec: round(delivery.ceiling.median), productPerSec: round(delivery.productBest.median), ratio: round(delivery.productBest.median / delivery.ceiling.median),
+      productDefaultPerSec: round(delivery.productDefault.median), bestWorkerConcurrency: delivery.bestWorkerConcurrency, ceilingConcurrency: delivery.ceilingConcurrency,
+      spreads: { ceiling: delivery.ceiling, productDefault: delivery.productDefault, productBest: delivery.productBest },
+      ceilingSearch: delivery.ceilingSearch, workerSearch: delivery.workerSearch, breakdownMs: delivery.breakdownMs,
+      cpuMsPerReport: delivery.cpuMsPerReport, ceilingFhirCpuMsPerReport: delivery.ceilingFhirCpuMsPerReport, inputs: delivery.inputs,
+    },
+  } : {}),
+  ...(intake ? {
+    intake: {
+      barePerSec: round(intake.byConnections['10']?.bare.median ?? NaN), productPerSec: round(intake.byConnections['10']?.product.median ?? NaN),
+      ratio: round(intake.byConnections['10']?.ratio ?? NaN),
+      p99IdleMs: round(intake.p99Idle.median), p99LoadedMs: round(intake.p99Loaded.median), p99Ratio: round(intake.p99Loaded.median / intake.p99Idle.median),
+      byConnections: intake.byConnections, spreads: { p99Idle: intake.p99Idle, p99Loaded: intake.p99Loaded },
+      loadedDeliveriesStillRunning: intake.loadedDeliveriesStillRunning,
+    },
+  } : {}),
+  ...(memory ? {
+    memory: {
+      rss1kMiB: round(memory.queued.small.median, 1), rss100kMiB: round(memory.queued.large.median, 1), ratio: round(memory.queued.ratio),
+      queuedSizes: [sizes.memory.smallQueue, sizes.memory.largeQueue], spreads: memory.queued,
+      afterDeliveries: { counts: [sizes.memory.fewDeliveries, sizes.memory.manyDeliveries], ...memory.delivered },
+    },
+  } : {}),
+  ...(poller ? { poller } : {}),
+  table,
+};
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+progress(`wrote bench/results/latest.json`);

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { stopChild } from './child-rpc.ts';
+
+export interface ServeProcess {
+  url: string;
+  pid: number;
+  /** Resident set size now, from /proc (Linux). */
+  rssMiB(): number;
+  stop(): Promise<void>;
+}
+
+const CLI_ENTRY = fileURLToPath(new URL('../src/cli-entry.mjs', import.meta.url));
+
+/** `avara-fhir-sync serve` as a real child process, configured through its environment only. */
+export function startServe(env: Record<string, string>): Promise<ServeProcess> {
+  // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the product under load.
+  const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI_ENTRY, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', POLL_INTERVAL_SECONDS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    // Needs LOG_LEVEL info or lower: the listening line is how we learn the port.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('serve did not log that it listens within 60 s'));
+    }, 60_000);
+    // Every log line is read (a full pipe would stall the child); only the listening line matters.
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.includes('avara-fhir-sync listening')) return;
+      const address = (JSON.parse(line) as { address: string }).address;
+      clearTimeout(timer);
+      resolve({ url: address, pid: child.pid!, rssMiB: () => rssMiB(child.pid!), stop: () => stopChild(child) });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
+  });
+}
+
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
