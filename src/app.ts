@@ -13,6 +13,7 @@ import type { PipelineHooks } from './sync/pipeline-hooks.ts';
 import { startPoller, type Poller } from './sync/poller.ts';
 import { startWorker } from './sync/worker.ts';
 import { startOrderSync, type OrderSync } from './sync/orders/start-order-sync.ts';
+import { createSyncWebhookAnswerer } from './sync/sync-answers/answer-sync-webhook.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
 import { instrumentAvaraClient, instrumentFhirClient } from './metrics/instrument-clients.ts';
 
@@ -81,12 +82,24 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       retryMaxMs: config.worker.retryMaxMs,
     },
   }) : undefined;
+  const syncAnswers = createSyncWebhookAnswerer({
+    // Its own client: no in-call retries and a timeout of the budget, since Avara is waiting.
+    fhir: instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth, timeoutMs: config.syncWebhooks.budgetMs, maxRetries: 0 }), metrics),
+    // Real time, not the injectable clock: the budget is measured against Avara's wait.
+    store, log,
+    settings: {
+      ...config.syncWebhooks,
+      mrnSystem: config.mapping.mrnSystem,
+      studyTimeZone: config.mapping.studyTimeZone,
+      priorReportsMax: config.orders.priorReportsMax,
+    },
+  });
   let accepting = true;
   const http = createHttpApp({
     store,
     log,
     settings: { host: config.http.host, adminToken: config.http.adminToken, fhirBaseUrl: config.fhir.baseUrl },
-    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived },
+    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
     isAccepting: () => accepting,
     metrics: metrics.registry,
     readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },

@@ -15,8 +15,11 @@ export interface FhirClientSettings {
   maxRetryAfterMs?: number;
 }
 
+/** A parameter given several values (e.g. `occurrence: ['ge2026-11-20', 'le2026-11-21']`) repeats in the URL: AND. */
+export type SearchQuery = Record<string, string | string[]>;
+
 export interface FhirClient {
-  search<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): Promise<T[]>;
+  search<T extends Resource>(resourceType: T['resourceType'], query: SearchQuery): Promise<T[]>;
   postTransaction(bundle: Bundle): Promise<Bundle>;
   /** Every page of a search, following the server's `next` links (each page retried on its own). */
   searchPages<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): AsyncGenerator<T[], void, undefined>;
@@ -63,9 +66,9 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
 
   return {
     baseUrl: settings.baseUrl,
-    search: <T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>) =>
+    search: <T extends Resource>(resourceType: T['resourceType'], query: SearchQuery) =>
       retrying(`search ${resourceType}`, async () => {
-        const bundle = await medplum.search(resourceType as ResourceType, new URLSearchParams(query), { maxRetries: 0 });
+        const bundle = await medplum.search(resourceType as ResourceType, toSearchParams(query), { maxRetries: 0 });
         const resources: Resource[] = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource as Resource] : []));
         return resources.filter((r): r is T => r.resourceType === resourceType);
       }),
@@ -81,6 +84,12 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     // Safe to retry: every entry of our transactions is conditional, so a replay creates nothing.
     postTransaction: (bundle: Bundle) => retrying('transaction', () => medplum.executeBatch(bundle, { maxRetries: 0 })),
   };
+}
+
+export function toSearchParams(query: SearchQuery): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) for (const one of Array.isArray(value) ? value : [value]) params.append(name, one);
+  return params;
 }
 
 /** Turns any non-2xx into a SyncError right where the status is known (style.md "Errors"). */

@@ -41,14 +41,15 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('trust proxy', false);
 
   // The signature covers the raw bytes: no JSON parser may touch the body first.
-  app.post('/webhooks/avara', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), (req, res) => {
+  app.post('/webhooks/avara', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
     if (!deps.isAccepting()) {
       res.status(503).set('Retry-After', '30').json({ error: 'shutting_down' });
       return;
     }
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const answer = handleAvaraWebhook(deps.intake, raw, req.headers);
-    res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
+    const body = answer.pending ? await answer.pending : answer.body;
+    res.status(answer.status).set(answer.headers ?? {}).json(body);
   });
 
   app.use(fhirWebhookRouter(deps.fhirWebhook ?? { secret: undefined }));

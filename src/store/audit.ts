@@ -37,7 +37,9 @@ export type AuditEventName =
   | 'order_dead'
   | 'order_released'
   | 'order_lease_expired'
-  | 'order_retried';
+  | 'order_retried'
+  // Synchronous webhooks answered from the EHR: reportId is null; detail has type, outcome, ms, ids and counts.
+  | 'sync_webhook_answered';
 
 export interface AuditEventInput {
   reportId: string | null;

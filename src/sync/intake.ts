@@ -6,6 +6,7 @@ import { recordWebhook, type RecordOutcome } from '../store/inbox.ts';
 import type { Store } from '../store/open-store.ts';
 import { neutralAnswer } from './neutral-answers.ts';
 import type { PipelineHooks } from './pipeline-hooks.ts';
+import type { SyncWebhookAnswerer } from './sync-answers/answer-sync-webhook.ts';
 
 export interface IntakeDeps {
   store: Store;
@@ -17,12 +18,16 @@ export interface IntakeDeps {
   hooks?: PipelineHooks;
   /** Counts every verdict by event type and outcome (metrics). */
   count?: (type: string, outcome: string) => void;
+  /** Answers enrichment, clinical context and worklist requests from the EHR; neutral answers without it. */
+  syncAnswers?: SyncWebhookAnswerer;
 }
 
 export interface IntakeAnswer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** A synchronous event answered from the EHR: the body to send once it settles (it never rejects). */
+  pending?: Promise<unknown>;
 }
 
 const ACK = { success: true };
@@ -47,6 +52,14 @@ export function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: R
     return { status: 400, body: { error: 'malformed_envelope', message: 'body must be {id, type, data}' } };
   }
   const { id: eventId, type, data } = envelope.data;
+  if (deps.syncAnswers?.handles(type)) {
+    // Answered, not stored: nothing is acted on later, so a redelivery is simply asked again.
+    const pending = deps.syncAnswers.answer(type, data, { eventId }).then(({ body, outcome }) => {
+      count(type, outcome);
+      return body;
+    });
+    return { status: 200, body: undefined, pending };
+  }
   if (type !== 'report.delivered') {
     // Events we do not handle get the neutral answer their spec allows; never a 4xx or 410,
     // which makes a sender disable the endpoint.

@@ -33,7 +33,8 @@ export async function readOrderInput(fhir: FhirClient, imagingStudy: ImagingStud
   return { imagingStudy, serviceRequest, patient, requester, priors: await readPriors(fhir, patient.id!) };
 }
 
-async function readPriors(fhir: FhirClient, patientId: string): Promise<PriorCandidate[]> {
+/** The patient's DiagnosticReports with their ImagingStudies (also read by the clinical-context answer). */
+export async function readPriors(fhir: Pick<FhirClient, 'search'>, patientId: string): Promise<PriorCandidate[]> {
   const reports = await fhir.search<DiagnosticReport>('DiagnosticReport', { subject: `Patient/${patientId}`, _count: '200' });
   const studyIds = [...new Set(reports.flatMap((r) => (r.imagingStudy ?? []).map((s) => s.reference?.replace(/^ImagingStudy\//, '')).filter((id): id is string => !!id)))];
   const studies = studyIds.length > 0 ? await fhir.search<ImagingStudy>('ImagingStudy', { _id: studyIds.join(','), _count: String(studyIds.length) }) : [];
