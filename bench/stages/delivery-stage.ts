@@ -19,6 +19,8 @@ export interface DeliveryFigures {
   ceilingSearch: Record<string, number>;
   productDefault: Figure;
   productBest: Figure;
+  /** Product at the best concurrency / ceiling, per interleaved run. */
+  ratio: Figure;
   bestWorkerConcurrency: number;
   workerSearch: Record<string, number>;
   /** The last run at the best concurrency: mean ms per delivery by step, CPU per process. */
@@ -37,24 +39,30 @@ export async function measureDelivery(sizes: DeliverySizes, times: number): Prom
     const { bodies, ...inputs } = await prepareBundles(sandbox.info, refs);
     progress(`delivery: ${refs.length} bundles prepared, ${(inputs.meanBodyBytes / 1024).toFixed(0)} KiB each on average`);
 
+    // First the best concurrencies, on a slice; then the figures, interleaved run by run, so
+    // that each ratio compares runs taken minutes apart under the same background load.
+    const ids = refs.map((r) => r.reportId);
     const ceilingSearch: Record<string, number> = {};
     for (const c of sizes.ceilingConcurrencies) ceilingSearch[c] = (await measureFhirCeiling(bodies.slice(0, sizes.searchReports), c)).perSec;
     const ceilingConcurrency = bestOf(ceilingSearch);
-    const ceilingRuns = await repeat(times, () => measureFhirCeiling(bodies, ceilingConcurrency));
-    progress(`delivery ceiling at ${ceilingConcurrency} in flight: ${ceilingRuns.map((r) => r.perSec.toFixed(1)).join(', ')} /s`);
-
-    const ids = refs.map((r) => r.reportId);
-    const defaultRuns = await repeat(times, () => measureProduct(sandbox, ids, {}));
-    progress(`delivery product, default settings: ${defaultRuns.map((r) => r.perSec.toFixed(1)).join(', ')} /s`);
     const workerSearch: Record<string, number> = {};
     for (const c of sizes.workerConcurrencies) {
       workerSearch[c] = (await measureProduct(sandbox, ids.slice(0, sizes.searchReports), { WORKER_CONCURRENCY: String(c) })).perSec;
     }
     const bestWorkerConcurrency = bestOf(workerSearch);
-    const bestRuns = bestWorkerConcurrency === DEFAULT_WORKER_CONCURRENCY
-      ? defaultRuns
-      : await repeat(times, () => measureProduct(sandbox, ids, { WORKER_CONCURRENCY: String(bestWorkerConcurrency) }));
-    progress(`delivery product, WORKER_CONCURRENCY=${bestWorkerConcurrency}: ${bestRuns.map((r) => r.perSec.toFixed(1)).join(', ')} /s`);
+    progress(`delivery: best in flight ${ceilingConcurrency} (FHIR alone), best WORKER_CONCURRENCY ${bestWorkerConcurrency}`);
+
+    const ceilingRuns: Awaited<ReturnType<typeof measureFhirCeiling>>[] = [];
+    const defaultRuns: ProductRun[] = [];
+    const bestRuns: ProductRun[] = [];
+    await repeat(times, async (run) => {
+      ceilingRuns.push(await measureFhirCeiling(bodies, ceilingConcurrency));
+      defaultRuns.push(await measureProduct(sandbox, ids, {}));
+      bestRuns.push(bestWorkerConcurrency === DEFAULT_WORKER_CONCURRENCY
+        ? defaultRuns.at(-1)!
+        : await measureProduct(sandbox, ids, { WORKER_CONCURRENCY: String(bestWorkerConcurrency) }));
+      progress(`delivery run ${run + 1}: ceiling ${ceilingRuns.at(-1)!.perSec.toFixed(1)}, default ${defaultRuns.at(-1)!.perSec.toFixed(1)}, WORKER_CONCURRENCY=${bestWorkerConcurrency} ${bestRuns.at(-1)!.perSec.toFixed(1)} reports/s`);
+    });
     const last = bestRuns.at(-1)!;
     return {
       reports: refs.length,
@@ -63,6 +71,7 @@ export async function measureDelivery(sizes: DeliverySizes, times: number): Prom
       ceilingSearch,
       productDefault: figureOf(defaultRuns.map((r) => r.perSec)),
       productBest: figureOf(bestRuns.map((r) => r.perSec)),
+      ratio: figureOf(bestRuns.map((r, i) => r.perSec / ceilingRuns[i]!.perSec)),
       bestWorkerConcurrency,
       workerSearch,
       breakdownMs: last.breakdownMs,

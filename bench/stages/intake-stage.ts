@@ -19,9 +19,11 @@ export interface IntakeSizes {
 }
 
 export interface IntakeFigures {
-  byConnections: Record<string, { bare: Figure; product: Figure; ratio: number }>;
+  byConnections: Record<string, { bare: Figure; product: Figure; ratio: Figure }>;
   p99Idle: Figure;
   p99Loaded: Figure;
+  /** Loaded / idle, per interleaved run. */
+  p99Ratio: Figure;
   loadedDeliveriesStillRunning: boolean[];
 }
 
@@ -32,25 +34,33 @@ const PREPARED_PER_SECOND = 4000;
 export async function measureIntake(sizes: IntakeSizes, times: number): Promise<IntakeFigures> {
   const byConnections: IntakeFigures['byConnections'] = {};
   for (const connections of sizes.connections) {
-    const bare = await repeat(times, () => withTempDir((dir) => bareRate(dir, connections, sizes.seconds)));
-    progress(`intake bare, ${connections} connections: ${bare.map((r) => r.toFixed(0)).join(', ')} /s`);
-    const product = await repeat(times, () => withTempDir((dir) => productRate(dir, connections, sizes.seconds)));
-    progress(`intake product, ${connections} connections: ${product.map((r) => r.toFixed(0)).join(', ')} /s`);
-    const b = figureOf(bare);
-    const p = figureOf(product);
-    byConnections[String(connections)] = { bare: b, product: p, ratio: p.median / b.median };
+    // Interleaved, bare then product in each run, so both see the same background load.
+    const runs = await repeat(times, async () => ({
+      bare: await withTempDir((dir) => bareRate(dir, connections, sizes.seconds)),
+      product: await withTempDir((dir) => productRate(dir, connections, sizes.seconds)),
+    }));
+    progress(`intake, ${connections} connections, bare / product: ${runs.map((r) => `${r.bare.toFixed(0)} / ${r.product.toFixed(0)}`).join(', ')} /s`);
+    byConnections[String(connections)] = {
+      bare: figureOf(runs.map((r) => r.bare)),
+      product: figureOf(runs.map((r) => r.product)),
+      ratio: figureOf(runs.map((r) => r.product / r.bare)),
+    };
   }
   const sandbox = await forkRpcChild<SandboxInfo>('sandbox-child.ts', { BENCH_SEED: '77' });
   try {
     const refs = await sandbox.call<SignedRef[]>('sign', sizes.loadedDeliveries);
-    const idle = await repeat(times, () => withTempDir((dir) => productP99(dir, sandbox, [], sizes)));
-    progress(`intake p99 idle: ${idle.map((r) => r.p99.toFixed(1)).join(', ')} ms`);
-    const loaded = await repeat(times, () => withTempDir((dir) => productP99(dir, sandbox, refs.map((r) => r.reportId), sizes)));
-    progress(`intake p99 during deliveries: ${loaded.map((r) => r.p99.toFixed(1)).join(', ')} ms`);
+    const runs = await repeat(times, async () => ({
+      idle: await withTempDir((dir) => productP99(dir, sandbox, [], sizes)),
+      loaded: await withTempDir((dir) => productP99(dir, sandbox, refs.map((r) => r.reportId), sizes)),
+    }));
+    progress(`intake p99 idle / during deliveries: ${runs.map((r) => `${r.idle.p99.toFixed(1)} / ${r.loaded.p99.toFixed(1)}`).join(', ')} ms`);
+    const idle = runs.map((r) => r.idle);
+    const loaded = runs.map((r) => r.loaded);
     return {
       byConnections,
       p99Idle: figureOf(idle.map((r) => r.p99)),
       p99Loaded: figureOf(loaded.map((r) => r.p99)),
+      p99Ratio: figureOf(runs.map((r) => r.loaded.p99 / r.idle.p99)),
       loadedDeliveriesStillRunning: loaded.map((r) => r.stillRunning),
     };
   } finally {
