@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { startSandbox } from '../../src/avara/sandbox/start-sandbox.ts';
 import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
+import { postSignedWebhook } from '../../src/avara/sandbox/webhook-sender.ts';
 import { serveRpc } from '../child-rpc.ts';
 
 // The Avara sandbox in its own process, with real-sized PDFs. It also plays Avara's webhook
@@ -58,22 +59,9 @@ async function postReportDelivered(url: string, ref: SignedRef, roundNo: number)
   const body = await reportDeliveredBody(ref, `whe_bench_${roundNo}_${ref.reportId}`);
   const at = new Date();
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-          'webhook-signature': signer.sign(id, at, body),
-        },
-      });
-      await response.body?.cancel();
-      if (response.ok) return true;
-    } catch {
-      // retried below, like Avara's sender
-    }
+    const status = await postSignedWebhook(url, signer, id, body, at);
+    if (status !== null && status >= 200 && status < 300) return true;
+    // not answered 2xx: try again, like Avara's sender
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return false;

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { SyncError } from '../errors.ts';
 import { failureFromNetwork, failureFromStatus, isRetryableStatus } from './avara-failure.ts';
-import { backoffMs, retryAfterMs } from './retry-after.ts';
+import { retryAfterMs } from '../retry-policy.ts';
+import { backoffMs } from './retry-after.ts';
 import { RetryableAttempt, withShortRetries } from './with-short-retries.ts';
 
 export interface AvaraHttpSettings {

@@ -1,5 +1,3 @@
-export { retryAfterMs } from '../retry-policy.ts';
-
 /** The SDKs' default wait before retry n (0-based): 0.5 s × 2^n, capped at 8 s, times a 0.75-1.0 jitter. */
 export function backoffMs(retryIndex: number, random: () => number = Math.random): number {
   const seconds = Math.min(0.5 * 2 ** retryIndex, 8);

@@ -39,7 +39,7 @@ export function createWebhookSender(options: {
     for (let attempt = 0; attempt < ATTEMPTS && !outcome.delivered; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS[attempt - 1]));
       outcome.attempts += 1;
-      outcome.lastStatus = await postOnce(url, signer, webhookId, body, options.now());
+      outcome.lastStatus = await postSignedWebhook(url, signer, webhookId, body, options.now());
       outcome.delivered = outcome.lastStatus !== null && outcome.lastStatus >= 200 && outcome.lastStatus < 300;
     }
     return outcome;
@@ -65,7 +65,8 @@ export function createWebhookSender(options: {
   };
 }
 
-async function postOnce(url: string, signer: Webhook, webhookId: string, body: string, at: Date): Promise<number | null> {
+/** One signed POST as Avara sends it; the status, or null when no answer came. */
+export async function postSignedWebhook(url: string, signer: Webhook, webhookId: string, body: string, at: Date): Promise<number | null> {
   try {
     const response = await fetch(url, {
       method: 'POST',
