@@ -21,6 +21,8 @@ export function serveRpc(info: unknown, handlers: Record<string, Handler>): void
   });
   // The parent went away (crashed or finished): never linger as an orphan holding a port.
   process.on('disconnect', () => process.exit(0));
+  // An orderly exit on stop, so that --cpu-prof (BENCH_CHILD_NODE_ARGS) writes its profile.
+  process.on('SIGTERM', () => process.exit(0));
   process.send?.({ id: 0, result: info } satisfies Reply);
 }
 
@@ -35,7 +37,8 @@ export interface RpcChild<Info> {
 export function forkRpcChild<Info>(childModule: string, env: Record<string, string> = {}): Promise<RpcChild<Info>> {
   const path = fileURLToPath(new URL(`./children/${childModule}`, import.meta.url));
   const child = fork(path, [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the children forked from then on.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

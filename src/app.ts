@@ -7,6 +7,7 @@ import { createFhirClient } from './fhir/fhir-client.ts';
 import { loadR4Definitions } from './fhir/validate-resource.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 import { pruneInbox } from './store/inbox.ts';
+import { createGroupCommit } from './store/group-commit.ts';
 import { openStore, type Store } from './store/open-store.ts';
 import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
 import type { PipelineHooks } from './sync/pipeline-hooks.ts';
@@ -99,7 +100,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store,
     log,
     settings: { host: config.http.host, adminToken: config.http.adminToken, fhirBaseUrl: config.fhir.baseUrl },
-    intake: { store, webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
+    intake: { store, groupCommit: createGroupCommit(store.db), webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
     isAccepting: () => accepting,
     metrics: metrics.registry,
     readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },

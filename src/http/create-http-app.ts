@@ -47,7 +47,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       return;
     }
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const answer = handleAvaraWebhook(deps.intake, raw, req.headers);
+    const answer = await handleAvaraWebhook(deps.intake, raw, req.headers);
     const body = answer.pending ? await answer.pending : answer.body;
     res.status(answer.status).set(answer.headers ?? {}).json(body);
   });

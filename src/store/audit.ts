@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from './open-store.ts';
+import { preparedOnce } from './prepared-statements.ts';
 import { auditEvents } from './schema.ts';
 
 // Every state change of a delivery is one row here, written in the same transaction as the
@@ -57,11 +58,15 @@ export interface AuditEvent extends AuditEventInput {
 const GENESIS = '0'.repeat(64);
 
 export function appendAuditEvent(tx: DbOrTx, input: AuditEventInput): void {
-  const last = tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get();
+  const last = preparedOnce(tx, 'audit.last', (db) => db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).prepare()).get();
   const prevHash = last?.hash ?? GENESIS;
   const detail = input.detail ?? null;
   const hash = chainHash(prevHash, input.at, input.reportId, input.event, detail);
-  tx.insert(auditEvents).values({ at: input.at, reportId: input.reportId, event: input.event, detail, prevHash, hash }).run();
+  preparedOnce(tx, 'audit.append', (db) =>
+    db.insert(auditEvents)
+      .values({ at: sql.placeholder('at'), reportId: sql.placeholder('reportId'), event: sql.placeholder('event'), detail: sql.placeholder('detail'), prevHash: sql.placeholder('prevHash'), hash: sql.placeholder('hash') })
+      .prepare(),
+  ).run({ at: input.at, reportId: input.reportId, event: input.event, detail, prevHash, hash });
 }
 
 function chainHash(prevHash: string, at: number, reportId: string | null, event: string, detail: unknown): string {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { appendAuditEvent, countAuditEvents } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
+import { placeholdersFor, preparedOnce } from './prepared-statements.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
 
 export type Delivery = typeof deliveries.$inferSelect;
@@ -23,21 +24,20 @@ export interface EnqueueInput {
 }
 
 /** Inserts a queued delivery unless one exists for the report. Returns whether it was new. */
+const ENQUEUE_COLUMNS = ['reportId', 'studyId', 'state', 'nextAttemptAt', 'isCritical', 'source', 'createdAt', 'updatedAt'] as const;
+
 export function enqueueDelivery(tx: DbOrTx, input: EnqueueInput, now: number): boolean {
-  const { changes } = tx
-    .insert(deliveries)
-    .values({
-      reportId: input.reportId,
-      studyId: input.studyId,
-      state: 'queued',
-      nextAttemptAt: now,
-      isCritical: input.isCritical ?? false,
-      source: input.source,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoNothing()
-    .run();
+  const insert = preparedOnce(tx, 'deliveries.enqueue', (db) => db.insert(deliveries).values(placeholdersFor(ENQUEUE_COLUMNS)).onConflictDoNothing().prepare());
+  const { changes } = insert.run({
+    reportId: input.reportId,
+    studyId: input.studyId,
+    state: 'queued',
+    nextAttemptAt: now,
+    isCritical: input.isCritical ?? false,
+    source: input.source,
+    createdAt: now,
+    updatedAt: now,
+  });
   if (changes === 0) return false;
   appendAuditEvent(tx, { reportId: input.reportId, event: 'enqueued', at: now, detail: { source: input.source, studyId: input.studyId } });
   return true;

@@ -2,6 +2,7 @@ import { and, eq, isNotNull, lt, or, sql } from 'drizzle-orm';
 import { appendAuditEvent } from './audit.ts';
 import { enqueueDelivery } from './deliveries.ts';
 import type { Db } from './open-store.ts';
+import { placeholdersFor, preparedOnce } from './prepared-statements.ts';
 import { inbox } from './schema.ts';
 
 export interface InboxEvent {
@@ -22,24 +23,23 @@ export type RecordOutcome = 'stored' | 'duplicate';
 export function recordWebhook(db: Db, event: InboxEvent, now: number): RecordOutcome {
   return db.transaction(
     (tx) => {
-      const seen = tx
-        .select({ webhookId: inbox.webhookId })
-        .from(inbox)
-        .where(or(eq(inbox.webhookId, event.webhookId), eq(inbox.eventId, event.eventId)))
-        .get();
+      const seen = preparedOnce(tx, 'inbox.seen', (db) =>
+        db.select({ webhookId: inbox.webhookId })
+          .from(inbox)
+          .where(or(eq(inbox.webhookId, sql.placeholder('webhookId')), eq(inbox.eventId, sql.placeholder('eventId'))))
+          .prepare(),
+      ).get({ webhookId: event.webhookId, eventId: event.eventId });
       if (seen) return 'duplicate';
-      tx.insert(inbox)
-        .values({
-          webhookId: event.webhookId,
-          eventId: event.eventId,
-          type: event.type,
-          receivedAt: now,
-          bodySha256: event.bodySha256,
-          reportId: event.report?.reportId ?? null,
-          studyId: event.report?.studyId ?? null,
-          presignedUrl: event.report?.presignedUrl ?? null,
-        })
-        .run();
+      preparedOnce(tx, 'inbox.insert', (db) => db.insert(inbox).values(placeholdersFor(INBOX_COLUMNS)).prepare()).run({
+        webhookId: event.webhookId,
+        eventId: event.eventId,
+        type: event.type,
+        receivedAt: now,
+        bodySha256: event.bodySha256,
+        reportId: event.report?.reportId ?? null,
+        studyId: event.report?.studyId ?? null,
+        presignedUrl: event.report?.presignedUrl ?? null,
+      });
       if (event.report) {
         const { reportId, studyId, isCritical } = event.report;
         appendAuditEvent(tx, { reportId, event: 'received', at: now, detail: { webhookId: event.webhookId, eventId: event.eventId, type: event.type } });
@@ -50,6 +50,8 @@ export function recordWebhook(db: Db, event: InboxEvent, now: number): RecordOut
     { behavior: 'immediate' },
   );
 }
+
+const INBOX_COLUMNS = ['webhookId', 'eventId', 'type', 'receivedAt', 'bodySha256', 'reportId', 'studyId', 'presignedUrl'] as const;
 
 /** The newest presigned link a webhook brought for this report, with when it arrived. */
 export function findWebhookPdfLink(db: Db, reportId: string): { url: string; receivedAt: number } | undefined {

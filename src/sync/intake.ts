@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ReportDeliveredDataSchema, WebhookEnvelopeSchema } from '../avara/schemas.ts';
 import { verifyAvaraWebhook } from '../avara/verify-webhook.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
 import { recordWebhook, type RecordOutcome } from '../store/inbox.ts';
 import type { Store } from '../store/open-store.ts';
 import { neutralAnswer } from './neutral-answers.ts';
@@ -10,6 +11,8 @@ import type { SyncWebhookAnswerer } from './sync-answers/answer-sync-webhook.ts'
 
 export interface IntakeDeps {
   store: Store;
+  /** Commits the webhooks that arrive together in one transaction (one fsync); without it, one each. */
+  groupCommit?: GroupCommit;
   webhookKeys: string[];
   log: Logger;
   now?: () => number;
@@ -37,7 +40,7 @@ const STORE_RETRY_AFTER_SECONDS = 30;
  * POST /webhooks/avara (design.md "HTTP"): verify on the raw bytes, then store durably, then
  * answer. Nothing is stored for a request that fails verification or validation.
  */
-export function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: Record<string, string | string[] | undefined>): IntakeAnswer {
+export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: Record<string, string | string[] | undefined>): Promise<IntakeAnswer> {
   const now = deps.now ?? Date.now;
   const count = deps.count ?? (() => {});
   const verdict = verifyAvaraWebhook(rawBody, headers, deps.webhookKeys, Math.floor(now() / 1000));
@@ -75,13 +78,12 @@ export function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: R
   }
   const webhookId = headerValue(headers, 'webhook-id')!;
   const { reportId, studyId, isCritical, presignedUrl } = parsed.data;
+  const event = { webhookId, eventId, type, bodySha256: sha256(rawBody), report: { reportId, studyId, isCritical, presignedUrl } };
+  const receivedAt = now();
+  const record = () => recordWebhook(deps.store.db, event, receivedAt);
   let outcome: RecordOutcome;
   try {
-    outcome = recordWebhook(
-      deps.store.db,
-      { webhookId, eventId, type, bodySha256: sha256(rawBody), report: { reportId, studyId, isCritical, presignedUrl } },
-      now(),
-    );
+    outcome = deps.groupCommit ? await deps.groupCommit.run(record) : record();
   } catch (error) {
     // Busy, full, read-only or gone: we could not keep the event, so the sender must retry it.
     count(type, 'store_unavailable');
