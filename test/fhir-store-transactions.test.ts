@@ -2,7 +2,7 @@ import type { Bundle, BundleEntry, DiagnosticReport, DocumentReference, ImagingS
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
-import { MRN_SYSTEM, deliveryBundle, newUrn, postJson, putJson, transaction } from './support/fhir-store-fixtures.ts';
+import { MRN_SYSTEM, SID, deliveryBundle, getJson, newUrn, postJson, putJson, transaction } from './support/fhir-store-fixtures.ts';
 
 const keys = { mrn: 'MRN-1', studyUid: '1.2.840.1', studyId: 'stu_1', reportId: 'rep_1' };
 
@@ -136,5 +136,26 @@ describe('embedded FHIR store: transaction and batch Bundles', () => {
     expect(res.body.type).toBe('batch-response');
     expect(res.body.entry.map((e: BundleEntry) => e.response?.status)).toEqual(['201', '400']);
     expect(await count('Patient')).toBe(1);
+  });
+
+  it('answers statuses and versioned locations without the resources when the client prefers return=minimal', async () => {
+    const res = await postJson(store.baseUrl, deliveryBundle(keys), { Prefer: 'return=minimal' });
+    expect(res.status).toBe(200);
+    expect(res.body.entry.map((e: BundleEntry) => e.response?.status)).toEqual(['201', '201', '201', '201']);
+    expect(res.body.entry.every((e: BundleEntry) => /^[A-Za-z]+\/[^/]+\/_history\/1$/.test(e.response?.location ?? ''))).toBe(true);
+    expect(res.body.entry.some((e: BundleEntry) => e.resource !== undefined)).toBe(false);
+    expect(await count('DiagnosticReport')).toBe(1);
+  });
+
+  it('returns only the asked-for elements (plus id and meta, tagged SUBSETTED) for a search with _elements', async () => {
+    await postJson(store.baseUrl, deliveryBundle(keys));
+    const res = await getJson(`${store.baseUrl}/DiagnosticReport?identifier=${encodeURIComponent(`${SID}/study-id|stu_1`)}&_elements=identifier`);
+    expect(res.status).toBe(200);
+    const report = res.body.entry[0].resource as DiagnosticReport;
+    expect(Object.keys(report).sort()).toEqual(['id', 'identifier', 'meta', 'resourceType']);
+    expect(report.meta?.versionId).toBe('1');
+    expect(report.meta?.tag).toContainEqual({ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' });
+    const stored = await store.repository.readResource<DiagnosticReport>('DiagnosticReport', report.id!);
+    expect(stored.status).toBe('final'); // the stored resource keeps everything
   });
 });

@@ -3,7 +3,9 @@ import { httpRequest, keepAliveAgent } from '../http-request.ts';
 import { runLanes } from '../run-lanes.ts';
 import { cpuMs } from '../process-cpu.ts';
 
-const FHIR_HEADERS = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
+// The headers the product's FHIR client sends with a delivery transaction, return=minimal included:
+// the ceiling must be asked for no more work than the product asks for.
+const FHIR_HEADERS = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal' };
 
 /**
  * Reports per second the embedded FHIR store accepts when sent nothing but the delivery

@@ -82,7 +82,9 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
       }
     },
     // Safe to retry: every entry of our transactions is conditional, so a replay creates nothing.
-    postTransaction: (bundle: Bundle) => retrying('transaction', () => medplum.executeBatch(bundle, { maxRetries: 0 })),
+    // return=minimal: we keep each entry's status and versioned location, never the resources
+    // echoed back (a delivery bundle carries its PDF twice, hundreds of KB to serialize and parse).
+    postTransaction: (bundle: Bundle) => retrying('transaction', () => medplum.executeBatch(bundle, { maxRetries: 0, headers: { Prefer: 'return=minimal' } })),
   };
 }
 

@@ -143,7 +143,8 @@ function latestSigned(signed: Report[]): Report | undefined {
 
 /** Delivered means committed: the DiagnosticReport must be found by its identifier, exactly once. */
 async function readBackDiagnosticReport(fhir: FhirClient, system: string, studyId: string): Promise<string> {
-  const found = await fhir.search<DiagnosticReport>('DiagnosticReport', { identifier: `${system}|${studyId}`, _count: '2' });
+  // Only id and version are needed: `_elements` spares the server sending the report's PDF back.
+  const found = await fhir.search<DiagnosticReport>('DiagnosticReport', { identifier: `${system}|${studyId}`, _count: '2', _elements: 'identifier' });
   if (found.length === 0) {
     throw SyncError.retryable('fhir_readback_failed', 'the FHIR server accepted the transaction but the DiagnosticReport is not found by its identifier');
   }

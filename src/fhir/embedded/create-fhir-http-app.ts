@@ -77,7 +77,7 @@ async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially
   }
   const entryFailure = isTransactionAnswer(response) ? faults.takeEntryFailure(req.method, path) : undefined;
   if (entryFailure) reportEntryFailed(response[1] as Bundle, req.body as Bundle, entryFailure);
-  writeFhirResponse(res, response, { baseUrl, relativeUrl });
+  writeFhirResponse(res, response, { baseUrl, relativeUrl }, { returnMinimal: /return=minimal/.test(req.get('prefer') ?? '') });
   finishRecord(record, res.statusCode);
 }
 
