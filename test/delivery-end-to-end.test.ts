@@ -49,6 +49,20 @@ describe('a signed report travels from Avara to the EHR', () => {
     expect(Buffer.from(docPdf!.attachment.data!, 'base64').equals(expected)).toBe(true);
   });
 
+  it('searches the EHR for a signer once, not on every delivery after its Practitioner is known', async () => {
+    const delivered: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const [signed] = await env.sandbox.signReports(1);
+      await env.waitForDelivery(signed!.reportId, 'delivered');
+      delivered.push(signed!.reportId);
+    }
+    const signers = new Set(delivered.map((reportId) => env.sandbox.getReportState(reportId).report.userId));
+    expect(signers.size).toBeLessThan(delivered.length); // the sandbox has fewer radiologists than that
+    const practitionerSearches = env.fhir.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/Practitioner'));
+    expect(practitionerSearches.length).toBeLessThanOrEqual(signers.size);
+    expect(await env.fhirSearch<Practitioner>('Practitioner')).toHaveLength(signers.size);
+  });
+
   it('creates each resource once when the same webhook arrives three times', async () => {
     const [signed] = await env.sandbox.signReports(1);
     await env.sandbox.resendWebhook(signed!.webhookId);

@@ -31,6 +31,8 @@ export interface DeliveryDeps {
   fhir: FhirClient;
   settings: DeliverySettings;
   userCache: Map<string, User>;
+  /** Signers whose Practitioner the EHR is known to hold (found, or written by an earlier delivery). */
+  signersInEhr: Set<string>;
   /** Whether an earlier report of this study already reached the EHR (cancelled-after-delivery rule). */
   isStudyDelivered(studyId: string): boolean;
   /** Takes the study, patient and new-signer locks, all or none; false when another worker holds one. */
@@ -73,7 +75,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   if (label) deps.notePatientLabel?.(label);
   // Locks before the PDFs: a delivery that must wait should not have downloaded anything yet.
   const signerIds = [...new Set(signed.map((r) => r.userId))];
-  const lockKeys = await deliveryLockKeys(deps.fhir, studyId, key, signerIds, identifierSystems(deps.settings.mapping).userId);
+  const lockKeys = await deliveryLockKeys(deps, studyId, key, signerIds);
   if (!(await waitForLocks(deps, lockKeys))) return { kind: 'locked' };
   const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
 
@@ -87,6 +89,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const response = await postDeliveryBundle(deps.fhir, bundle);
   const refs = collectFhirRefs(bundle, response);
   refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, identifierSystems(deps.settings.mapping).studyId, studyId);
+  for (const userId of signerIds) deps.signersInEhr.add(userId);
   return {
     kind: 'delivered',
     refs,
@@ -105,11 +108,16 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
  * create that Practitioner on a server whose conditional create is check-then-insert. Once it
  * exists its conditional create only matches, so no lock is needed; locking every signer would
  * serialize all deliveries of one radiologist, each loser having already fetched its PDFs.
+ * A signer seen in the EHR is remembered for the life of the process: a practice has tens of
+ * radiologists and thousands of reports, so the search would otherwise repeat on every delivery.
  */
-async function deliveryLockKeys(fhir: FhirClient, studyId: string, key: PatientKey | undefined, signerIds: string[], userIdSystem: string): Promise<string[]> {
+async function deliveryLockKeys(deps: DeliveryDeps, studyId: string, key: PatientKey | undefined, signerIds: string[]): Promise<string[]> {
+  const userIdSystem = identifierSystems(deps.settings.mapping).userId;
   const newSigners = await Promise.all(
     signerIds.map(async (userId) => {
-      const found = await fhir.search<Practitioner>('Practitioner', { identifier: identifierSearchToken(userIdSystem, userId), _count: '1' });
+      if (deps.signersInEhr.has(userId)) return [];
+      const found = await deps.fhir.search<Practitioner>('Practitioner', { identifier: identifierSearchToken(userIdSystem, userId), _count: '1' });
+      if (found.length > 0) deps.signersInEhr.add(userId);
       return found.length === 0 ? [`practitioner:${userId}`] : [];
     }),
   );

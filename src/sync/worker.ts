@@ -54,6 +54,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   const now = deps.now ?? Date.now;
   const { db } = deps.store;
   const userCache = new Map<string, User>();
+  const signersInEhr = new Set<string>();
   const inFlight = new Map<Promise<void>, Lease>();
   let stopping = false;
   let pausedUntil = 0;
@@ -165,6 +166,7 @@ export function startWorker(deps: WorkerDeps): Worker {
       fhir: deps.fhir,
       settings: deps.settings,
       userCache,
+      signersInEhr,
       acquireLocks: (keys: string[]) => writeTogether(db, () => {
         label.write();
         return tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now());

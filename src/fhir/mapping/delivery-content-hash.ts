@@ -12,11 +12,11 @@ export function deliveryContentHash(bundle: Bundle): string {
   bundle.entry?.forEach((entry, index) => {
     if (entry.fullUrl?.startsWith('urn:uuid:')) positions.set(entry.fullUrl, `urn:entry:${index}`);
   });
-  const hash = createHash('sha256');
-  // Streamed into the hash piece by piece: building the canonical text by nested joins copied
-  // each base64 PDF (hundreds of KB) once per nesting level. Same bytes, so the same hash.
-  writeCanonicalJson(bundle, (value) => positions.get(value) ?? value, (piece) => hash.update(piece, 'utf8'));
-  return hash.digest('hex');
+  // Pieces collected flat and joined once: nested joins copied each base64 PDF (hundreds of KB)
+  // once per nesting level, and hashing each piece on its own costs a native call per comma.
+  const pieces: string[] = [];
+  writeCanonicalJson(bundle, (value) => positions.get(value) ?? value, (piece) => pieces.push(piece));
+  return createHash('sha256').update(pieces.join(''), 'utf8').digest('hex');
 }
 
 function writeCanonicalJson(value: unknown, mapString: (value: string) => string, write: (piece: string) => void): void {

@@ -42,12 +42,20 @@ function offsetAt(utcMs: number, formatter: Intl.DateTimeFormat): number {
   return Math.round((wallMs - Math.floor(utcMs / 1000) * 1000) / 60_000);
 }
 
+// Building a formatter costs more than the rest of a delivery's mapping; one per zone is reused
+// (a formatter is immutable, so the mapping stays pure).
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  const known = formatters.get(timeZone);
+  if (known) return known;
   try {
-    return new Intl.DateTimeFormat('en-US', {
+    const formatter = new Intl.DateTimeFormat('en-US', {
       timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
       hour: '2-digit', minute: '2-digit', second: '2-digit',
     });
+    formatters.set(timeZone, formatter);
+    return formatter;
   } catch {
     throw SyncError.permanent('internal', 'STUDY_TIME_ZONE is not a valid IANA time zone');
   }
