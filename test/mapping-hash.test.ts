@@ -26,6 +26,21 @@ describe('the delivery content hash', () => {
     expect(deliveryContentHash(buildDeliveryBundle(changed, mappingOptions()))).not.toBe(deliveryContentHash(buildDeliveryBundle(input(), mappingOptions())));
   });
 
+  it('changes when the PDF bytes change, which it reads through the attachment hash', () => {
+    const changed = { ...input(), reports: [addendum1(), { ...originalReport(), pdf: new Uint8Array([...originalReport().pdf, 0x0a]) }] };
+    expect(deliveryContentHash(buildDeliveryBundle(changed, mappingOptions()))).not.toBe(deliveryContentHash(buildDeliveryBundle(input(), mappingOptions())));
+  });
+
+  it('changes when an attachment without a hash changes its data', () => {
+    const bundle = buildDeliveryBundle(input(), mappingOptions());
+    const edited = structuredClone(bundle);
+    const report = edited.entry!.at(-1)!.resource as { presentedForm: { data?: string; hash?: string }[] };
+    for (const form of report.presentedForm) delete form.hash;
+    const before = deliveryContentHash(edited);
+    report.presentedForm[0]!.data = Buffer.from('other text').toString('base64');
+    expect(deliveryContentHash(edited)).not.toBe(before);
+  });
+
   it('changes when a reference points at another entry', () => {
     const bundle = buildDeliveryBundle(input(), mappingOptions());
     const swapped = structuredClone(bundle);
