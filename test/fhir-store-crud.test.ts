@@ -14,6 +14,18 @@ describe('embedded FHIR store: REST interactions over HTTP', () => {
     await store.stop();
   });
 
+  it('answers a create with Location and ETag but no body when the client prefers return=minimal', async () => {
+    const res = await fetch(`${store.baseUrl}/Patient`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+      body: JSON.stringify({ resourceType: 'Patient', gender: 'male' }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toMatch(/\/Patient\/[^/]+\/_history\/1$/);
+    expect(res.headers.get('etag')).toBe('W/"1"');
+    expect(await res.text()).toBe('');
+  });
+
   it('creates, reads, updates, reads a version and deletes a Patient', async () => {
     const created = await postJson(`${store.baseUrl}/Patient`, { resourceType: 'Patient', id: 'client-chosen', gender: 'male' });
     expect(created.status).toBe(201);
