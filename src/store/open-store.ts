@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as schema from './schema.ts';
 
-export type Db = BetterSQLite3Database<typeof schema>;
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 /** A transaction handle or the database itself: both can run the queries in this folder. */
 export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 

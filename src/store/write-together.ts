@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Db } from './open-store.ts';
 
 /**
@@ -7,4 +8,29 @@ import type { Db } from './open-store.ts';
  */
 export function writeTogether<T>(db: Db, writes: () => T): T {
   return db.transaction(() => writes(), { behavior: 'immediate' });
+}
+
+const syncPragmas = new WeakMap<Database.Database, { normal: Database.Statement; full: Database.Statement }>();
+
+/**
+ * Like writeTogether, but the commit does not wait for its fsync (WAL, synchronous=NORMAL for this
+ * one commit). Visible to every connection at once and kept if the process crashes; only a power
+ * cut before the next durable commit or checkpoint can undo it. Only for writes whose loss then is
+ * harmless: a delivery's claim and its locks. After a power cut every attempt in flight is over
+ * anyway, and the job is simply still queued. Every fsync spared is one the intake's commits do not
+ * queue behind on the same disk.
+ *
+ * Inside an open transaction the writes just join it (and its durability).
+ */
+export function writeWithoutFsync<T>(db: Db, writes: () => T): T {
+  const client = db.$client;
+  if (client.inTransaction) return writes();
+  let pragmas = syncPragmas.get(client);
+  if (!pragmas) syncPragmas.set(client, (pragmas = { normal: client.prepare('PRAGMA synchronous = NORMAL'), full: client.prepare('PRAGMA synchronous = FULL') }));
+  pragmas.normal.run();
+  try {
+    return writeTogether(db, writes);
+  } finally {
+    pragmas.full.run();
+  }
 }

@@ -9,7 +9,7 @@ import {
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import type { Store } from '../store/open-store.ts';
-import { writeTogether } from '../store/write-together.ts';
+import { writeTogether, writeWithoutFsync } from '../store/write-together.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import { decideFailure } from './decide-failure.ts';
 import { deliverReport, type DeliveryOutcome, type DeliverySettings } from './deliver-report.ts';
@@ -49,6 +49,7 @@ export interface Worker {
 const WEBHOOK_LINK_MAX_AGE_MS = 50 * 60_000;
 const LOCK_BUSY_RETRY_MS = 500;
 const IDLE_POLL_MS = 5_000;
+const LEASE_CHECK_MS = 1_000;
 
 export function startWorker(deps: WorkerDeps): Worker {
   const now = deps.now ?? Date.now;
@@ -60,7 +61,18 @@ export function startWorker(deps: WorkerDeps): Worker {
   let pausedUntil = 0;
   let wakeUp: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const wake = () => wakeUp?.();
+  let wakeScheduled = false;
+  let leasesCheckedAt = Number.NEGATIVE_INFINITY;
+  // Deferred to the next turn and coalesced: a webhook's wake must not run a claim (a commit and
+  // its fsync) before that webhook's own answer is written, and a burst of webhooks is one look.
+  const wake = () => {
+    if (wakeScheduled) return;
+    wakeScheduled = true;
+    setImmediate(() => {
+      wakeScheduled = false;
+      wakeUp?.();
+    });
+  };
 
   async function loop(): Promise<void> {
     while (!stopping) {
@@ -76,9 +88,16 @@ export function startWorker(deps: WorkerDeps): Worker {
   }
 
   function claimWhileFree(): void {
-    requeueExpiredLeases(db, now(), deps.settings.maxAttempts);
+    // Leases last minutes; looking for expired ones on every wake (every webhook, every finished
+    // attempt) would be a transaction each time for nothing.
+    if (now() - leasesCheckedAt >= Math.min(LEASE_CHECK_MS, deps.settings.leaseMs / 4)) {
+      requeueExpiredLeases(db, now(), deps.settings.maxAttempts);
+      leasesCheckedAt = now();
+    }
     while (!stopping && now() >= pausedUntil && inFlight.size < deps.settings.concurrency) {
-      const lease = claimNextDelivery(db, now(), deps.settings.leaseMs);
+      // Not fsynced: a claim lost in a power cut leaves the job queued, to be delivered again
+      // (idempotently); its outcome, written later, is durable and carries the claim with it.
+      const lease = writeWithoutFsync(db, () => claimNextDelivery(db, now(), deps.settings.leaseMs));
       if (!lease) return;
       const run = runAttempt(lease).finally(() => {
         inFlight.delete(run);
@@ -118,7 +137,9 @@ export function startWorker(deps: WorkerDeps): Worker {
     const heartbeat = setInterval(() => {
       // A missed renewal (database busy) is harmless: the next one, or the lease expiry, decides.
       bestEffort(log, () => {
-        if (renewLease(db, lease, now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
+        writeWithoutFsync(db, () => {
+          if (renewLease(db, lease, now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
+        });
       });
     }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
     const label = pendingLabel(lease, log);
@@ -167,7 +188,7 @@ export function startWorker(deps: WorkerDeps): Worker {
       settings: deps.settings,
       userCache,
       signersInEhr,
-      acquireLocks: (keys: string[]) => writeTogether(db, () => {
+      acquireLocks: (keys: string[]) => writeWithoutFsync(db, () => {
         label.write();
         return tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now());
       }),
