@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { Db } from './open-store.ts';
 
 /**
@@ -9,8 +8,6 @@ import type { Db } from './open-store.ts';
 export function writeTogether<T>(db: Db, writes: () => T): T {
   return db.transaction(() => writes(), { behavior: 'immediate' });
 }
-
-const syncPragmas = new WeakMap<Database.Database, { normal: Database.Statement; full: Database.Statement }>();
 
 /**
  * Like writeTogether, but the commit does not wait for its fsync (WAL, synchronous=NORMAL for this
@@ -25,12 +22,12 @@ const syncPragmas = new WeakMap<Database.Database, { normal: Database.Statement;
 export function writeWithoutFsync<T>(db: Db, writes: () => T): T {
   const client = db.$client;
   if (client.inTransaction) return writes();
-  let pragmas = syncPragmas.get(client);
-  if (!pragmas) syncPragmas.set(client, (pragmas = { normal: client.prepare('PRAGMA synchronous = NORMAL'), full: client.prepare('PRAGMA synchronous = FULL') }));
-  pragmas.normal.run();
+  // Not a cached statement: SQLite applies this pragma when compiling it, so re-running a
+  // prepared one is not reliably applied again.
+  client.exec('PRAGMA synchronous = NORMAL');
   try {
     return writeTogether(db, writes);
   } finally {
-    pragmas.full.run();
+    client.exec('PRAGMA synchronous = FULL');
   }
 }
