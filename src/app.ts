@@ -13,6 +13,7 @@ import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
 import type { PipelineHooks } from './sync/pipeline-hooks.ts';
 import { startPoller, type Poller } from './sync/poller.ts';
 import { startWorker } from './sync/worker.ts';
+import { startWorkerThread } from './sync/worker-thread/start-worker-thread.ts';
 import { startOrderSync, type OrderSync } from './sync/orders/start-order-sync.ts';
 import { createSyncWebhookAnswerer } from './sync/sync-answers/answer-sync-webhook.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
@@ -43,9 +44,13 @@ const HOUSEKEEPING_MS = 3600_000;
 
 export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const now = options.now ?? Date.now;
+  // Test seams (hooks, a clock) are functions, which cannot cross into a thread; an in-memory
+  // database is private to its connection.
+  const inThread = config.worker.thread && !options.hooks && !options.now && config.store.sqlitePath !== ':memory:';
   // Indexing the FHIR definitions blocks the event loop for a second or two: do it before
-  // listening, not on the first delivery while webhooks wait.
-  loadR4Definitions();
+  // listening, not on the first delivery while webhooks wait. Only deliveries validate, so with
+  // the worker in its thread, the thread does it.
+  if (!inThread) loadR4Definitions();
   const store = openStore(config.store);
   const { identifierSystemBase, mrnSystem, accessionSystem } = config.mapping;
   try {
@@ -57,16 +62,21 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const metrics = createMetrics(store, now);
   const avara = instrumentAvaraClient(createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts }), metrics);
   const fhir = instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth }), metrics);
-  const worker = startWorker({
-    store,
-    avara,
-    fhir,
-    log,
-    now,
-    hooks: options.hooks,
-    settings: { ...config.worker, mapping: config.mapping },
-    onFinished: metrics.attemptFinished,
-  });
+  const worker = inThread
+    ? await startWorkerThread({ config, log, metrics, nice: config.worker.nice }).catch((error: unknown) => {
+      store.close();
+      throw error;
+    })
+    : startWorker({
+      store,
+      avara,
+      fhir,
+      log,
+      now,
+      hooks: options.hooks,
+      settings: { ...config.worker, mapping: config.mapping },
+      onFinished: metrics.attemptFinished,
+    });
   // Created also when POLL_INTERVAL_SECONDS=0 (no schedule), so sweeps can be run on demand.
   const poller = startPoller({ store, avara, log, now, settings: config.poll, onEnqueued: worker.wake });
   const orders = config.orders.enabled ? startOrderSync({

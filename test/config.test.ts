@@ -25,11 +25,16 @@ describe('configuration', () => {
     const config = loadConfig(VALID);
     expect(config.avara.baseUrl).toBe('https://api.avarasoftware.com');
     expect(config.avara.pdfAllowedHosts).toEqual(['api.avarasoftware.com']);
-    expect(config.worker).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'create' });
+    expect(config.worker).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'create', thread: true, nice: 10 });
     expect(config.poll.intervalMs).toBe(300_000);
     expect(config.mapping.accessionSystem).toBe('https://api.avarasoftware.com/fhir/sid/accession');
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(Object.isFrozen(config.worker)).toBe(true);
+  });
+
+  it('turns the delivery thread off and its priority offset down, and refuses an offset beyond 19', () => {
+    expect(loadConfig({ ...VALID, WORKER_THREAD: 'false', WORKER_NICE: '0' }).worker).toMatchObject({ thread: false, nice: 0 });
+    expect(configError({ ...VALID, WORKER_NICE: '20' })).toMatch(/^WORKER_NICE: /);
   });
 
   it('names a missing required variable', () => {

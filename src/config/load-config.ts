@@ -47,6 +47,8 @@ const Env = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MRN_SYSTEM: z.string().min(1).default('urn:avara-fhir-sync:mrn'),
   WORKER_CONCURRENCY: int(1, 64, 4),
+  WORKER_THREAD: bool.default(true),
+  WORKER_NICE: int(0, 19, 10),
   POLL_INTERVAL_SECONDS: int(0, 86_400, 300),
   POLL_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
   MAX_ATTEMPTS: int(1, 1000, 12),
@@ -93,6 +95,10 @@ export interface Config {
     shutdownGraceMs: number;
     patientMode: 'create' | 'match';
     deliverExternalStudies: boolean;
+    /** Deliveries run in their own thread (own event loop), not beside the HTTP intake. */
+    thread: boolean;
+    /** How much lower the delivery thread's CPU priority is than the process's (Linux; 0 = same). */
+    nice: number;
   };
   poll: { intervalMs: number; maxRequestsPerSecond: number };
   mapping: {
@@ -143,6 +149,8 @@ function toConfig(e: Env): Config {
       shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
       patientMode: e.PATIENT_MODE,
       deliverExternalStudies: e.DELIVER_EXTERNAL_STUDIES,
+      thread: e.WORKER_THREAD,
+      nice: e.WORKER_NICE,
     },
     poll: { intervalMs: e.POLL_INTERVAL_SECONDS * 1000, maxRequestsPerSecond: e.POLL_MAX_REQUESTS_PER_SECOND },
     mapping: {

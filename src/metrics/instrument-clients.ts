@@ -4,10 +4,11 @@ import { toSyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import type { Metrics, Upstream } from './create-metrics.ts';
 
+type UpstreamMetrics = Pick<Metrics, 'upstreamRequest'>;
 type Observe = (operation: string, outcome: string, ms: number) => void;
 
 /** Times every Avara call; the outcome is `ok` or the SyncError code the client classified. */
-export function instrumentAvaraClient(client: AvaraClient, metrics: Metrics, now: () => number = Date.now): AvaraClient {
+export function instrumentAvaraClient(client: AvaraClient, metrics: UpstreamMetrics, now: () => number = Date.now): AvaraClient {
   const observe: Observe = (operation, outcome, ms) => metrics.upstreamRequest('avara', operation, outcome, ms);
   const wrapped = wrapAsyncMethods(client, observe, now, (name) => name);
   // The client's own iterateStudies pages through its unwrapped listStudiesPage; page through ours.
@@ -16,7 +17,7 @@ export function instrumentAvaraClient(client: AvaraClient, metrics: Metrics, now
 }
 
 /** Times every FHIR call by operation (`postTransaction`, `search:Patient`, ...). */
-export function instrumentFhirClient(client: FhirClient, metrics: Metrics, now: () => number = Date.now): FhirClient {
+export function instrumentFhirClient(client: FhirClient, metrics: UpstreamMetrics, now: () => number = Date.now): FhirClient {
   const observe: Observe = (operation, outcome, ms) => metrics.upstreamRequest('fhir' satisfies Upstream, operation, outcome, ms);
   return wrapAsyncMethods(client, observe, now, (name, args) => (name === 'search' && typeof args[0] === 'string' ? `search:${args[0]}` : name));
 }
