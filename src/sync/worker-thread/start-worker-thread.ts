@@ -18,6 +18,7 @@ export interface WorkerThreadDeps {
 // A thread that died unasked (a crash in delivery code) is started again: its leases expire and
 // the jobs run again, and one that keeps killing it is dead-lettered (LEASE_EXPIRIES_PER_ATTEMPT).
 const RESTART_DELAY_MS = 1_000;
+const STOP_MARGIN_MS = 5_000;
 
 const LOADER = new URL('./load-entry.mjs', import.meta.url);
 // Sources run through tsx (this file is .ts); a build runs the compiled .js next to it.
@@ -42,6 +43,8 @@ export async function startWorkerThread(deps: WorkerThreadDeps): Promise<Worker>
         switch (message.kind) {
           case 'ready':
             running = true;
+            // Restarted while stop() was already waiting: it stops at once.
+            if (stopping) thread.postMessage({ kind: 'stop' } satisfies ToThread);
             resolve();
             return;
           case 'finished':
@@ -94,7 +97,11 @@ export async function startWorkerThread(deps: WorkerThreadDeps): Promise<Worker>
     async stop() {
       stopping = true;
       post({ kind: 'stop' });
+      // The thread gives unfinished leases back after the grace period; should it hang beyond
+      // that, end it: its leases expire and the jobs run again.
+      const deadline = setTimeout(() => void thread.terminate(), deps.config.worker.shutdownGraceMs + STOP_MARGIN_MS);
       await exited;
+      clearTimeout(deadline);
     },
   };
 }
