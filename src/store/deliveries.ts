@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, is, lt, lte, SQL, sql } from 'drizzle-orm';
 import { appendAuditEvent, countAuditEvents } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
-import { placeholdersFor, preparedOnce } from './prepared-statements.ts';
+import { placeholdersFor, preparedOnce, setPlaceholder, setPlaceholdersFor } from './prepared-statements.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
 
 export type Delivery = typeof deliveries.$inferSelect;
@@ -86,19 +86,22 @@ export function requeueExpiredLeases(db: Db, now: number, maxAttempts: number): 
 export function claimNextDelivery(db: Db, now: number, leaseMs: number): Lease | undefined {
   return db.transaction(
     (tx) => {
-      const next = tx
-        .select({ reportId: deliveries.reportId, studyId: deliveries.studyId, attempts: deliveries.attempts })
-        .from(deliveries)
-        .where(and(inArray(deliveries.state, ['queued', 'failed']), lte(deliveries.nextAttemptAt, now)))
-        .orderBy(asc(deliveries.nextAttemptAt))
-        .limit(1)
-        .get();
+      const next = preparedOnce(tx, 'deliveries.nextDue', (db) =>
+        db.select({ reportId: deliveries.reportId, studyId: deliveries.studyId, attempts: deliveries.attempts })
+          .from(deliveries)
+          .where(and(inArray(deliveries.state, ['queued', 'failed']), lte(deliveries.nextAttemptAt, sql.placeholder('now'))))
+          .orderBy(asc(deliveries.nextAttemptAt))
+          .limit(1)
+          .prepare(),
+      ).get({ now });
       if (!next) return undefined;
       const lease: Lease = { reportId: next.reportId, studyId: next.studyId, token: randomUUID(), attempt: next.attempts + 1, expiresAt: now + leaseMs };
-      tx.update(deliveries)
-        .set({ state: 'in_progress', attempts: lease.attempt, leaseToken: lease.token, leaseExpiresAt: lease.expiresAt, updatedAt: now })
-        .where(eq(deliveries.reportId, next.reportId))
-        .run();
+      preparedOnce(tx, 'deliveries.claim', (db) =>
+        db.update(deliveries)
+          .set(setPlaceholdersFor(['state', 'attempts', 'leaseToken', 'leaseExpiresAt', 'updatedAt']))
+          .where(eq(deliveries.reportId, sql.placeholder('reportId')))
+          .prepare(),
+      ).run({ state: 'in_progress', attempts: lease.attempt, leaseToken: lease.token, leaseExpiresAt: lease.expiresAt, updatedAt: now, reportId: next.reportId });
       appendAuditEvent(tx, { reportId: next.reportId, event: 'attempt_started', at: now, detail: { attempt: lease.attempt } });
       return lease;
     },
@@ -120,11 +123,12 @@ export function renewLease(db: Db, lease: Lease, now: number, leaseMs: number): 
 
 /** Whether the lease is still ours and unexpired (checked right before writing to FHIR). */
 export function holdsLease(db: Db, lease: Lease, now: number): boolean {
-  const row = db
-    .select({ expiresAt: deliveries.leaseExpiresAt })
-    .from(deliveries)
-    .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token), eq(deliveries.state, 'in_progress')))
-    .get();
+  const row = preparedOnce(db, 'deliveries.leaseOf', (db) =>
+    db.select({ expiresAt: deliveries.leaseExpiresAt })
+      .from(deliveries)
+      .where(and(eq(deliveries.reportId, sql.placeholder('reportId')), eq(deliveries.leaseToken, sql.placeholder('token')), eq(deliveries.state, 'in_progress')))
+      .prepare(),
+  ).get({ reportId: lease.reportId, token: lease.token });
   return row !== undefined && (row.expiresAt ?? 0) > now;
 }
 
@@ -185,11 +189,15 @@ type FinishSet = Partial<Omit<typeof deliveries.$inferInsert, 'attempts'>> & { a
 function finish(db: Db, lease: Lease, now: number, change: { set: FinishSet; event: Parameters<typeof appendAuditEvent>[1]['event']; detail: Record<string, unknown> }): boolean {
   return db.transaction(
     (tx) => {
-      const { changes } = tx
-        .update(deliveries)
-        .set({ ...change.set, leaseToken: null, leaseExpiresAt: null, updatedAt: now })
-        .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token)))
-        .run();
+      // Each caller sets the same columns every time, so one statement per event; SQL
+      // expressions in `set` are part of it, plain values are bound.
+      const values = Object.fromEntries(Object.entries(change.set).filter(([, value]) => !is(value, SQL)));
+      const { changes } = preparedOnce(tx, `deliveries.finish.${change.event}`, (db) =>
+        db.update(deliveries)
+          .set({ ...change.set, ...setPlaceholdersFor(Object.keys(values)), leaseToken: null, leaseExpiresAt: null, updatedAt: setPlaceholder('updatedAt') })
+          .where(and(eq(deliveries.reportId, sql.placeholder('reportId')), eq(deliveries.leaseToken, sql.placeholder('token'))))
+          .prepare(),
+      ).run({ ...values, updatedAt: now, reportId: lease.reportId, token: lease.token });
       // Zero rows: our lease expired and another worker owns the job now; it decides, not us.
       if (changes === 0) return false;
       appendAuditEvent(tx, { reportId: lease.reportId, event: change.event, at: now, detail: change.detail });
@@ -212,11 +220,12 @@ export function countDeliveriesByState(db: Db): Record<DeliveryState, number> {
 
 /** Earliest due time among waiting deliveries, so an idle worker sleeps exactly until then. */
 export function nextDueAt(db: Db): number | undefined {
-  const row = db
-    .select({ at: sql<number | null>`min(${deliveries.nextAttemptAt})` })
-    .from(deliveries)
-    .where(inArray(deliveries.state, ['queued', 'failed']))
-    .get();
+  const row = preparedOnce(db, 'deliveries.nextDueAt', (db) =>
+    db.select({ at: sql<number | null>`min(${deliveries.nextAttemptAt})` })
+      .from(deliveries)
+      .where(inArray(deliveries.state, ['queued', 'failed']))
+      .prepare(),
+  ).get();
   return row?.at ?? undefined;
 }
 
@@ -258,8 +267,10 @@ export function isStudyDelivered(db: Db, studyId: string): boolean {
 
 /** The audit page's patient label, written while the lease is ours; not a state change, so not audited. */
 export function recordPatientLabel(db: Db, lease: Lease, label: string): void {
-  db.update(deliveries)
-    .set({ patientLabel: label })
-    .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token)))
-    .run();
+  preparedOnce(db, 'deliveries.label', (db) =>
+    db.update(deliveries)
+      .set({ patientLabel: setPlaceholder('label') })
+      .where(and(eq(deliveries.reportId, sql.placeholder('reportId')), eq(deliveries.leaseToken, sql.placeholder('token'))))
+      .prepare(),
+  ).run({ label, reportId: lease.reportId, token: lease.token });
 }

@@ -55,19 +55,20 @@ const INBOX_COLUMNS = ['webhookId', 'eventId', 'type', 'receivedAt', 'bodySha256
 
 /** The newest presigned link a webhook brought for this report, with when it arrived. */
 export function findWebhookPdfLink(db: Db, reportId: string): { url: string; receivedAt: number } | undefined {
-  const row = db
-    .select({ url: inbox.presignedUrl, receivedAt: inbox.receivedAt })
-    .from(inbox)
-    .where(and(eq(inbox.reportId, reportId), isNotNull(inbox.presignedUrl)))
-    .orderBy(sql`${inbox.receivedAt} desc`)
-    .limit(1)
-    .get();
+  const row = preparedOnce(db, 'inbox.pdfLink', (db) =>
+    db.select({ url: inbox.presignedUrl, receivedAt: inbox.receivedAt })
+      .from(inbox)
+      .where(and(eq(inbox.reportId, sql.placeholder('reportId')), isNotNull(inbox.presignedUrl)))
+      .orderBy(sql`${inbox.receivedAt} desc`)
+      .limit(1)
+      .prepare(),
+  ).get({ reportId });
   return row?.url ? { url: row.url, receivedAt: row.receivedAt } : undefined;
 }
 
 /** A used link carries a storage token and is worthless later: drop it. */
 export function forgetWebhookPdfLinks(db: Db, reportId: string): void {
-  db.update(inbox).set({ presignedUrl: null }).where(eq(inbox.reportId, reportId)).run();
+  preparedOnce(db, 'inbox.forgetLinks', (db) => db.update(inbox).set({ presignedUrl: null }).where(eq(inbox.reportId, sql.placeholder('reportId'))).prepare()).run({ reportId });
 }
 
 /** Seen ids are kept for at least `keepMs` (senders retry for days), then pruned. */

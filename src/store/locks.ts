@@ -1,4 +1,5 @@
-import { and, eq, inArray, lt } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { placeholdersFor, preparedOnce, setPlaceholder } from './prepared-statements.ts';
 import type { Db } from './open-store.ts';
 import { locks } from './schema.ts';
 
@@ -9,12 +10,17 @@ import { locks } from './schema.ts';
 export function tryAcquireLocks(db: Db, keys: string[], holder: string, expiresAt: number, now: number): boolean {
   return db.transaction(
     (tx) => {
-      tx.delete(locks).where(and(inArray(locks.key, keys), lt(locks.expiresAt, now))).run();
-      const held = tx.select({ key: locks.key, holder: locks.holder }).from(locks).where(inArray(locks.key, keys)).all();
-      if (held.some((row) => row.holder !== holder)) return false;
-      for (const key of keys) {
-        tx.insert(locks).values({ key, holder, expiresAt }).onConflictDoUpdate({ target: locks.key, set: { expiresAt } }).run();
-      }
+      // Key by key: a handful per call, and one prepared statement each instead of SQL built per call.
+      const held = preparedOnce(tx, 'locks.held', (db) => db.select({ holder: locks.holder, expiresAt: locks.expiresAt }).from(locks).where(eq(locks.key, sql.placeholder('key'))).prepare());
+      const take = preparedOnce(tx, 'locks.take', (db) =>
+        db.insert(locks).values(placeholdersFor(['key', 'holder', 'expiresAt'] as const)).onConflictDoUpdate({ target: locks.key, set: { holder: setPlaceholder('holder'), expiresAt: setPlaceholder('expiresAt') } }).prepare(),
+      );
+      // A lock whose holder's lease has lapsed is free.
+      if (keys.some((key) => {
+        const row = held.get({ key });
+        return row !== undefined && row.holder !== holder && row.expiresAt >= now;
+      })) return false;
+      for (const key of keys) take.run({ key, holder, expiresAt });
       return true;
     },
     { behavior: 'immediate' },
@@ -26,5 +32,5 @@ export function extendLocks(db: Db, holder: string, expiresAt: number): void {
 }
 
 export function releaseLocks(db: Db, holder: string): void {
-  db.delete(locks).where(eq(locks.holder, holder)).run();
+  preparedOnce(db, 'locks.release', (db) => db.delete(locks).where(eq(locks.holder, sql.placeholder('holder'))).prepare()).run({ holder });
 }

@@ -1,4 +1,4 @@
-import { sql, type Placeholder } from 'drizzle-orm';
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from './open-store.ts';
 
 const cache = new WeakMap<object, Map<string, unknown>>();
@@ -26,4 +26,17 @@ export function preparedOnce<T>(tx: DbOrTx, name: string, build: (tx: DbOrTx) =>
 /** `{ column: sql.placeholder('column') }` for each column: the values of a prepared insert. */
 export function placeholdersFor<K extends string>(columns: readonly K[]): Record<K, Placeholder<K>> {
   return Object.fromEntries(columns.map((column) => [column, sql.placeholder(column)])) as Record<K, Placeholder<K>>;
+}
+
+/**
+ * A placeholder for `update().set()`. Drizzle binds it there like any value, through the column's
+ * encoder (JSON columns stay JSON), but its types only list values, columns and SQL.
+ */
+export function setPlaceholder(name: string): SQL {
+  return sql.placeholder(name) as unknown as SQL;
+}
+
+/** `setPlaceholder(column)` for each column: the `set` of a prepared update. */
+export function setPlaceholdersFor<K extends string>(columns: readonly K[]): Record<K, SQL> {
+  return Object.fromEntries(columns.map((column) => [column, setPlaceholder(column)])) as Record<K, SQL>;
 }
