@@ -18,8 +18,10 @@ const CLI_ENTRY = fileURLToPath(new URL('../src/cli-entry.mjs', import.meta.url)
 export function startServe(env: Record<string, string>): Promise<ServeProcess> {
   // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the product under load.
   const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // BENCH_SERVE_ENV="WORKER_THREAD=false,MALLOC_ARENA_MAX=2" compares settings under the same load.
+  const extraEnv = Object.fromEntries((process.env.BENCH_SERVE_ENV ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
   const child = spawn(process.execPath, [...nodeArgs, CLI_ENTRY, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', POLL_INTERVAL_SECONDS: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', POLL_INTERVAL_SECONDS: '0', ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

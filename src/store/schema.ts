@@ -61,7 +61,6 @@ export const deliveries = sqliteTable(
   (t) => [
     index('deliveries_claim').on(t.state, t.nextAttemptAt),
     index('deliveries_study').on(t.studyId),
-    index('deliveries_updated').on(t.updatedAt),
     // The API and the audit page page newest first by (created_at, report_id).
     index('deliveries_created').on(t.createdAt, t.reportId),
     index('deliveries_delivered').on(t.deliveredAt),

@@ -37,7 +37,8 @@ export async function startWorkerThread(deps: WorkerThreadDeps): Promise<Worker>
 
   function spawn(): Promise<void> {
     const data: WorkerThreadData = { entry: deps.entry ?? ENTRY, config: deps.config, nice: deps.nice };
-    thread = new Thread(LOADER, { workerData: data });
+    // A built entry (.js) runs as it is; sources go through the loader, which registers tsx.
+    thread = new Thread(data.entry.endsWith('.ts') ? LOADER : new URL(data.entry), { workerData: data });
     return new Promise((resolve, reject) => {
       thread.on('message', (message: FromThread) => {
         switch (message.kind) {
@@ -90,9 +91,19 @@ export async function startWorkerThread(deps: WorkerThreadDeps): Promise<Worker>
   const post = (message: ToThread) => {
     if (running) thread.postMessage(message);
   };
+  // One message per turn of the event loop, however many webhooks arrived in it.
+  let wakePending = false;
+  const wake = () => {
+    if (wakePending) return;
+    wakePending = true;
+    setImmediate(() => {
+      wakePending = false;
+      post({ kind: 'wake' });
+    });
+  };
   await spawn();
   return {
-    wake: () => post({ kind: 'wake' }),
+    wake,
     isRunning: () => running && !stopping,
     async stop() {
       stopping = true;
