@@ -57,7 +57,9 @@ if (memory) {
     [`serve RSS, ${sizes.memory.smallQueue} queued (MiB)`, ...fmt(memory.queued.small, 0), '', ''],
     [`serve RSS, ${sizes.memory.largeQueue} queued (MiB)`, ...fmt(memory.queued.large, 0), '', ''],
     ['serve RSS large / small queue', memory.queued.ratio.toFixed(2), '', '< 1.2', yes(memory.queued.ratio < 1.2)],
-    [`serve RSS after ${sizes.memory.manyDeliveries} / ${sizes.memory.fewDeliveries} deliveries (1 run)`, memory.delivered.ratio.toFixed(2), `${memory.delivered.few.toFixed(0)} -> ${memory.delivered.many.toFixed(0)} MiB`, 'flat (< 1.2)', yes(memory.delivered.ratio < 1.2)],
+    [`serve RSS after ${sizes.memory.fewDeliveries} deliveries (MiB)`, ...fmt(memory.delivered.few, 0), '', ''],
+    [`serve RSS after ${sizes.memory.manyDeliveries} deliveries, same serve (MiB)`, ...fmt(memory.delivered.many, 0), '', ''],
+    [`serve RSS after ${sizes.memory.manyDeliveries} / ${sizes.memory.fewDeliveries} deliveries, per run`, ...fmt(memory.delivered.ratio, 2), 'flat (< 1.2)', yes(memory.delivered.ratio.median < 1.2)],
   );
 }
 if (poller) {

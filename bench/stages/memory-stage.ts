@@ -19,7 +19,8 @@ export interface MemorySizes {
 
 export interface MemoryFigures {
   queued: { small: Figure; large: Figure; ratio: number };
-  delivered: { few: number; many: number; ratio: number };
+  /** RSS after the few and after the many deliveries, and many / few, per run (each its own serve). */
+  delivered: { few: Figure; many: Figure; ratio: Figure };
 }
 
 const WEBHOOK_KEY = `whsec_${Buffer.from('bench-memory-key-0123456789abcdef').toString('base64')}`;
@@ -32,10 +33,11 @@ export async function measureMemory(sizes: MemorySizes, times: number): Promise<
     progress(`memory, ${sizes.smallQueue} queued: ${smallRss.map((r) => r.toFixed(0)).join(', ')} MiB`);
     const largeRss = await repeat(times, (run) => rssWithQueue(dir, large, run));
     progress(`memory, ${sizes.largeQueue} queued: ${largeRss.map((r) => r.toFixed(0)).join(', ')} MiB`);
-    const delivered = await rssAfterDeliveries(dir, sizes);
-    progress(`memory after ${sizes.fewDeliveries} / ${sizes.manyDeliveries} deliveries: ${delivered.few.toFixed(0)} / ${delivered.many.toFixed(0)} MiB`);
+    const runs = await repeat(times, () => rssAfterDeliveries(dir, sizes));
+    progress(`memory after ${sizes.fewDeliveries} / ${sizes.manyDeliveries} deliveries: ${runs.map((r) => `${r.few.toFixed(0)} / ${r.many.toFixed(0)}`).join(', ')} MiB`);
     const s = figureOf(smallRss);
     const l = figureOf(largeRss);
+    const delivered = { few: figureOf(runs.map((r) => r.few)), many: figureOf(runs.map((r) => r.many)), ratio: figureOf(runs.map((r) => r.many / r.few)) };
     return { queued: { small: s, large: l, ratio: l.median / s.median }, delivered };
   });
 }
@@ -84,7 +86,7 @@ async function rssWithQueue(dir: string, database: string, run: number): Promise
 }
 
 /** RSS of one `serve` after `fewDeliveries` and again after `manyDeliveries` (default-size PDFs, see README). */
-async function rssAfterDeliveries(dir: string, sizes: MemorySizes): Promise<MemoryFigures['delivered']> {
+async function rssAfterDeliveries(dir: string, sizes: MemorySizes): Promise<{ few: number; many: number }> {
   // The embedded FHIR store keeps every PDF in memory: 10k real-sized ones would not fit.
   const sandbox = await forkRpcChild<SandboxInfo>('sandbox-child.ts', { BENCH_SEED: '91', BENCH_SMALL_PDFS: '1' });
   const fhir = await forkRpcChild<{ baseUrl: string }>('fhir-child.ts');
@@ -93,7 +95,7 @@ async function rssAfterDeliveries(dir: string, sizes: MemorySizes): Promise<Memo
     const refs = await sandbox.call<SignedRef[]>('sign', sizes.manyDeliveries);
     serve = await startServe({
       AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey,
-      FHIR_BASE_URL: fhir.info.baseUrl, SQLITE_PATH: join(dir, 'deliveries.db'),
+      FHIR_BASE_URL: fhir.info.baseUrl, SQLITE_PATH: join(dir, `deliveries-${Date.now()}.db`),
     });
     const url = `${serve.url}/webhooks/avara`;
     const ids = refs.map((r) => r.reportId);
@@ -103,7 +105,7 @@ async function rssAfterDeliveries(dir: string, sizes: MemorySizes): Promise<Memo
     await sandbox.call('sendWebhooks', { url, inFlight: 4, reportIds: ids.slice(sizes.fewDeliveries) });
     await waitForDelivered(serve.url, sizes.manyDeliveries);
     const many = await settledRss(serve);
-    return { few, many, ratio: many / few };
+    return { few, many };
   } finally {
     await serve?.stop();
     await fhir.stop();
