@@ -1,6 +1,6 @@
 import { SyncError } from '../errors.ts';
 import { checkPdfUrl } from './check-pdf-url.ts';
-import { backoffMs } from './retry-after.ts';
+import { backoffMs } from './in-call-backoff.ts';
 import { RetryableAttempt, withShortRetries } from './with-short-retries.ts';
 
 export interface PdfDownloadSettings {

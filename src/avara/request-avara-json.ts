@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { SyncError } from '../errors.ts';
 import { failureFromNetwork, failureFromStatus, isRetryableStatus } from './avara-failure.ts';
 import { retryAfterMs } from '../retry-policy.ts';
-import { backoffMs } from './retry-after.ts';
+import { backoffMs } from './in-call-backoff.ts';
 import { RetryableAttempt, withShortRetries } from './with-short-retries.ts';
 
 export interface AvaraHttpSettings {
