@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createAvaraClient } from './avara/avara-client.ts';
 import type { Config } from './config/load-config.ts';
 import { createFhirClient } from './fhir/fhir-client.ts';
 import { loadR4Definitions } from './fhir/validate-resource.ts';
@@ -17,7 +16,7 @@ import { startWorkerThread } from './sync/worker-thread/start-worker-thread.ts';
 import { startOrderSync, type OrderSync } from './sync/orders/start-order-sync.ts';
 import { createSyncWebhookAnswerer } from './sync/sync-answers/answer-sync-webhook.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
-import { instrumentAvaraClient, instrumentFhirClient } from './metrics/instrument-clients.ts';
+import { createInstrumentedClients, instrumentFhirClient } from './metrics/instrument-clients.ts';
 
 export interface RunningApp {
   url: string;
@@ -60,8 +59,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     throw error;
   }
   const metrics = createMetrics(store, now);
-  const avara = instrumentAvaraClient(createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts }), metrics);
-  const fhir = instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth }), metrics);
+  const { avara, fhir } = createInstrumentedClients(config, metrics);
   const worker = inThread
     ? await startWorkerThread({ config, log, metrics, nice: config.worker.nice }).catch((error: unknown) => {
       store.close();

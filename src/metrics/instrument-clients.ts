@@ -1,11 +1,20 @@
-import type { AvaraClient } from '../avara/avara-client.ts';
+import { createAvaraClient, type AvaraClient } from '../avara/avara-client.ts';
+import type { Config } from '../config/load-config.ts';
 import { iterateStudyPages } from '../avara/iterate-study-pages.ts';
 import { toSyncError } from '../errors.ts';
-import type { FhirClient } from '../fhir/fhir-client.ts';
+import { createFhirClient, type FhirClient } from '../fhir/fhir-client.ts';
 import type { Metrics, Upstream } from './create-metrics.ts';
 
-type UpstreamMetrics = Pick<Metrics, 'upstreamRequest'>;
+export type UpstreamMetrics = Pick<Metrics, 'upstreamRequest'>;
 type Observe = (operation: string, outcome: string, ms: number) => void;
+
+/** The Avara and FHIR clients deliveries use, configured from `config` and timed into `metrics`. */
+export function createInstrumentedClients(config: Config, metrics: UpstreamMetrics): { avara: AvaraClient; fhir: FhirClient } {
+  return {
+    avara: instrumentAvaraClient(createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts }), metrics),
+    fhir: instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth }), metrics),
+  };
+}
 
 /** Times every Avara call; the outcome is `ok` or the SyncError code the client classified. */
 export function instrumentAvaraClient(client: AvaraClient, metrics: UpstreamMetrics, now: () => number = Date.now): AvaraClient {

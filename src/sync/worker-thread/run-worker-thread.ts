@@ -1,11 +1,9 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createAvaraClient } from '../../avara/avara-client.ts';
 import { createLogger } from '../../create-logger.ts';
-import { createFhirClient } from '../../fhir/fhir-client.ts';
 import { loadR4Definitions } from '../../fhir/validate-resource.ts';
-import { instrumentAvaraClient, instrumentFhirClient } from '../../metrics/instrument-clients.ts';
+import { createInstrumentedClients, type UpstreamMetrics } from '../../metrics/instrument-clients.ts';
 import { openStore } from '../../store/open-store.ts';
 import { startWorker } from '../worker.ts';
 import type { FromThread, ToThread, WorkerThreadData } from './thread-messages.ts';
@@ -21,11 +19,10 @@ loadR4Definitions();
 // Lines go to the parent, which writes them where its own log goes (one stream, one order).
 const log = createLogger(config.logLevel, { write: (line: string) => send({ kind: 'log', line }) }).child({ thread: 'delivery' });
 const store = openStore({ sqlitePath: config.store.sqlitePath, migrate: false });
-const metrics = { upstreamRequest: (upstream: 'avara' | 'fhir', operation: string, outcome: string, ms: number) => send({ kind: 'upstream', upstream, operation, outcome, ms }) };
+const metrics: UpstreamMetrics = { upstreamRequest: (upstream, operation, outcome, ms) => send({ kind: 'upstream', upstream, operation, outcome, ms }) };
 const worker = startWorker({
   store,
-  avara: instrumentAvaraClient(createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts }), metrics),
-  fhir: instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth }), metrics),
+  ...createInstrumentedClients(config, metrics),
   log,
   settings: { ...config.worker, mapping: config.mapping },
   onFinished: (finished) => send({ kind: 'finished', finished }),
