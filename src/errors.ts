@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'patient_mismatch'
   | 'patient_not_found'
   | 'patient_ambiguous'
+  | 'patient_changed_after_delivery'
   | 'study_cancelled'
   | 'study_external'
   | 'lease_lost'

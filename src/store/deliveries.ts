@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, is, lt, lte, SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, is, isNotNull, lt, lte, SQL, sql } from 'drizzle-orm';
 import { appendAuditEvent, countAuditEvents } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { placeholdersFor, preparedOnce, setPlaceholder, setPlaceholdersFor } from './prepared-statements.ts';
@@ -259,6 +259,20 @@ function requeueFrom(db: Db, reportId: string, from: DeliveryState[], event: 're
     },
     { behavior: 'immediate' },
   );
+}
+
+/**
+ * The FHIR references recorded by every delivery of the study that reached the EHR at least once
+ * (`delivered_at` is kept through a replay, so a report being delivered again still counts).
+ */
+export function deliveredRefsOfStudy(db: Db, studyId: string): Record<string, string>[] {
+  const rows = preparedOnce(db, 'deliveries.deliveredRefsOfStudy', (db) =>
+    db.select({ refs: deliveries.fhirRefs })
+      .from(deliveries)
+      .where(and(eq(deliveries.studyId, sql.placeholder('studyId')), isNotNull(deliveries.deliveredAt)))
+      .prepare(),
+  ).all({ studyId });
+  return rows.flatMap((row) => (row.refs ? [row.refs] : []));
 }
 
 export function isStudyDelivered(db: Db, studyId: string): boolean {

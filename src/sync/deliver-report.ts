@@ -18,6 +18,8 @@ import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import { gatherSignedReports, type PdfLinkHint } from './gather-signed-reports.ts';
 import { collectFhirRefs } from './collect-fhir-refs.ts';
+import { ensureSamePatient } from './ensure-same-patient.ts';
+import { readEhrOrder } from './read-ehr-order.ts';
 import { patientLabel } from './patient-label.ts';
 
 export interface DeliverySettings {
@@ -35,6 +37,8 @@ export interface DeliveryDeps {
   signersInEhr: Set<string>;
   /** Whether an earlier report of this study already reached the EHR (cancelled-after-delivery rule). */
   isStudyDelivered(studyId: string): boolean;
+  /** The references recorded by the study's deliveries that reached the EHR (never-re-point rule). */
+  deliveredRefsOfStudy(studyId: string): Record<string, string>[];
   /** Takes the study, patient and new-signer locks, all or none; false when another worker holds one. */
   acquireLocks(keys: string[]): boolean;
   /** Throws `lease_lost` when this attempt no longer owns its job (another worker took it over). */
@@ -80,14 +84,23 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLink, deps.userCache);
 
   const demographics = currentMetadata(study, latest?.snapshotMetadata);
-  const patient = await resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode);
-  const bundle = buildDeliveryBundle({ study, reports: gathered.reports, patient }, { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() });
+  const [patient, ehrOrder] = await Promise.all([
+    resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode),
+    readEhrOrder(deps.fhir, study),
+  ]);
+  await ensureSamePatient(deps.fhir, studyId, patient, deps.deliveredRefsOfStudy(studyId));
+  const bundle = buildDeliveryBundle(
+    { study, reports: gathered.reports, patient, ...(ehrOrder ? { ehrOrder } : {}) },
+    { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() },
+  );
   validateDeliveryBundle(bundle);
   // A late attempt whose job was taken over must not write next to the new owner: its locks
   // may have lapsed with its lease, and a server's conditional create may race.
   deps.assertLeaseHeld();
   const response = await postDeliveryBundle(deps.fhir, bundle);
   const refs = collectFhirRefs(bundle, response);
+  // The chart this study is on, kept with the delivery so that no later delivery moves it.
+  if (patient.kind === 'existing') refs.Patient = patient.reference;
   refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, identifierSystems(deps.settings.mapping).studyId, studyId);
   for (const userId of signerIds) deps.signersInEhr.add(userId);
   return {

@@ -57,14 +57,15 @@ async function downloadReportPdf(avara: AvaraReader, reportId: string, hint: str
   return { bytes: await avara.downloadPdf(fresh.presignedUrl), viaHint: false };
 }
 
+// The user record is read for every signer, the study's assignee too: `assignedTo` carries no
+// NPI, and a Practitioner created without it is never updated (fhir-mapping.md "Practitioner").
+// The assignee's name still wins, as the spec says: it is what Avara shows on the study.
 async function findSigner(avara: AvaraReader, study: Study, userId: string, cache: Map<string, User>): Promise<User> {
-  if (study.assignedTo?.userId === userId) {
-    // The study's assignee lacks the NPI; prefer a full user record when we already have one.
-    return cache.get(userId) ?? study.assignedTo;
+  let user = cache.get(userId);
+  if (!user) {
+    user = await avara.getUser(userId);
+    cache.set(userId, user);
   }
-  const cached = cache.get(userId);
-  if (cached) return cached;
-  const user = await avara.getUser(userId);
-  cache.set(userId, user);
-  return user;
+  const assignee = study.assignedTo?.userId === userId ? study.assignedTo : undefined;
+  return assignee ? { ...user, ...assignee, npiNumber: user.npiNumber } : user;
 }

@@ -3,7 +3,7 @@ import type { User } from '../avara/schemas.ts';
 import { SyncError, toSyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import {
-  claimNextDelivery, holdsLease, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, recordPatientLabel, releaseDelivery,
+  claimNextDelivery, deliveredRefsOfStudy, holdsLease, isStudyDelivered, markDead, markDelivered, markFailed, markSkipped, nextDueAt, recordPatientLabel, releaseDelivery,
   renewLease, requeueExpiredLeases, type Lease,
 } from '../store/deliveries.ts';
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
@@ -193,6 +193,7 @@ export function startWorker(deps: WorkerDeps): Worker {
         return tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now());
       }),
       isStudyDelivered: (studyId: string) => isStudyDelivered(db, studyId),
+      deliveredRefsOfStudy: (studyId: string) => deliveredRefsOfStudy(db, studyId),
       assertLeaseHeld: () => {
         if (!holdsLease(db, lease, now())) throw SyncError.retryable('lease_lost', 'the lease expired and another worker may own the job; not writing');
       },
