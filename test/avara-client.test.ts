@@ -177,6 +177,19 @@ describe('PDF download', () => {
     expect(sandbox.requestCounts()[FILES]).toBeUndefined();
   });
 
+  it('fetches a plain-http link on 127.0.0.2, which is loopback too', async () => {
+    const other = await startSandbox({ host: '127.0.0.2', seed: 78 });
+    try {
+      const [ref] = await other.signReports(1, { sendWebhooks: false });
+      const client = createAvaraClient({ baseUrl: other.baseUrl, apiKey: other.apiKey, pdfAllowedHosts: ['127.0.0.2'] });
+      const { presignedUrl } = await client.getReportPdfUrl(ref!.reportId);
+      expect(presignedUrl).toMatch(/^http:\/\/127\.0\.0\.2:\d+\//);
+      expect(await client.downloadPdf(presignedUrl)).toEqual(other.pdfBytes(ref!.reportId));
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('refuses links the sandbox hands out to another host', async () => {
     sandbox.setPdfBehaviour({ host: 'localhost' });
     const { url } = await freshLink().finally(() => sandbox.setPdfBehaviour({ host: null }));
@@ -238,5 +251,36 @@ describe('PDF link policy', () => {
     expect(allowed('http://localhost:9000/a.pdf', ['localhost'])).toBe(true);
     expect(allowed('ftp://127.0.0.1/a.pdf', ['127.0.0.1'])).toBe(false);
     expect(allowed('not a url', ['127.0.0.1'])).toBe(false);
+  });
+
+  it('counts all of 127.0.0.0/8 and its IPv4-mapped form as loopback', () => {
+    expect(allowed('http://127.0.0.2:9000/a.pdf', ['127.0.0.2'])).toBe(true);
+    expect(allowed('http://127.255.255.254/a.pdf', ['127.255.255.254'])).toBe(true);
+    expect(allowed('http://[::ffff:127.0.0.2]:9000/a.pdf', ['::ffff:7f00:2'])).toBe(true);
+    expect(allowed('http://[0:0:0:0:0:ffff:7f00:1]/a.pdf', ['[::ffff:7f00:1]'])).toBe(true);
+  });
+
+  it('still requires https for hosts that only look like loopback', () => {
+    for (const [url, host] of [
+      ['http://128.0.0.1/a.pdf', '128.0.0.1'],
+      ['http://126.255.255.255/a.pdf', '126.255.255.255'],
+      ['http://0.0.0.0/a.pdf', '0.0.0.0'],
+      ['http://127.0.0.2.nip.io/a.pdf', '127.0.0.2.nip.io'],
+      ['http://[::ffff:128.0.0.1]/a.pdf', '::ffff:8000:1'],
+      ['http://[::127.0.0.1]/a.pdf', '::7f00:1'],
+      ['http://[::2]/a.pdf', '::2'],
+      ['http://localhost.example/a.pdf', 'localhost.example'],
+    ] as const) {
+      expect(allowed(url, [host]), url).toBe(false);
+    }
+  });
+
+  it('judges decimal, octal and hex IPv4 spellings by the address they stand for', () => {
+    expect(allowed('http://2130706433/a.pdf', ['127.0.0.1'])).toBe(true);
+    expect(allowed('http://0x7f.0.0.2/a.pdf', ['127.0.0.2'])).toBe(true);
+    expect(allowed('http://0177.0.0.2/a.pdf', ['127.0.0.2'])).toBe(true);
+    expect(allowed('http://2130706434/a.pdf', ['127.0.0.1'])).toBe(false);
+    expect(allowed('http://0x80000001/a.pdf', ['128.0.0.1'])).toBe(false);
+    expect(allowed('http://0x7f.1/a.pdf', ['0x7f.1'])).toBe(false);
   });
 });
