@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'fhir_invalid_resource'
   | 'fhir_readback_failed'
   | 'patient_unidentified'
+  | 'patient_name_missing'
   | 'patient_mismatch'
   | 'patient_not_found'
   | 'patient_ambiguous'

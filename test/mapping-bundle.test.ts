@@ -92,7 +92,7 @@ describe('the delivery bundle', () => {
   });
 
   it('falls back to the original signedAt for effectiveDateTime when there is no study date', () => {
-    const study = fullStudy({ reportMetadata: { mrn: 'H-00482913' } });
+    const study = fullStudy({ reportMetadata: { mrn: 'H-00482913', patientName: 'Adaeze Okafor' } });
     const bundle = build({ study, reports: [addendum1({ snapshotMetadata: {} }), originalReport({ snapshotMetadata: {} })] });
     expect(resources<DiagnosticReport>(bundle, 'DiagnosticReport')[0]!.effectiveDateTime).toBe('2026-08-21T15:31:40Z');
     expect(resources<DocumentReference>(bundle, 'DocumentReference')[0]!.context).not.toHaveProperty('period');
@@ -128,6 +128,18 @@ describe('inputs the mapping refuses', () => {
   it('stops for a person when there are two signed originals', () => {
     const second = { ...addendum1({ isAddendum: false }), pdf: fakePdf('second') };
     expect(() => build({ reports: [originalReport(), second] })).toThrow(expect.objectContaining({ code: 'avara_bad_response', retryable: false }));
+  });
+
+  it('refuses to create a patient when neither the study nor its latest report names one', () => {
+    const study = fullStudy({ reportMetadata: { ...fullStudy().reportMetadata, patientName: undefined } });
+    const reports = [originalReport({ snapshotMetadata: { mrn: 'H-00482913' } })];
+    expect(() => build({ study, reports })).toThrow(expect.objectContaining({ code: 'patient_name_missing', retryable: false }));
+  });
+
+  it('still delivers a study without a patient name to the patient the EHR already has', () => {
+    const study = fullStudy({ reportMetadata: { ...fullStudy().reportMetadata, patientName: undefined } });
+    const bundle = build({ study, reports: [originalReport({ snapshotMetadata: {} })], patient: { kind: 'existing', reference: 'Patient/42' } });
+    expect(resources<DiagnosticReport>(bundle, 'DiagnosticReport')[0]!.subject).toEqual({ reference: 'Patient/42' });
   });
 
   it('refuses to create a patient keyed by an identifier the patient would not carry', () => {

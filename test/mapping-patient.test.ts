@@ -11,40 +11,47 @@ describe('splitting the patient name', () => {
   });
 
   it('keeps a multi-word family name before the comma whole', () => {
-    expect(splitPatientName('García Márquez, Gabriel')).toEqual({ text: 'García Márquez, Gabriel', family: 'García Márquez', given: ['Gabriel'] });
+    expect(splitPatientName('García Márquez, Gabriel José')).toEqual({
+      text: 'García Márquez, Gabriel José', family: 'García Márquez', given: ['Gabriel', 'José'],
+    });
   });
 
-  it('reads exactly two words as "Given Family"', () => {
+  it('reads one word as the family name only', () => {
+    expect(splitPatientName('Cher')).toEqual({ text: 'Cher', family: 'Cher' });
+  });
+
+  it('reads two words as "Given Family"', () => {
     expect(splitPatientName('Adaeze Okafor')).toEqual({ text: 'Adaeze Okafor', family: 'Okafor', given: ['Adaeze'] });
   });
 
-  it('splits two unicode words the same way', () => {
+  it('reads three words without a comma as two given names and the family', () => {
+    expect(splitPatientName('Mary Ann Smith')).toEqual({ text: 'Mary Ann Smith', family: 'Smith', given: ['Mary', 'Ann'] });
+  });
+
+  it('reads four words without a comma as three given names and the family', () => {
+    expect(splitPatientName('Anna Maria Louise Berg')).toEqual({ text: 'Anna Maria Louise Berg', family: 'Berg', given: ['Anna', 'Maria', 'Louise'] });
+  });
+
+  it('splits unicode words the same way', () => {
     expect(splitPatientName('Zoë Ñúñez-Åberg')).toEqual({ text: 'Zoë Ñúñez-Åberg', family: 'Ñúñez-Åberg', given: ['Zoë'] });
   });
 
-  it('keeps only the text for three words without a comma', () => {
-    expect(splitPatientName('Mary Ann Smith')).toEqual({ text: 'Mary Ann Smith' });
+  it('takes the family from before the first comma when there are several', () => {
+    expect(splitPatientName('Smith, John, Jr.')).toEqual({ text: 'Smith, John, Jr.', family: 'Smith', given: ['John', 'Jr.'] });
   });
 
-  it('keeps only the text for a single word', () => {
-    expect(splitPatientName('Cher')).toEqual({ text: 'Cher' });
-  });
-
-  it('keeps only the text when there are several commas', () => {
-    expect(splitPatientName('Smith, John, Jr.')).toEqual({ text: 'Smith, John, Jr.' });
-  });
-
-  it('keeps only the text when one side of the comma is empty', () => {
-    expect(splitPatientName(', John')).toEqual({ text: ', John' });
-    expect(splitPatientName('Smith,')).toEqual({ text: 'Smith,' });
+  it('keeps whichever side of the comma has words', () => {
+    expect(splitPatientName(', John')).toEqual({ text: ', John', given: ['John'] });
+    expect(splitPatientName('Smith,')).toEqual({ text: 'Smith,', family: 'Smith' });
   });
 
   it('ignores surrounding and repeated blanks when splitting, keeping the trimmed text', () => {
     expect(splitPatientName('  Adaeze   Okafor ')).toEqual({ text: 'Adaeze   Okafor', family: 'Okafor', given: ['Adaeze'] });
   });
 
-  it('gives no name for a blank string', () => {
+  it('gives no name for a blank string or one without a word', () => {
     expect(splitPatientName('   ')).toBeUndefined();
+    expect(splitPatientName(' , ')).toBeUndefined();
   });
 });
 
@@ -58,7 +65,19 @@ describe('the Patient we create', () => {
   });
 
   it('does not guess a gender from an unknown Avara sex value', () => {
-    expect(mapPatient(fullStudy(), { sex: 'F', mrn: 'H-1' }, options).gender).toBe('unknown');
+    expect(mapPatient(fullStudy(), { patientName: 'Adaeze Okafor', sex: 'F', mrn: 'H-1' }, options).gender).toBe('unknown');
+  });
+
+  it('refuses, as a permanent patient_name_missing, to create a Patient without a name', () => {
+    const error = { code: 'patient_name_missing', retryable: false };
+    expect(() => mapPatient(fullStudy(), { mrn: 'H-1' }, options)).toThrow(expect.objectContaining(error));
+    expect(() => mapPatient(fullStudy(), { patientName: '  ', mrn: 'H-1' }, options)).toThrow(expect.objectContaining(error));
+  });
+
+  it('keeps the name text beside its family and given parts', () => {
+    expect(mapPatient(fullStudy(), { patientName: 'Okafor, Adaeze', mrn: 'H-1' }, options).name).toEqual([
+      { text: 'Okafor, Adaeze', family: 'Okafor', given: ['Adaeze'] },
+    ]);
   });
 
   it('carries no height, weight or age', () => {

@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import {
   US_CORE_DIAGNOSTIC_REPORT_NOTE, US_CORE_DOCUMENT_REFERENCE, US_CORE_PATIENT, US_CORE_PRACTITIONER,
 } from '../src/fhir/mapping/code-systems.ts';
+import { mapPatient } from '../src/fhir/mapping/map-patient.ts';
 import { mapPractitioner } from '../src/fhir/mapping/map-practitioner.ts';
 import { identifierSystems } from '../src/fhir/mapping/identifier-systems.ts';
-import { HADDAD, mappingOptions } from './fixtures/mapping-fixtures.ts';
+import { fullStudy, HADDAD, mappingOptions } from './fixtures/mapping-fixtures.ts';
 import { MAPPING_SCENARIOS } from './fixtures/mapping-scenarios.ts';
 import { usCoreErrors } from './support/validate-us-core.ts';
 
@@ -46,6 +47,16 @@ describe('the golden delivery bundles against the US Core 5.0.1 profiles they cl
         const expected = EXPECTED_CLAIMS[resource!.resourceType];
         if (expected) expect(resource!.meta?.profile, resource!.resourceType).toEqual([expected]);
       }
+    });
+  }
+});
+
+describe('the Patient we create against US Core Patient', () => {
+  const names = ['Cher', 'Adaeze Okafor', 'Mary Ann Smith', 'Anna Maria Louise Berg', 'Okafor, Adaeze Chioma', 'Smith, John, Jr.', ', John'];
+  for (const patientName of names) {
+    it(`conforms, us-core-6 included, for the name "${patientName}"`, () => {
+      const metadata = { ...fullStudy().reportMetadata, patientName };
+      expect(usCoreErrors(mapPatient(fullStudy({ reportMetadata: metadata }), metadata, mappingOptions()))).toEqual([]);
     });
   }
 });

@@ -1,5 +1,6 @@
 import type { Identifier, Patient } from '@medplum/fhirtypes';
 import type { ReportMetadata, Study } from '../../avara/schemas.ts';
+import { SyncError } from '../../errors.ts';
 import { identifierType, US_CORE_PATIENT } from './code-systems.ts';
 import { externalPatientId } from './patient-key.ts';
 import { identifierSystems, type IdentifierSystemOptions } from './identifier-systems.ts';
@@ -12,11 +13,16 @@ import { splitPatientName } from './split-patient-name.ts';
  */
 export function mapPatient(study: Study, metadata: ReportMetadata, options: IdentifierSystemOptions): Patient {
   const name = metadata.patientName === undefined ? undefined : splitPatientName(metadata.patientName);
+  if (!name) {
+    // A nameless chart fails US Core (us-core-6) and cannot be told apart by a person; the same
+    // study data fails again, so a person fixes the name in Avara or registers the patient.
+    throw SyncError.permanent('patient_name_missing', `study ${study.studyId} has no patient name; no Patient is created without one`);
+  }
   return {
     resourceType: 'Patient',
     meta: { profile: [US_CORE_PATIENT] },
     identifier: patientIdentifiers(study, metadata, options),
-    ...(name ? { name: [name] } : {}),
+    name: [name],
     gender: patientGender(metadata.sex),
     ...(metadata.dateOfBirth ? { birthDate: metadata.dateOfBirth } : {}),
   };
