@@ -98,6 +98,15 @@ describe('the delivery bundle', () => {
     expect(resources<DocumentReference>(bundle, 'DocumentReference')[0]!.context).not.toHaveProperty('period');
   });
 
+  it('formats the PDF content of each DocumentReference as mimeTypeSufficient in the system R4 formatcodes uses', () => {
+    const [document] = resources<DocumentReference>(build(), 'DocumentReference');
+    expect(document!.content[0]!.format).toEqual({
+      system: 'http://ihe.net/fhir/ValueSet/IHE.FormatCode.codesystem',
+      code: 'urn:ihe:iti:xds:2017:mimeTypeSufficient',
+      display: 'mimeType Sufficient',
+    });
+  });
+
   it('ignores a basedOn value that is not a ServiceRequest reference', () => {
     const bundle = build({ study: fullStudy({ metadata: { fhirServiceRequest: 'https://ehr.example/order?id=1' } }) });
     expect(resources<DiagnosticReport>(bundle, 'DiagnosticReport')[0]).not.toHaveProperty('basedOn');

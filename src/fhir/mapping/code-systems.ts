@@ -32,8 +32,9 @@ export const CLINICAL_NOTE_CATEGORY: CodeableConcept = {
   ],
 };
 
+// The system R4's `formatcodes` value set (DocumentReference.content.format) names.
 export const MIME_TYPE_SUFFICIENT: Coding = {
-  system: 'http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode',
+  system: 'http://ihe.net/fhir/ValueSet/IHE.FormatCode.codesystem',
   code: 'urn:ihe:iti:xds:2017:mimeTypeSufficient',
   display: 'mimeType Sufficient',
 };
