@@ -78,9 +78,9 @@ describe('the delivery bundle', () => {
     expect(decodedText(report)).toContain('--- ADDENDUM 2026-08-21T15:47:36Z ---\n[No text available from Avara for this report; see the PDF.]');
   });
 
-  it('takes the conclusion from the latest text only', () => {
+  it('follows an older impression with a note when an addendum without one was signed after it', () => {
     const report = resources<DiagnosticReport>(build({ reports: [addendum1(), originalReport()] }), 'DiagnosticReport')[0]!;
-    expect(report).not.toHaveProperty('conclusion');
+    expect(report.conclusion).toBe('No acute cardiopulmonary abnormality.\n\nAddendum signed 2026-08-21T15:47:36Z: see the full report.');
   });
 
   it('lists the original signer first and each signer once', () => {

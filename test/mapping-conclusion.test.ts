@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { diagnosticReportConclusion } from '../src/fhir/mapping/diagnostic-report-conclusion.ts';
 import { extractConclusion } from '../src/fhir/mapping/extract-conclusion.ts';
+import { orderSignedReports } from '../src/fhir/mapping/order-signed-reports.ts';
+import type { SignedReport } from '../src/fhir/mapping/delivery-input.ts';
+import { addendum1, addendum2, originalReport } from './fixtures/mapping-fixtures.ts';
 
 describe('extracting the conclusion from the report text', () => {
   it('takes the text after IMPRESSION: up to the next heading that has text after it', () => {
@@ -48,5 +52,50 @@ describe('extracting the conclusion from the report text', () => {
 
   it('handles Windows line breaks', () => {
     expect(extractConclusion('IMPRESSION: Normal.\r\nPLAN: None.')).toBe('Normal.');
+  });
+});
+
+describe('the conclusion of a study with addenda', () => {
+  const conclude = (reports: SignedReport[]) => diagnosticReportConclusion(orderSignedReports(reports));
+  const ORIGINAL_IMPRESSION = 'No acute cardiopulmonary abnormality.';
+
+  it('is the original impression alone when nothing was signed after it', () => {
+    expect(conclude([originalReport()])).toBe(ORIGINAL_IMPRESSION);
+  });
+
+  it('is the impression of the latest addendum that has one, without a note', () => {
+    expect(conclude([originalReport(), addendum1(), addendum2()])).toBe('4 mm right upper lobe nodule. No acute abnormality.');
+  });
+
+  it('keeps the older impression and says that an addendum without one followed, with its signedAt exactly as Avara gives it', () => {
+    const later = addendum1({ signedAt: '2026-08-21T11:47:36.250-04:00' });
+    expect(conclude([originalReport(), later])).toBe(
+      `${ORIGINAL_IMPRESSION}\n\nAddendum signed 2026-08-21T11:47:36.250-04:00: see the full report.`,
+    );
+  });
+
+  it('names the latest of several addenda without an impression', () => {
+    const first = addendum1({ signedAt: '2026-08-21T15:47:36Z' });
+    const second = { ...addendum2({ signedAt: '2026-08-22T09:14:05Z' }), plainText: 'Corrected laterality: left.' };
+    expect(conclude([second, originalReport(), first])).toBe(
+      `${ORIGINAL_IMPRESSION}\n\nAddendum signed 2026-08-22T09:14:05Z: see the full report.`,
+    );
+  });
+
+  it('adds the note after an addendum impression when a later addendum has none', () => {
+    const later = { ...addendum1({ signedAt: '2026-08-23T08:00:00Z' }) };
+    expect(conclude([originalReport(), addendum2(), later])).toBe(
+      '4 mm right upper lobe nodule. No acute abnormality.\n\nAddendum signed 2026-08-23T08:00:00Z: see the full report.',
+    );
+  });
+
+  it('adds the note for an addendum Avara has no text for', () => {
+    expect(conclude([originalReport(), { ...addendum1(), plainText: undefined }])).toBe(
+      `${ORIGINAL_IMPRESSION}\n\nAddendum signed 2026-08-21T15:47:36Z: see the full report.`,
+    );
+  });
+
+  it('is absent, with no note, when no text has an impression', () => {
+    expect(conclude([originalReport({}, 'FINDINGS: Clear.'), addendum1()])).toBeUndefined();
   });
 });

@@ -6,6 +6,11 @@
 const IMPRESSION_LABEL = /^[ \t]*impression:/i;
 const HEADING = /^[ \t]*\p{Lu}[\p{Lu}\d ]*:/u;
 
+/** Whether the text has an `IMPRESSION:` line at all, even an empty one. */
+export function hasImpressionLine(text: string | undefined): boolean {
+  return text !== undefined && text.split(/\r?\n/).some((line) => IMPRESSION_LABEL.test(line));
+}
+
 /** The impression of a report text, without its label; `undefined` when there is none or it is empty. */
 export function extractConclusion(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;

@@ -2,7 +2,7 @@ import type { Attachment, DiagnosticReport, Identifier, Meta, Practitioner, Refe
 import { pdfAttachment, textAttachment } from './attachments.ts';
 import { CRITICAL_TAG, DIAGNOSTIC_IMAGING_STUDY, RADIOLOGY_CATEGORY, US_CORE_DIAGNOSTIC_REPORT_NOTE } from './code-systems.ts';
 import { combineReportTexts } from './combine-report-texts.ts';
-import { extractConclusion } from './extract-conclusion.ts';
+import { diagnosticReportConclusion } from './diagnostic-report-conclusion.ts';
 import { accessionIdentifier, studyIdIdentifier } from './map-imaging-study.ts';
 import type { MappingContext } from './mapping-context.ts';
 
@@ -13,7 +13,7 @@ import type { MappingContext } from './mapping-context.ts';
 export function mapDiagnosticReport(context: MappingContext): DiagnosticReport {
   const { study, metadata, latest } = context;
   const basedOn = serviceRequestReference(study.metadata?.fhirServiceRequest);
-  const conclusion = extractConclusion(latest.plainText);
+  const conclusion = diagnosticReportConclusion(context.signed);
   const performers = signerReferences(context);
   return {
     resourceType: 'DiagnosticReport',
