@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { diagnosticReportConclusion } from '../src/fhir/mapping/diagnostic-report-conclusion.ts';
 import { extractConclusion } from '../src/fhir/mapping/extract-conclusion.ts';
 import { orderSignedReports } from '../src/fhir/mapping/order-signed-reports.ts';
+import { ownReportTexts } from '../src/fhir/mapping/own-report-texts.ts';
 import type { SignedReport } from '../src/fhir/mapping/delivery-input.ts';
-import { addendum1, addendum2, originalReport } from './fixtures/mapping-fixtures.ts';
+import { addendum1, addendum2, ORIGINAL_TEXT, originalReport } from './fixtures/mapping-fixtures.ts';
 
 describe('extracting the conclusion from the report text', () => {
   it('takes the text after IMPRESSION: up to the next heading that has text after it', () => {
@@ -56,7 +57,11 @@ describe('extracting the conclusion from the report text', () => {
 });
 
 describe('the conclusion of a study with addenda', () => {
-  const conclude = (reports: SignedReport[]) => diagnosticReportConclusion(orderSignedReports(reports));
+  const conclude = (reports: SignedReport[]) => {
+    const signed = orderSignedReports(reports);
+    const original = signed.find((r) => !r.report.isAddendum)!;
+    return diagnosticReportConclusion(signed, ownReportTexts(original, signed.filter((r) => r !== original)));
+  };
   const ORIGINAL_IMPRESSION = 'No acute cardiopulmonary abnormality.';
 
   it('is the original impression alone when nothing was signed after it', () => {
@@ -91,6 +96,18 @@ describe('the conclusion of a study with addenda', () => {
 
   it('adds the note for an addendum Avara has no text for', () => {
     expect(conclude([originalReport(), { ...addendum1(), plainText: undefined }])).toBe(
+      `${ORIGINAL_IMPRESSION}\n\nAddendum signed 2026-08-21T15:47:36Z: see the full report.`,
+    );
+  });
+
+  it('takes the impression an addendum adds after repeating the whole report, not the repeated one', () => {
+    const repeating = { ...addendum1(), plainText: `${ORIGINAL_TEXT}\nADDENDUM: New nodule.\nIMPRESSION: 4 mm nodule.` };
+    expect(conclude([originalReport(), repeating])).toBe('4 mm nodule.');
+  });
+
+  it('treats an addendum that only repeats the whole report as one without an impression', () => {
+    const repeating = { ...addendum1(), plainText: `${ORIGINAL_TEXT}\n` };
+    expect(conclude([originalReport(), repeating])).toBe(
       `${ORIGINAL_IMPRESSION}\n\nAddendum signed 2026-08-21T15:47:36Z: see the full report.`,
     );
   });

@@ -5,12 +5,16 @@ import { extractConclusion, hasImpressionLine } from './extract-conclusion.ts';
  * `DiagnosticReport.conclusion` (fhir-mapping.md): the impression of the latest signed text that
  * has an `IMPRESSION:` line. When addenda without one were signed after it, a note naming the
  * latest of them follows, so no reader takes the older impression for the last word.
- * `signed` is in signing order.
+ * `signed` is in signing order; `ownTexts` are the reports' own texts (an addendum that repeats the
+ * report carries the original's impression, which is not its own).
  */
-export function diagnosticReportConclusion(signed: readonly SignedReport[]): string | undefined {
-  const index = lastIndexWhere(signed, (r) => hasImpressionLine(r.plainText));
+export function diagnosticReportConclusion(
+  signed: readonly SignedReport[],
+  ownTexts: ReadonlyMap<SignedReport, string | undefined>,
+): string | undefined {
+  const index = lastIndexWhere(signed, (r) => hasImpressionLine(ownTexts.get(r)));
   if (index < 0) return undefined;
-  const impression = extractConclusion(signed[index]!.plainText);
+  const impression = extractConclusion(ownTexts.get(signed[index]!));
   if (impression === undefined) return undefined;
   // Everything after `index` lacks an impression; the latest one is the newest word on the study.
   const later = signed.slice(index + 1);

@@ -3,7 +3,9 @@ import { pdfAttachment, textAttachment } from './attachments.ts';
 import { CRITICAL_TAG, DIAGNOSTIC_IMAGING_STUDY, RADIOLOGY_CATEGORY, US_CORE_DIAGNOSTIC_REPORT_NOTE } from './code-systems.ts';
 import { combineReportTexts } from './combine-report-texts.ts';
 import { diagnosticReportConclusion } from './diagnostic-report-conclusion.ts';
+import { ownReportTexts } from './own-report-texts.ts';
 import { accessionIdentifier, studyIdIdentifier } from './map-imaging-study.ts';
+import type { SignedReport } from './delivery-input.ts';
 import type { MappingContext } from './mapping-context.ts';
 
 /**
@@ -13,7 +15,8 @@ import type { MappingContext } from './mapping-context.ts';
 export function mapDiagnosticReport(context: MappingContext): DiagnosticReport {
   const { study, metadata, latest } = context;
   const basedOn = serviceRequestReference(study.metadata?.fhirServiceRequest);
-  const conclusion = diagnosticReportConclusion(context.signed);
+  const ownTexts = ownReportTexts(context.original, context.addenda);
+  const conclusion = diagnosticReportConclusion(context.signed, ownTexts);
   const performers = signerReferences(context);
   return {
     resourceType: 'DiagnosticReport',
@@ -30,7 +33,7 @@ export function mapDiagnosticReport(context: MappingContext): DiagnosticReport {
     resultsInterpreter: performers,
     imagingStudy: [{ reference: context.refs.imagingStudy }],
     ...(conclusion ? { conclusion } : {}),
-    presentedForm: presentedForm(context),
+    presentedForm: presentedForm(context, ownTexts),
   };
 }
 
@@ -50,9 +53,9 @@ function signerReferences(context: MappingContext): Reference<Practitioner>[] {
   return userIds.map((userId) => ({ reference: context.refs.practitioners.get(userId)! }));
 }
 
-function presentedForm(context: MappingContext): Attachment[] {
+function presentedForm(context: MappingContext, ownTexts: ReadonlyMap<SignedReport, string | undefined>): Attachment[] {
   const creation = context.latest.report.signedAt!;
-  const text = combineReportTexts(context.original, context.addenda);
+  const text = combineReportTexts(context.original, context.addenda, ownTexts);
   const pdf = pdfAttachment(context.latest.pdf, { title: 'Report PDF', creation });
   return text === undefined ? [pdf] : [textAttachment(text, { title: 'Report text', creation }), pdf];
 }
