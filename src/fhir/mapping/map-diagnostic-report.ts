@@ -4,7 +4,7 @@ import { CRITICAL_TAG, DIAGNOSTIC_IMAGING_STUDY, RADIOLOGY_CATEGORY, US_CORE_DIA
 import { combineReportTexts } from './combine-report-texts.ts';
 import { diagnosticReportConclusion } from './diagnostic-report-conclusion.ts';
 import { ownReportTexts } from './own-report-texts.ts';
-import { accessionIdentifier, studyIdIdentifier } from './map-imaging-study.ts';
+import { accessionIdentifiers, studyIdIdentifier } from './map-imaging-study.ts';
 import type { SignedReport } from './delivery-input.ts';
 import type { MappingContext } from './mapping-context.ts';
 
@@ -27,7 +27,7 @@ export function mapDiagnosticReport(context: MappingContext): DiagnosticReport {
     category: [RADIOLOGY_CATEGORY],
     code: { coding: [DIAGNOSTIC_IMAGING_STUDY], text: metadata.procedure ?? study.studyDescription },
     subject: { reference: context.refs.patient },
-    effectiveDateTime: context.started ?? context.original.report.signedAt!,
+    effectiveDateTime: context.effectiveStarted ?? context.original.report.signedAt!,
     issued: latest.report.signedAt!,
     performer: performers,
     resultsInterpreter: performers,
@@ -44,7 +44,7 @@ function diagnosticReportMeta(context: MappingContext): Meta {
 
 function diagnosticReportIdentifiers(context: MappingContext): Identifier[] {
   const reportIds = context.signed.map((r) => ({ system: context.systems.reportId, value: r.report.reportId }));
-  return [studyIdIdentifier(context), ...reportIds, ...accessionIdentifier(context)];
+  return [studyIdIdentifier(context), ...reportIds, ...accessionIdentifiers(context)];
 }
 
 // Original signer first, then addendum signers, each once.

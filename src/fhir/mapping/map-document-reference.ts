@@ -29,7 +29,7 @@ export function mapDocumentReference(context: MappingContext, signed: SignedRepo
     content: documentContent(signed),
     context: {
       related: [{ reference: context.refs.diagnosticReport }, { reference: context.refs.imagingStudy }],
-      ...(context.started ? { period: { start: context.started } } : {}),
+      ...(context.effectiveStarted ? { period: { start: context.effectiveStarted } } : {}),
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { Identifier, ImagingStudy } from '@medplum/fhirtypes';
-import { identifierType } from './code-systems.ts';
 import { dicomModalityCoding } from './dicom-modality.ts';
 import { dicomUidValue } from './identifier-systems.ts';
 import type { MappingContext } from './mapping-context.ts';
@@ -35,11 +34,11 @@ export function studyIdIdentifier(context: MappingContext): Identifier {
   return { system: context.systems.studyId, value: context.study.studyId };
 }
 
-export function accessionIdentifier(context: MappingContext): Identifier[] {
-  if (!context.accession) return [];
-  return [{ type: identifierType('ACSN'), system: context.systems.accession, value: context.accession }];
+// A copy for each resource, so no two resources of the bundle share one object.
+export function accessionIdentifiers(context: MappingContext): Identifier[] {
+  return context.accession ? [structuredClone(context.accession)] : [];
 }
 
 function imagingStudyIdentifiers(context: MappingContext): Identifier[] {
-  return [dicomUidIdentifier(context), studyIdIdentifier(context), ...accessionIdentifier(context)];
+  return [dicomUidIdentifier(context), studyIdIdentifier(context), ...accessionIdentifiers(context)];
 }

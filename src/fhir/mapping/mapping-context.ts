@@ -1,5 +1,7 @@
+import type { Identifier } from '@medplum/fhirtypes';
 import type { ReportMetadata, Study } from '../../avara/schemas.ts';
 import { SyncError } from '../../errors.ts';
+import { accessionIdentifier } from './accession-identifier.ts';
 import { currentMetadata } from './current-metadata.ts';
 import type { DeliveryInput, MappingOptions, SignedReport } from './delivery-input.ts';
 import { identifierSystems, type IdentifierSystems } from './identifier-systems.ts';
@@ -24,8 +26,12 @@ export interface MappingContext {
   addenda: SignedReport[]; // every other signed report, in order
   latest: SignedReport;
   metadata: ReportMetadata; // current metadata, falling back to the latest snapshot
-  started: string | undefined;
-  accession: string | undefined;
+  started: string | undefined; // our ImagingStudy.started, from Avara's study date and time
+  // When the study was done, for DiagnosticReport.effectiveDateTime and DocumentReference
+  // context.period.start: the EHR's own ImagingStudy.started for a study from an EHR order (that is
+  // the ImagingStudy our conditional create matches and the report points to), else ours.
+  effectiveStarted: string | undefined;
+  accession: Identifier | undefined;
   systems: IdentifierSystems;
   refs: EntryRefs;
 }
@@ -38,6 +44,7 @@ export function createMappingContext(input: DeliveryInput, options: MappingOptio
   const original = signed.find((r) => !r.report.isAddendum)!;
   const addenda = signed.filter((r) => r !== original);
   const metadata = currentMetadata(input.study, latest.report.snapshotMetadata);
+  const started = studyStarted(metadata.studyDate, metadata.studyTime, options.studyTimeZone);
   return {
     study: input.study,
     signed,
@@ -45,8 +52,9 @@ export function createMappingContext(input: DeliveryInput, options: MappingOptio
     addenda,
     latest,
     metadata,
-    started: studyStarted(metadata.studyDate, metadata.studyTime, options.studyTimeZone),
-    accession: accessionNumber(input.study, options.accessionMetadataKey),
+    started,
+    effectiveStarted: input.ehrOrder?.started?.trim() || started,
+    accession: accessionIdentifier(input.study, input.ehrOrder, options),
     systems: identifierSystems(options),
     refs: allocateRefs(input, [original, ...addenda], options.newUuid),
   };
@@ -83,11 +91,6 @@ function checkPatient(patient: DeliveryInput['patient']): void {
 
 function isPdf(bytes: Uint8Array): boolean {
   return bytes.length > 5 && Buffer.from(bytes.subarray(0, 5)).toString('latin1') === '%PDF-';
-}
-
-function accessionNumber(study: Study, key: string): string | undefined {
-  const value = study.metadata?.[key]?.trim();
-  return value ? value : undefined;
 }
 
 // Practitioners in signing order, original signer first (fhir-mapping.md `performer`).
