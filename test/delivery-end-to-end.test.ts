@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../src/store/audit.ts';
 import { replayDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { usCoreErrors } from './support/validate-us-core.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
 
@@ -47,6 +48,8 @@ describe('a signed report travels from Avara to the EHR', () => {
     expect(Buffer.from(pdfForm!.data!, 'base64').equals(expected)).toBe(true);
     const docPdf = document!.content.find((c) => c.attachment.contentType === 'application/pdf');
     expect(Buffer.from(docPdf!.attachment.data!, 'base64').equals(expected)).toBe(true);
+
+    await expectUsCoreConformance(env);
   });
 
   it('searches the EHR for a signer once, not on every delivery after its Practitioner is known', async () => {
@@ -133,4 +136,18 @@ async function expectAppendedStudy(env: TestEnv, studyId: string, originalId: st
   expect(addendumDoc.relatesTo).toEqual([{ code: 'appends', target: { reference: `DocumentReference/${originalDoc.id}` } }]);
   expect(originalDoc.relatesTo).toBeUndefined();
   expect(await env.fhirSearch<Binary>('ImagingStudy')).toHaveLength(1);
+  await expectUsCoreConformance(env);
+}
+
+// What the delivery left in the EHR, as the EHR stores it, meets the US Core profiles it claims.
+async function expectUsCoreConformance(env: TestEnv): Promise<void> {
+  const claimed = { Patient: 'us-core-patient', Practitioner: 'us-core-practitioner', DocumentReference: 'us-core-documentreference', DiagnosticReport: 'us-core-diagnosticreport-note' };
+  for (const [type, profile] of Object.entries(claimed)) {
+    const resources = await env.fhirSearch(type);
+    expect(resources.length, type).toBeGreaterThan(0);
+    for (const resource of resources) {
+      expect(resource.meta?.profile, type).toEqual([`http://hl7.org/fhir/us/core/StructureDefinition/${profile}`]);
+      expect(usCoreErrors(resource), `${type}/${resource.id}`).toEqual([]);
+    }
+  }
 }
