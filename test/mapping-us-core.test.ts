@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bundle, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
-import { describe, expect, it } from 'vitest';
+import type { Bundle, DiagnosticReport, DocumentReference, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
+import { describe, expect, it, vi } from 'vitest';
 import {
   US_CORE_DIAGNOSTIC_REPORT_NOTE, US_CORE_DOCUMENT_REFERENCE, US_CORE_PATIENT, US_CORE_PRACTITIONER,
 } from '../src/fhir/mapping/code-systems.ts';
@@ -11,7 +11,7 @@ import { mapPractitioner } from '../src/fhir/mapping/map-practitioner.ts';
 import { identifierSystems } from '../src/fhir/mapping/identifier-systems.ts';
 import { fullStudy, HADDAD, mappingOptions } from './fixtures/mapping-fixtures.ts';
 import { MAPPING_SCENARIOS } from './fixtures/mapping-scenarios.ts';
-import { usCoreErrors } from './support/validate-us-core.ts';
+import { usCoreDefinitionsDir, usCoreErrors } from './support/validate-us-core.ts';
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
@@ -88,6 +88,16 @@ describe('the US Core check itself', () => {
     expect(usCoreErrors(practitioner).join('\n')).toContain('Practitioner.name[0].family [structure] Missing required property');
   });
 
+  it('rejects a final DiagnosticReport without an effective time, by us-core-10', () => {
+    const report = GOLDEN_BUNDLES[0]!.bundle.entry!.at(-1)!.resource as DiagnosticReport;
+    expect(usCoreErrors({ ...report, effectiveDateTime: undefined }).join('\n')).toContain('us-core-10');
+  });
+
+  it('rejects a DocumentReference without a category', () => {
+    const document = GOLDEN_BUNDLES[0]!.bundle.entry!.find((e) => e.resource!.resourceType === 'DocumentReference')!.resource as DocumentReference;
+    expect(usCoreErrors({ ...document, category: undefined }).join('\n')).toContain('DocumentReference.category');
+  });
+
   it('accepts a family that carries only the data-absent-reason extension', () => {
     const practitioner = mapPractitioner({ userId: HADDAD.userId, email: HADDAD.email, firstName: 'Miriam' }, identifierSystems(mappingOptions()));
     expect(usCoreErrors(practitioner)).toEqual([]);
@@ -96,5 +106,14 @@ describe('the US Core check itself', () => {
   it('refuses to pass a resource that claims a profile it cannot check', () => {
     const claimed = { ...patient([{ family: 'Lee' }]), meta: { profile: ['http://example.org/StructureDefinition/unknown'] } };
     expect(() => usCoreErrors(claimed)).toThrow(/claims http:\/\/example.org/);
+  });
+
+  it('fails loudly, naming the setting, when the US Core definitions are not where USCORE_DEFINITIONS_DIR says', () => {
+    vi.stubEnv('USCORE_DEFINITIONS_DIR', '/nonexistent/uscore-5.0.1');
+    try {
+      expect(() => usCoreDefinitionsDir()).toThrow(/not found in \/nonexistent\/uscore-5\.0\.1; set USCORE_DEFINITIONS_DIR/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
