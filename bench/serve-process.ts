@@ -14,6 +14,14 @@ export interface ServeProcess {
 
 const CLI_ENTRY = fileURLToPath(new URL('../src/cli-entry.mjs', import.meta.url));
 
+/**
+ * What serve will not default, for the embedded FHIR store the benchmarks deliver to: it starts
+ * empty and is its own patient index (create); the sandbox writes study times in UTC.
+ */
+export const BENCH_MAPPING_SETTINGS: Readonly<Record<string, string>> = {
+  PATIENT_MODE: 'create', MRN_SYSTEM: 'urn:avara-fhir-sync:bench:mrn', STUDY_TIME_ZONE: 'UTC',
+};
+
 /** `avara-fhir-sync serve` as a real child process, configured through its environment only. */
 export function startServe(env: Record<string, string>): Promise<ServeProcess> {
   // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the product under load.
@@ -21,7 +29,7 @@ export function startServe(env: Record<string, string>): Promise<ServeProcess> {
   // BENCH_SERVE_ENV="WORKER_THREAD=false,MALLOC_ARENA_MAX=2" compares settings under the same load.
   const extraEnv = Object.fromEntries((process.env.BENCH_SERVE_ENV ?? '').split(',').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
   const child = spawn(process.execPath, [...nodeArgs, CLI_ENTRY, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', POLL_INTERVAL_SECONDS: '0', ...env, ...extraEnv },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', POLL_INTERVAL_SECONDS: '0', ...BENCH_MAPPING_SETTINGS, ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { createLogger } from '../src/create-logger.ts';
 import { forkRpcChild } from './child-rpc.ts';
+import { BENCH_MAPPING_SETTINGS } from './serve-process.ts';
 import { figureOf, progress, repeat, round, type Figure } from './figures.ts';
 import type { Agent } from 'node:http';
 import { httpRequest, keepAliveAgent } from './http-request.ts';
@@ -47,7 +48,7 @@ export async function measureSyncWebhooks(options: { connections?: number; secon
   const webhookKey = `whsec_${randomBytes(24).toString('base64')}`;
   const config = loadConfig({
     AVARA_BASE_URL: 'http://127.0.0.1:9', AVARA_API_KEY: `sk_live_${'0'.repeat(32)}`, AVARA_WEBHOOK_KEY: webhookKey, FHIR_BASE_URL: fhir.baseUrl,
-    SQLITE_PATH: join(dir, 'state.db'), PORT: '0', POLL_INTERVAL_SECONDS: '0', LOG_LEVEL: 'warn', MRN_SYSTEM,
+    SQLITE_PATH: join(dir, 'state.db'), PORT: '0', POLL_INTERVAL_SECONDS: '0', LOG_LEVEL: 'warn', ...BENCH_MAPPING_SETTINGS, MRN_SYSTEM,
   });
   const app = await startApp(config, createLogger('warn'));
   try {

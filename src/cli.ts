@@ -4,7 +4,8 @@ import { createAvaraClient } from './avara/avara-client.ts';
 import { runBackfill } from './sync/backfill.ts';
 import { createBackfillProgress } from './render-backfill-progress.ts';
 import { countPolledStudies } from './store/polled-studies.ts';
-import { ConfigError, loadConfig } from './config/load-config.ts';
+import { ConfigError } from './config/config-error.ts';
+import { loadBackfillConfig, loadConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
 import { startSandbox } from './avara/sandbox/start-sandbox.ts';
 import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
@@ -184,9 +185,9 @@ program
   .option('--until <YYYY-MM-DD>', 'last day (UTC) of signedAt to include', isoDay)
   .option('--dry-run', 'only count what would be enqueued')
   .action(async (opts: { since: string; until?: string; dryRun?: boolean }) => {
-    const config = loadConfig(process.env);
+    const config = loadBackfillConfig(process.env);
     const store = openStore(config.store);
-    const avara = createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts });
+    const avara = createAvaraClient(config.avara);
     const progress = createBackfillProgress(process.stdout, countPolledStudies(store.db), opts.dryRun ?? false);
     let stopRequested = false;
     // Ctrl-C: finish the study at hand and stop; a second one exits at once (each enqueue is

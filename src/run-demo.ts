@@ -25,6 +25,14 @@ export interface DemoStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The settings `serve` refuses to guess, chosen for the embedded parts: the embedded FHIR store
+ * starts empty and is its own patient index, so the demo creates its patients (create) under a
+ * system of its own; the sandbox writes studyDate/studyTime in UTC, so UTC is its true zone.
+ */
+export const DEMO_MRN_SYSTEM = 'urn:avara-fhir-sync:demo:mrn';
+const DEMO_SETTINGS = { PATIENT_MODE: 'create', MRN_SYSTEM: DEMO_MRN_SYSTEM, STUDY_TIME_ZONE: 'UTC' };
+
 /** Sandbox, embedded FHIR store and the service on loopback, on a temporary SQLite file. */
 export async function startDemoStack(extraEnv: Record<string, string> = {}): Promise<DemoStack> {
   const dir = mkdtempSync(join(tmpdir(), 'avara-fhir-sync-demo-'));
@@ -40,6 +48,7 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}): Pro
     POLL_INTERVAL_SECONDS: '0',
     RETRY_BASE_SECONDS: '1',
     LOG_LEVEL: 'warn',
+    ...DEMO_SETTINGS,
     ...extraEnv,
   });
   const app = await startApp(config, createLogger(config.logLevel));

@@ -1,6 +1,6 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { seedDemoOrders, type DemoOrder } from './fhir/embedded/seed-demo-orders.ts';
-import { printKeepUrls, startDemoStack, type DemoStack } from './run-demo.ts';
+import { DEMO_MRN_SYSTEM, printKeepUrls, startDemoStack, type DemoStack } from './run-demo.ts';
 import { getOrder } from './store/orders.ts';
 
 export interface OrdersDemoOptions {
@@ -9,8 +9,6 @@ export interface OrdersDemoOptions {
   out: NodeJS.WritableStream;
   timeoutMs?: number;
 }
-
-const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
 
 interface RoundTrip {
   order: DemoOrder;
@@ -23,11 +21,11 @@ interface RoundTrip {
  * in Avara, the sandbox signs them, and each report comes back to the same chart, `basedOn` its order.
  */
 export async function runOrdersDemo(options: OrdersDemoOptions): Promise<{ ok: boolean; stop: () => Promise<void> }> {
-  const stack = await startDemoStack({ ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '1', MRN_SYSTEM });
+  const stack = await startDemoStack({ ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '1' });
   stack.sandbox.setAutoSign({ delayMs: 300 });
   const started = Date.now();
   options.out.write(`The EHR orders ${options.orders} imaging exams (FHIR ServiceRequest + ImagingStudy)...\n`);
-  const orders = await seedDemoOrders(stack.fhir.baseUrl, options.orders, MRN_SYSTEM);
+  const orders = await seedDemoOrders(stack.fhir.baseUrl, options.orders, DEMO_MRN_SYSTEM);
   await stack.app.orders?.sweepNow();
   const trips = await waitForRoundTrips(stack, orders, options.timeoutMs ?? 120_000);
   options.out.write(renderTable(trips));

@@ -1,14 +1,28 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/load-config.ts';
+import { ConfigError } from '../src/config/config-error.ts';
+import { loadBackfillConfig, loadConfig } from '../src/config/load-config.ts';
 
 const run = promisify(execFile);
 const VALID = {
   AVARA_API_KEY: 'sk_live_0123456789abcdef0123456789abcdef',
   AVARA_WEBHOOK_KEY: 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS',
   FHIR_BASE_URL: 'http://127.0.0.1:8103/fhir/R4',
+  MRN_SYSTEM: 'urn:oid:2.16.840.1.113883.19.5',
+  STUDY_TIME_ZONE: 'America/Chicago',
 };
+
+function without(...names: (keyof typeof VALID)[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(VALID).filter(([name]) => !names.includes(name as keyof typeof VALID)));
+}
+
+async function serveFailure(env: Record<string, string>): Promise<{ code: number; stderr: string } | undefined> {
+  return run(process.execPath, ['src/cli-entry.mjs', 'serve'], { env: { PATH: process.env.PATH ?? '', ...env } }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+}
 
 function configError(env: Record<string, string>): string {
   try {
@@ -25,7 +39,7 @@ describe('configuration', () => {
     const config = loadConfig(VALID);
     expect(config.avara.baseUrl).toBe('https://api.avarasoftware.com');
     expect(config.avara.pdfAllowedHosts).toEqual(['api.avarasoftware.com']);
-    expect(config.worker).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'create', thread: true, nice: 10 });
+    expect(config.worker).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'match', thread: true, nice: 10 });
     expect(config.poll.intervalMs).toBe(300_000);
     expect(config.mapping.accessionSystem).toBe('https://api.avarasoftware.com/fhir/sid/accession');
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
@@ -39,6 +53,27 @@ describe('configuration', () => {
 
   it('names a missing required variable', () => {
     expect(configError({ ...VALID, FHIR_BASE_URL: '' })).toBe('FHIR_BASE_URL: is required');
+  });
+
+  it('has no default MRN_SYSTEM or STUDY_TIME_ZONE: each missing one is named, with what to ask for', () => {
+    expect(configError(without('MRN_SYSTEM'))).toBe("MRN_SYSTEM: is required (the identifier system of the EHR's MRNs: ask the EHR team)");
+    expect(configError(without('STUDY_TIME_ZONE'))).toMatch(/^STUDY_TIME_ZONE: is required \(the IANA zone of Avara's studyDate\/studyTime/);
+    expect(loadConfig(VALID).mapping).toMatchObject({ mrnSystem: VALID.MRN_SYSTEM, studyTimeZone: VALID.STUDY_TIME_ZONE });
+  });
+
+  it('names every variable at fault in one line, not one per start', () => {
+    const message = configError({ ...without('AVARA_API_KEY', 'MRN_SYSTEM', 'STUDY_TIME_ZONE'), WORKER_CONCURRENCY: 'many' });
+    expect(message.split('; ').map((part) => part.split(':')[0])).toEqual(['AVARA_API_KEY', 'MRN_SYSTEM', 'WORKER_CONCURRENCY', 'STUDY_TIME_ZONE']);
+  });
+
+  it('lets backfill run on the Avara key alone: it enqueues, serve maps and delivers', () => {
+    const config = loadBackfillConfig({ AVARA_API_KEY: VALID.AVARA_API_KEY, SQLITE_PATH: '/tmp/x.db' });
+    expect(config).toEqual({
+      avara: { baseUrl: 'https://api.avarasoftware.com', apiKey: VALID.AVARA_API_KEY, pdfAllowedHosts: ['api.avarasoftware.com'] },
+      store: { sqlitePath: '/tmp/x.db' },
+      poll: { intervalMs: 300_000, maxRequestsPerSecond: 5 },
+    });
+    expect(() => loadBackfillConfig({})).toThrow('AVARA_API_KEY: is required');
   });
 
   it('names an invalid variable without echoing its value', () => {
@@ -63,12 +98,14 @@ describe('configuration', () => {
   });
 
   it('stops `serve` with one line naming the variable', async () => {
-    const env = { PATH: process.env.PATH ?? '', ...VALID, WORKER_CONCURRENCY: 'many' };
-    const failure = await run(process.execPath, ['src/cli-entry.mjs', 'serve'], { env }).then(
-      () => undefined,
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await serveFailure({ ...VALID, WORKER_CONCURRENCY: 'many' });
     expect(failure?.code).toBe(1);
     expect(failure?.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^avara-fhir-sync: WORKER_CONCURRENCY: /)]);
+  });
+
+  it('stops `serve` without MRN_SYSTEM and STUDY_TIME_ZONE, naming both on one line', async () => {
+    const failure = await serveFailure(without('MRN_SYSTEM', 'STUDY_TIME_ZONE'));
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^avara-fhir-sync: MRN_SYSTEM: is required \(.*\); STUDY_TIME_ZONE: is required \(/)]);
   });
 });

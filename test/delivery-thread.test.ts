@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.ts';
 import { createLogger } from '../src/create-logger.ts';
 import { startWorkerThread } from '../src/sync/worker-thread/start-worker-thread.ts';
+import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 /** Nice values of this process's threads, from /proc (Linux). */
@@ -59,7 +60,7 @@ describe('a delivery thread that dies unasked', () => {
     const dir = mkdtempSync(join(tmpdir(), 'afs-thread-'));
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
-    const config = loadConfig({ AVARA_API_KEY: `sk_live_${'0'.repeat(32)}`, AVARA_WEBHOOK_KEY: `whsec_${Buffer.from('k'.repeat(24)).toString('base64')}`, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', SQLITE_PATH: join(dir, 'state.db') });
+    const config = loadConfig({ AVARA_API_KEY: `sk_live_${'0'.repeat(32)}`, AVARA_WEBHOOK_KEY: `whsec_${Buffer.from('k'.repeat(24)).toString('base64')}`, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', SQLITE_PATH: join(dir, 'state.db'), ...SERVE_TEST_SETTINGS });
     const worker = await startWorkerThread({
       config, log, nice: 0,
       metrics: { attemptFinished: () => undefined, upstreamRequest: () => undefined },

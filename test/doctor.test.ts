@@ -6,6 +6,8 @@ import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.t
 import { startFhirServer, type EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { runCli } from './support/run-cli.ts';
 
+const EHR_MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.19.5';
+
 describe('avara-fhir-sync doctor', () => {
   let dir: string;
   let sandbox: Sandbox;
@@ -16,6 +18,8 @@ describe('avara-fhir-sync doctor', () => {
     AVARA_WEBHOOK_KEY: sandbox.webhookKey,
     FHIR_BASE_URL: fhir.baseUrl,
     SQLITE_PATH: join(dir, 'state.db'),
+    MRN_SYSTEM: EHR_MRN_SYSTEM,
+    STUDY_TIME_ZONE: 'America/Chicago',
     ...overrides,
   });
   const line = (stdout: string, name: string) => stdout.split('\n').find((l) => l.slice(5).startsWith(`${name}:`)) ?? `(no ${name} line)`;
@@ -38,6 +42,13 @@ describe('avara-fhir-sync doctor', () => {
       expect(line(result.stdout, name)).toMatch(/^OK {3}/);
     }
     expect(line(result.stdout, 'database schema')).toMatch(/^WARN .*migrate/); // a fresh file: doctor applies nothing
+  });
+
+  it('stops when MRN_SYSTEM and STUDY_TIME_ZONE are missing, naming both in one line', async () => {
+    const { MRN_SYSTEM: _mrn, STUDY_TIME_ZONE: _zone, ...rest } = env();
+    const result = await runCli(['doctor'], rest);
+    expect(result.code).toBe(1);
+    expect(result.stdout.trim()).toMatch(/^FAIL configuration: MRN_SYSTEM: is required \(.*\); STUDY_TIME_ZONE: is required \(.*\) -> set or fix those variables \(see \.env\.example\)$/);
   });
 
   it('fails with "key refused" for a key Avara does not know', async () => {

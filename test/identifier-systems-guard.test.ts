@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { createLogger } from '../src/create-logger.ts';
+import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
 
 describe('identifier systems recorded in the database', () => {
   let dir: string;
@@ -23,6 +24,7 @@ describe('identifier systems recorded in the database', () => {
       FHIR_BASE_URL: 'http://127.0.0.1:9/fhir/R4',
       SQLITE_PATH: join(dir, 'state.db'),
       PORT: '0',
+      ...SERVE_TEST_SETTINGS,
       ...extra,
     });
   const log = createLogger('silent');

@@ -15,7 +15,7 @@ describe('avara-fhir-sync orders', () => {
 
   const cliEnv = () => ({
     AVARA_BASE_URL: env.sandbox.baseUrl, AVARA_API_KEY: env.sandbox.apiKey, AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
-    FHIR_BASE_URL: env.fhir.baseUrl, SQLITE_PATH: join(env.dir, 'state.db'), MRN_SYSTEM, LOG_LEVEL: 'silent',
+    FHIR_BASE_URL: env.fhir.baseUrl, SQLITE_PATH: join(env.dir, 'state.db'), MRN_SYSTEM, STUDY_TIME_ZONE: 'UTC', LOG_LEVEL: 'silent',
   });
 
   it('syncs one order now, shows counts and errors, and retries a dead one', async () => {

@@ -10,6 +10,7 @@ import { getOrder } from '../src/store/orders.ts';
 import { listOrderEvents } from '../src/store/order-status.ts';
 import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
 import { seedFhirOrders } from './support/seed-fhir-orders.ts';
+import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
 
 describe('an order create interrupted by kill -9', () => {
   let dir: string;
@@ -27,7 +28,7 @@ describe('an order create interrupted by kill -9', () => {
   });
 
   const env = () => ({
-    PATH: process.env.PATH ?? '', AVARA_BASE_URL: sandbox.baseUrl, AVARA_API_KEY: sandbox.apiKey, AVARA_WEBHOOK_KEY: sandbox.webhookKey,
+    PATH: process.env.PATH ?? '', ...SERVE_TEST_SETTINGS, AVARA_BASE_URL: sandbox.baseUrl, AVARA_API_KEY: sandbox.apiKey, AVARA_WEBHOOK_KEY: sandbox.webhookKey,
     FHIR_BASE_URL: fhir.baseUrl, SQLITE_PATH: join(dir, 'state.db'), PORT: '0', POLL_INTERVAL_SECONDS: '0', LOG_LEVEL: 'warn',
     ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '1', MRN_SYSTEM, LEASE_SECONDS: '5', RETRY_BASE_SECONDS: '0.1',
   });

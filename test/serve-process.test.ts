@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
 import { startFhirServer, type EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
 
 /** `avara-fhir-sync serve` as a real child process, configured only through its environment. */
 function startServe(env: Record<string, string>): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
@@ -45,6 +46,7 @@ describe('avara-fhir-sync serve', () => {
       FHIR_BASE_URL: fhir.baseUrl,
       SQLITE_PATH: join(dir, 'state.db'),
       PORT: '0',
+      ...SERVE_TEST_SETTINGS,
     });
     child = served.child;
     expect((await fetch(`${served.url}/readyz`)).status).toBe(200);

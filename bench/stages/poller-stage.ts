@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createAvaraClient } from '../../src/avara/avara-client.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { BENCH_MAPPING_SETTINGS } from '../serve-process.ts';
 import { createLogger } from '../../src/create-logger.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { startPoller } from '../../src/sync/poller.ts';
@@ -28,7 +29,7 @@ export async function measurePoller(studies: number, unchangedSweeps: number): P
   const sandbox = await forkRpcChild<SandboxInfo>('sandbox-child.ts', { BENCH_SEED: '55', BENCH_STUDIES: String(studies), BENCH_SMALL_PDFS: '1' });
   try {
     return await withTempDir(async (dir) => {
-      const config = loadConfig({ AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', POLL_INTERVAL_SECONDS: '0', SQLITE_PATH: join(dir, 'poller.db') });
+      const config = loadConfig({ AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', POLL_INTERVAL_SECONDS: '0', SQLITE_PATH: join(dir, 'poller.db'), ...BENCH_MAPPING_SETTINGS });
       const store = openStore(config.store);
       const poller = startPoller({ store, avara: createAvaraClient(config.avara), log: createLogger('warn'), settings: config.poll });
       try {

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createAvaraClient } from '../../src/avara/avara-client.ts';
 import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { BENCH_MAPPING_SETTINGS } from '../serve-process.ts';
 import { buildDeliveryBundle } from '../../src/fhir/mapping/build-delivery-bundle.ts';
 import { isSigned } from '../../src/fhir/mapping/order-signed-reports.ts';
 import { patientKey } from '../../src/fhir/mapping/patient-key.ts';
@@ -27,7 +28,7 @@ export interface PreparedBundles {
  * Avara client, gathering and mapper, with every patient new (conditional create).
  */
 export async function prepareBundles(sandbox: { baseUrl: string; apiKey: string; webhookKey: string }, refs: SignedRef[]): Promise<PreparedBundles> {
-  const config = loadConfig({ AVARA_BASE_URL: sandbox.baseUrl, AVARA_API_KEY: sandbox.apiKey, AVARA_WEBHOOK_KEY: sandbox.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:1/fhir' });
+  const config = loadConfig({ AVARA_BASE_URL: sandbox.baseUrl, AVARA_API_KEY: sandbox.apiKey, AVARA_WEBHOOK_KEY: sandbox.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:1/fhir', ...BENCH_MAPPING_SETTINGS });
   const avara = createAvaraClient(config.avara);
   const users = new Map<string, User>();
   const bodies: Buffer[] = new Array(refs.length);

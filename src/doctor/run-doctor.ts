@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { loadConfig } from '../config/load-config.ts';
 import { checkAvaraAccess, checkWebhookKeys } from './check-avara.ts';
 import { checkDatabase } from './check-database.ts';
 import { checkFhirServer } from './check-fhir.ts';
@@ -15,7 +16,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
     report(ok('configuration', 'every variable valid'));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    report(fail('configuration', error.message, 'fix that variable (see .env.example)'));
+    const fix = error.variables.length > 1 ? 'set or fix those variables' : 'fix that variable';
+    report(fail('configuration', error.message, `${fix} (see .env.example)`));
     return false;
   }
   const results: CheckResult[] = [];

@@ -15,6 +15,7 @@ import { countDeliveriesByState, getDelivery, type Delivery } from '../../src/st
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import type { AuditEventName } from '../../src/store/audit.ts';
 import { auditEvents, inbox, type DeliveryState } from '../../src/store/schema.ts';
+import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
 
 export type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
 type LogLine = Record<string, unknown> & { msg?: string };
@@ -87,6 +88,7 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
     RETRY_MAX_SECONDS: '0.5',
     LEASE_SECONDS: '5',
     LOG_LEVEL: 'info',
+    ...SERVE_TEST_SETTINGS,
     ...options.env,
   };
   const runs: ChildRun[] = [];

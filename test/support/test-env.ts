@@ -12,6 +12,7 @@ import { createLogger } from '../../src/create-logger.ts';
 import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
 import { getDelivery, type Delivery } from '../../src/store/deliveries.ts';
 import type { DeliveryState } from '../../src/store/schema.ts';
+import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
 
 export interface TestEnv {
   app: RunningApp;
@@ -56,6 +57,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     RETRY_BASE_SECONDS: '0.05',
     RETRY_MAX_SECONDS: '0.5',
     LOG_LEVEL: 'debug',
+    ...SERVE_TEST_SETTINGS,
     ...options.env,
   });
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });

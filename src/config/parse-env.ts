@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
+
+// Every variable of design.md "Environment". The ones without a safe default are optional here;
+// each command states which of them it needs (REQUIRED_BY_SERVE, ...), so a read-only command is
+// not stopped by a setting it never uses.
+
+const DEFAULT_AVARA_BASE_URL = 'https://api.avarasoftware.com';
+const DEFAULT_ID_BASE = 'https://api.avarasoftware.com/fhir/sid';
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const optionalText = z.string().min(1).optional();
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const webhookKeys = commaList.pipe(
+  z.array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'each key must be whsec_ followed by base64')).min(1),
+);
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Berlin');
+
+const Env = z.object({
+  AVARA_BASE_URL: httpUrl.default(DEFAULT_AVARA_BASE_URL),
+  AVARA_API_KEY: z.string().regex(/^sk_[a-z]+_[0-9a-fA-F]{32}$/, 'must look like sk_live_<32 hex>').optional(),
+  AVARA_WEBHOOK_KEY: webhookKeys.optional(),
+  FHIR_BASE_URL: httpUrl.optional(),
+  FHIR_AUTH: z.enum(['none', 'basic', 'bearer', 'client_credentials']).default('none'),
+  FHIR_CLIENT_ID: optionalText,
+  FHIR_CLIENT_SECRET: optionalText,
+  FHIR_TOKEN_URL: httpUrl.optional(),
+  FHIR_BEARER_TOKEN: optionalText,
+  FHIR_USERNAME: optionalText,
+  FHIR_PASSWORD: optionalText,
+  SQLITE_PATH: z.string().min(1).default('./data/avara-fhir-sync.db'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535, 8080),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // No default: an invented system matches no chart, so every patient would be duplicated (create)
+  // or never found (match). Only the EHR team knows the right one.
+  MRN_SYSTEM: z.string().min(1).optional(),
+  WORKER_CONCURRENCY: int(1, 64, 4),
+  WORKER_THREAD: bool.default(true),
+  WORKER_NICE: int(0, 19, 10),
+  POLL_INTERVAL_SECONDS: int(0, 86_400, 300),
+  POLL_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
+  MAX_ATTEMPTS: int(1, 1000, 12),
+  RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(10),
+  RETRY_MAX_SECONDS: z.coerce.number().positive().max(7 * 86_400).default(3600),
+  PDF_ALLOWED_HOSTS: commaList.optional(),
+  LEASE_SECONDS: int(5, 86_400, 60),
+  SHUTDOWN_GRACE_SECONDS: int(0, 3600, 20),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // design.md: an EHR registers its own patients; creating them is for stores that are their own index.
+  PATIENT_MODE: z.enum(['create', 'match']).default('match'),
+  AVARA_IDENTIFIER_SYSTEM_BASE: z.string().min(1).default(DEFAULT_ID_BASE),
+  ACCESSION_SYSTEM: z.string().min(1).optional(),
+  ACCESSION_METADATA_KEY: z.string().min(1).default('accessionNumber'),
+  // No default: a wrong zone shifts every study time by hours, silently.
+  STUDY_TIME_ZONE: timeZone.optional(),
+  DELIVER_EXTERNAL_STUDIES: bool.default(false),
+  ORDERS_ENABLED: bool.default(false),
+  ORDERS_POLL_INTERVAL_SECONDS: int(1, 86_400, 30),
+  FHIR_WEBHOOK_SECRET: optionalText,
+  VIEWER_STUDIES: bool.default(false),
+  PRIOR_REPORTS_MAX: int(0, 50, 5),
+  SYNC_WEBHOOK_BUDGET_MS: int(100, 60_000, 1500),
+  WORKLIST_ALLOWED_AE_TITLES: commaList.optional(),
+});
+export type Env = z.infer<typeof Env>;
+
+/** The variables some command cannot run without. */
+export type Needed = 'AVARA_API_KEY' | 'AVARA_WEBHOOK_KEY' | 'FHIR_BASE_URL' | 'MRN_SYSTEM' | 'STUDY_TIME_ZONE';
+export type EnvWith<K extends Needed> = Env & { [P in K]-?: NonNullable<Env[P]> };
+
+/** `serve` and everything that maps or delivers (doctor, `orders sync`, the delivery thread's config). */
+export const REQUIRED_BY_SERVE = ['AVARA_API_KEY', 'AVARA_WEBHOOK_KEY', 'FHIR_BASE_URL', 'MRN_SYSTEM', 'STUDY_TIME_ZONE'] as const;
+
+// A missing value has no default to fall back on; say what to ask for, not just that it is missing.
+const MISSING_HINTS: Partial<Record<Needed, string>> = {
+  MRN_SYSTEM: "the identifier system of the EHR's MRNs: ask the EHR team",
+  STUDY_TIME_ZONE: "the IANA zone of Avara's studyDate/studyTime, e.g. America/New_York",
+};
+
+/**
+ * Validates the whole environment and names every variable at fault in one line, so a first
+ * start shows all that is missing at once. Never echoes a value: it may be a key.
+ */
+export function parseEnv<K extends Needed>(env: NodeJS.ProcessEnv, required: readonly K[]): EnvWith<K> {
+  // Empty strings in .env files mean "not set", as in most dotenv tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Env.safeParse(present);
+  const problems = new Map<string, string>();
+  for (const name of required) {
+    if (present[name] === undefined) problems.set(name, MISSING_HINTS[name] ? `is required (${MISSING_HINTS[name]})` : 'is required');
+  }
+  for (const issue of parsed.success ? [] : parsed.error.issues) {
+    const name = String(issue.path[0] ?? 'environment');
+    if (!problems.has(name)) problems.set(name, issue.message);
+  }
+  if (problems.size > 0 || !parsed.success) {
+    const order = Object.keys(Env.shape);
+    const names = [...problems.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    throw new ConfigError(names.map((name) => `${name}: ${problems.get(name)}`).join('; '), names);
+  }
+  return parsed.data as EnvWith<K>;
+}
