@@ -6,7 +6,9 @@ import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.t
 import { startFhirServer, type EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { runCli } from './support/run-cli.ts';
 
+// An HL7 example OID: a system some EHR Patient carries, unlike one made up for the service.
 const EHR_MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.19.5';
+const EHR_MRN = 'DOC-PROBE-MRN-4711';
 
 describe('avara-fhir-sync doctor', () => {
   let dir: string;
@@ -28,6 +30,9 @@ describe('avara-fhir-sync doctor', () => {
     dir = mkdtempSync(join(tmpdir(), 'afs-doctor-'));
     sandbox = await startSandbox({ port: 0 });
     fhir = await startFhirServer({ port: 0 });
+    const patient = { resourceType: 'Patient', identifier: [{ system: EHR_MRN_SYSTEM, value: EHR_MRN }], name: [{ family: 'Probe', given: ['Doc'] }] };
+    const created = await fetch(`${fhir.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient) });
+    if (created.status !== 201) throw new Error(`seeding the EHR patient answered ${created.status}`);
   });
   afterAll(async () => {
     await sandbox.stop();
@@ -38,10 +43,36 @@ describe('avara-fhir-sync doctor', () => {
   it('passes against the sandbox and the embedded FHIR store, one OK line per check', async () => {
     const result = await runCli(['doctor'], env());
     expect(result.code, result.stdout).toBe(0);
-    for (const name of ['configuration', 'webhook signing key', 'Avara API key', 'FHIR transactions', 'FHIR conditional create', 'FHIR conditional update', 'FHIR search by identifier', 'FHIR search by _tag', 'FHIR auth', 'database']) {
+    for (const name of ['configuration', 'mapping settings', 'EHR patients by MRN_SYSTEM', 'webhook signing key', 'Avara API key', 'FHIR transactions', 'FHIR conditional create', 'FHIR conditional update', 'FHIR search by identifier', 'FHIR search by _tag', 'FHIR auth', 'database']) {
       expect(line(result.stdout, name)).toMatch(/^OK {3}/);
     }
     expect(line(result.stdout, 'database schema')).toMatch(/^WARN .*migrate/); // a fresh file: doctor applies nothing
+    expect(result.stdout).not.toContain(EHR_MRN);
+  });
+
+  it('warns when no Patient in the EHR has an identifier of MRN_SYSTEM', async () => {
+    const result = await runCli(['doctor'], env({ MRN_SYSTEM: 'urn:oid:1.2.3.4.5' }));
+    expect(result.code, result.stdout).toBe(0);
+    expect(line(result.stdout, 'EHR patients by MRN_SYSTEM')).toMatch(/^WARN .*no Patient in the EHR has an identifier of MRN_SYSTEM; with PATIENT_MODE=match no report would find its chart -> set MRN_SYSTEM/);
+  });
+
+  it("warns that urn:avara-fhir-sync:mrn was invented, and that PATIENT_MODE=create would duplicate every patient", async () => {
+    const result = await runCli(['doctor'], env({ MRN_SYSTEM: 'urn:avara-fhir-sync:mrn', PATIENT_MODE: 'create' }));
+    expect(line(result.stdout, 'MRN_SYSTEM')).toMatch(/^WARN MRN_SYSTEM: urn:avara-fhir-sync:mrn is in this service's own namespace, where the old invented default lived/);
+    expect(line(result.stdout, 'EHR patients by MRN_SYSTEM')).toMatch(/^WARN .*with PATIENT_MODE=create every patient would be created again/);
+  });
+
+  it('warns that STUDY_TIME_ZONE=UTC, the old default, is rarely the scanners\' zone', async () => {
+    const result = await runCli(['doctor'], env({ STUDY_TIME_ZONE: 'Etc/UTC' }));
+    expect(line(result.stdout, 'STUDY_TIME_ZONE')).toMatch(/^WARN STUDY_TIME_ZONE: Etc\/UTC was the old default/);
+    expect(line(result.stdout, 'mapping settings')).toBe('(no mapping settings line)');
+  });
+
+  it('fails when the FHIR server refuses this client a Patient search', async () => {
+    fhir.faults.failNext(1, 403, { matcher: (method, path) => method === 'GET' && path.endsWith('/Patient') });
+    const result = await runCli(['doctor'], env());
+    expect(result.code).toBe(1);
+    expect(line(result.stdout, 'EHR patients by MRN_SYSTEM')).toMatch(/^FAIL .*a Patient search answered 403 -> grant this client Patient search/);
   });
 
   it('stops when MRN_SYSTEM and STUDY_TIME_ZONE are missing, naming both in one line', async () => {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config.ts';
 import { checkAvaraAccess, checkWebhookKeys } from './check-avara.ts';
 import { checkDatabase } from './check-database.ts';
 import { checkFhirServer } from './check-fhir.ts';
+import { checkMappingSettings } from './check-mapping-settings.ts';
 import { fail, ok, type CheckResult } from './doctor-check.ts';
 
 /**
@@ -25,9 +26,10 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
     results.push(result);
     report(result);
   };
+  checkMappingSettings(config).forEach(emit);
   checkWebhookKeys(config.avara).forEach(emit);
   emit(await checkAvaraAccess(config.avara));
-  (await checkFhirServer(config.fhir)).forEach(emit);
+  (await checkFhirServer(config.fhir, { mrnSystem: config.mapping.mrnSystem, patientMode: config.worker.patientMode })).forEach(emit);
   checkDatabase(config.store.sqlitePath).forEach(emit);
   return results.every((r) => r.level !== 'FAIL');
 }
