@@ -1,4 +1,4 @@
-import type { DiagnosticReport, ImagingStudy, Patient, ServiceRequest } from '@medplum/fhirtypes';
+import type { DiagnosticReport, DocumentReference, ImagingStudy, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mapOrderToStudy } from '../src/fhir/order-mapping/map-order-to-study.ts';
 import { getOrder } from '../src/store/orders.ts';
@@ -87,6 +87,27 @@ describe('orders: FHIR -> Avara', () => {
     expect(reports[0]!.basedOn).toEqual([{ reference: `ServiceRequest/${order!.serviceRequestId}` }]);
     expect(reports[0]!.subject?.reference).toBe(`Patient/${order!.patientId}`);
     expect(await env.fhirSearch('Patient')).toHaveLength(1);
+    expect(await env.fhirSearch('ImagingStudy')).toHaveLength(1);
+  });
+
+  it('the signed report keeps the order\'s own accession identifier and the EHR study\'s time, not Avara\'s copies', async () => {
+    env = await startTestEnv({ env: { ...ORDER_ENV, STUDY_TIME_ZONE: 'America/Chicago' } });
+    env.sandbox.setAutoSign({ delayMs: 10 });
+    const [order] = await seedFhirOrders(env.fhir.baseUrl, [22]);
+    const accession = { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] }, system: 'urn:oid:2.16.840.1.113883.3.999.5', value: 'ACC-5022' };
+    await updateFhirResource(env.fhir.baseUrl, 'ServiceRequest', order!.serviceRequestId, (sr: ServiceRequest) => (sr.identifier = [accession]));
+    // Seconds and an offset Avara's studyDate/studyTime cannot carry.
+    await updateFhirResource(env.fhir.baseUrl, 'ImagingStudy', order!.imagingStudyId, (is: ImagingStudy) => (is.started = '2026-11-20T03:15:37-06:00'));
+    await sweepAndSettle(env);
+    const report = await env.waitFor('the signed report', () => env.sandbox.allReportStates()[0]);
+    await env.waitForDelivery(report.report.reportId, 'delivered');
+
+    const [diagnosticReport] = await env.fhirSearch<DiagnosticReport>('DiagnosticReport');
+    const accessions = diagnosticReport!.identifier!.filter((i) => i.type?.coding?.some((c) => c.code === 'ACSN'));
+    expect(accessions).toEqual([accession]);
+    expect(diagnosticReport!.effectiveDateTime).toBe('2026-11-20T03:15:37-06:00');
+    const [document] = await env.fhirSearch<DocumentReference>('DocumentReference');
+    expect(document!.context?.period?.start).toBe('2026-11-20T03:15:37-06:00');
     expect(await env.fhirSearch('ImagingStudy')).toHaveLength(1);
   });
 

@@ -1,5 +1,3 @@
-import { splitPatientName } from '../fhir/mapping/split-patient-name.ts';
-
 const MASK = '\u00b7\u00b7\u00b7';
 
 /**
@@ -12,10 +10,14 @@ export function patientLabel(patientName: string | undefined, identifier: string
   return parts.length ? parts.join(' ') : null;
 }
 
+// Not the FHIR mapping's split (which must always find a family): a label only tells deliveries
+// apart, so when the name's order is unclear it keeps the words' own order, up to three.
 function initials(patientName: string): string {
-  const name = splitPatientName(patientName);
-  if (!name) return '';
-  const words = name.family && name.given?.length ? [name.given[0]!, name.family] : name.text!.replace(/,/g, ' ').split(/\s+/).filter(Boolean).slice(0, 3);
+  const text = patientName.trim().replace(/\s+/g, ' ');
+  if (text === '') return '';
+  const [family, given, ...more] = text.split(',').map((part) => part.trim());
+  const givenFirst = given && family && more.length === 0 ? [given.split(' ')[0]!, family] : undefined;
+  const words = givenFirst ?? text.replace(/,/g, ' ').split(' ').filter(Boolean).slice(0, 3);
   return words.map((w) => `${Array.from(w)[0]!.toUpperCase()}.`).join('');
 }
 
