@@ -1,21 +1,20 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { count, eq } from 'drizzle-orm';
-import { Webhook } from 'standardwebhooks';
 import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
-import { startSandbox, type Sandbox } from '../../src/avara/sandbox/start-sandbox.ts';
-import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import type { Sandbox } from '../../src/avara/sandbox/start-sandbox.ts';
+import type { EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
 import { countDeliveriesByState, getDelivery, type Delivery } from '../../src/store/deliveries.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import type { AuditEventName } from '../../src/store/audit.ts';
 import { auditEvents, inbox, type DeliveryState } from '../../src/store/schema.ts';
-import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
+import { queueProgress } from './queue-progress.ts';
+import { startStandIns } from './start-stand-ins.ts';
+import { fetchPdfLink, reportDeliveredBody, signWebhook } from './test-webhooks.ts';
+import { STALL_MS, waitFor, type WaitLimit } from './wait-for.ts';
 
 export type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
 type LogLine = Record<string, unknown> & { msg?: string };
@@ -54,8 +53,12 @@ export interface ChildAppHarness {
   postReportDelivered(ref: SignedRef): Promise<Response>;
   /** How many resources of a type the FHIR store holds (FHIR search). */
   fhirCount(resourceType: string): Promise<number>;
-  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
-  waitForDelivered(reportIds: string[], timeoutMs?: number): Promise<void>;
+  /** Polls until `check` returns a value (not undefined/false); see test/support/wait-for.ts. */
+  waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, limit?: number | WaitLimit): Promise<T>;
+  /** The limit for long waits on deliveries: fail when the child's delivery queue has not moved for 30 s. */
+  untilQueueStalls: WaitLimit;
+  /** Waits until every one is delivered; by default fails only when the queue stalls (`untilQueueStalls`). */
+  waitForDelivered(reportIds: string[], limit?: number | WaitLimit): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,19 +71,12 @@ const LOG_TAIL_LINES = 60;
 
 /** Sandbox and embedded FHIR store in the test process; the app in a child on one SQLite file. */
 export async function startChildAppHarness(options: { env?: Record<string, string>; seed?: number } = {}): Promise<ChildAppHarness> {
-  const dir = mkdtempSync(join(tmpdir(), 'afs-child-'));
-  const sqlitePath = join(dir, 'state.db');
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
-  const fhir = await startFhirServer({ port: 0 });
-  const sandbox = await startSandbox({ port: 0, seed: options.seed ?? 11, webhookUrl: `${url}/webhooks/avara` });
-  const baseEnv: Record<string, string> = {
+  const standIns = await startStandIns({ dirPrefix: 'afs-child-', sandbox: { seed: options.seed ?? 11, webhookUrl: `${url}/webhooks/avara` } });
+  const { sandbox, fhir, sqlitePath } = standIns;
+  const baseEnv = standIns.serveEnv({
     PATH: process.env.PATH ?? '',
-    AVARA_BASE_URL: sandbox.baseUrl,
-    AVARA_API_KEY: sandbox.apiKey,
-    AVARA_WEBHOOK_KEY: sandbox.webhookKey,
-    FHIR_BASE_URL: fhir.baseUrl,
-    SQLITE_PATH: sqlitePath,
     HOST: '127.0.0.1',
     PORT: String(port),
     POLL_INTERVAL_SECONDS: '0',
@@ -88,9 +84,8 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
     RETRY_MAX_SECONDS: '0.5',
     LEASE_SECONDS: '5',
     LOG_LEVEL: 'info',
-    ...SERVE_TEST_SETTINGS,
     ...options.env,
-  };
+  });
   const runs: ChildRun[] = [];
   let reader: Store | undefined;
   // Opened after the first child migrated the file; WAL lets this reader share it with the child.
@@ -119,20 +114,8 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
       return (webhookId ? query.where(eq(inbox.webhookId, webhookId)) : query).get()?.n ?? 0;
     },
     async postReportDelivered(ref) {
-      const link = await fetch(`${sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${ref.reportId}`, { headers: { authorization: `Bearer ${sandbox.apiKey}` } });
-      const { presignedUrl } = (await link.json()) as { presignedUrl: string };
-      const body = JSON.stringify({
-        id: `whe_${randomBytes(16).toString('hex')}`,
-        type: 'report.delivered',
-        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: false, presignedUrl },
-      });
-      const at = new Date();
-      const headers = {
-        'content-type': 'application/json',
-        'webhook-id': ref.webhookId,
-        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': new Webhook(sandbox.webhookKey).sign(ref.webhookId, at, body),
-      };
+      const body = reportDeliveredBody(ref, await fetchPdfLink(sandbox, ref.reportId));
+      const headers = { 'content-type': 'application/json', ...signWebhook(sandbox.webhookKey, body, { id: ref.webhookId }) };
       return fetch(`${url}/webhooks/avara`, { method: 'POST', body, headers });
     },
     async fhirCount(resourceType) {
@@ -140,23 +123,26 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
       if (!response.ok) throw new Error(`FHIR search ${resourceType} answered ${response.status}`);
       return ((await response.json()) as { entry?: unknown[] }).entry?.length ?? 0;
     },
-    waitFor: (what, check, timeoutMs) => waitFor(what, check, timeoutMs),
-    async waitForDelivered(reportIds, timeoutMs = 30_000) {
+    waitFor: (what, check, limit = 30_000) => waitFor(what, check, limit),
+    untilQueueStalls: { stallMs: STALL_MS, progress: () => queueProgress(store().db) },
+    async waitForDelivered(reportIds, limit = harness.untilQueueStalls) {
+      const bound = typeof limit === 'number' ? { timeoutMs: limit } : limit;
       await waitFor(`${reportIds.length} deliveries delivered`, () => {
         const notYet = reportIds.filter((id) => harness.delivery(id)?.state !== 'delivered');
         return notYet.length === 0;
-      }, timeoutMs).catch((error: Error) => {
-        const states = reportIds.map((id) => harness.delivery(id)).map((d) => `${d?.state ?? 'absent'}${d?.lastErrorCode ? `(${d.lastErrorCode})` : ''}`);
-        const tally = [...new Set(states)].map((s) => `${s}: ${states.filter((t) => t === s).length}`).join(', ');
-        throw new Error(`${error.message}; states ${tally}; child log:\n${runs.at(-1)?.logTail() ?? ''}`);
+      }, {
+        ...bound,
+        explain() {
+          const states = reportIds.map((id) => harness.delivery(id)).map((d) => `${d?.state ?? 'absent'}${d?.lastErrorCode ? `(${d.lastErrorCode})` : ''}`);
+          const tally = [...new Set(states)].map((s) => `${s}: ${states.filter((t) => t === s).length}`).join(', ');
+          return `states ${tally}; child log:\n${runs.at(-1)?.logTail() ?? ''}`;
+        },
       });
     },
     async stop() {
       await Promise.all(runs.map((run) => run.kill9()));
       reader?.close();
-      await sandbox.stop();
-      await fhir.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await standIns.stop();
     },
   };
   return harness;
@@ -215,16 +201,6 @@ function spawnChild(args: string[], env: Record<string, string>): ChildRun {
       return exited;
     },
   };
-}
-
-async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** A port free now; the child binds it on every restart (SO_REUSEADDR makes rebinding after a kill safe). */

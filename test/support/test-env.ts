@@ -1,18 +1,16 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Webhook } from 'standardwebhooks';
 import { startApp, type RunningApp } from '../../src/app.ts';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
+import type { Sandbox, SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/create-logger.ts';
-import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import type { EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
 import { getDelivery, type Delivery } from '../../src/store/deliveries.ts';
 import type { DeliveryState } from '../../src/store/schema.ts';
-import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
+import { queueProgress } from './queue-progress.ts';
+import { startStandIns } from './start-stand-ins.ts';
+import { fetchPdfLink, reportDeliveredBody, signWebhook } from './test-webhooks.ts';
+import { STALL_MS, waitFor, type WaitLimit } from './wait-for.ts';
 
 export interface TestEnv {
   app: RunningApp;
@@ -27,10 +25,15 @@ export interface TestEnv {
   /** A presigned PDF link exactly as Avara's API hands it out now. */
   pdfLink(reportId: string): Promise<string>;
   signedHeaders(rawBody: string, options?: { key?: string; id?: string; timestampSeconds?: number }): Record<string, string>;
-  waitForDelivery(reportId: string, states: DeliveryState | DeliveryState[], timeoutMs?: number): Promise<Delivery>;
+  /** A number is a deadline in ms (default 20 s); long waits pass `untilQueueStalls`. */
+  waitForDelivery(reportId: string, states: DeliveryState | DeliveryState[], limit?: number | WaitLimit): Promise<Delivery>;
   delivery(reportId: string): Delivery | undefined;
-  /** Polls until `check` returns a value (not undefined/false), or fails after the timeout. */
-  waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
+  /** Polls until `check` returns a value (not undefined/false); see test/support/wait-for.ts. */
+  waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, limit?: number | WaitLimit): Promise<T>;
+  /** The limit for long waits on deliveries: fail when the delivery queue has not moved for 30 s. */
+  untilQueueStalls: WaitLimit;
+  /** With MAX_ATTEMPTS=1: signs one report while the FHIR store is down, so its one failure is final. */
+  deadLetterOneReport(): Promise<string>;
   fhirSearch<T extends Resource = Resource>(resourceType: string, query?: Record<string, string>): Promise<T[]>;
   stop(): Promise<void>;
 }
@@ -42,74 +45,53 @@ export interface TestEnvOptions {
 
 /** The real product on loopback: embedded FHIR store, Avara sandbox, app on its own SQLite file. */
 export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
-  const dir = mkdtempSync(join(tmpdir(), 'afs-test-'));
-  const fhir = await startFhirServer({ port: 0 });
-  const sandbox = await startSandbox({ port: 0, seed: 7, ...options.sandbox });
+  const standIns = await startStandIns({ sandbox: { seed: 7, ...options.sandbox } });
+  const { sandbox, fhir, dir } = standIns;
   const logs: string[] = [];
-  const config = loadConfig({
-    AVARA_BASE_URL: sandbox.baseUrl,
-    AVARA_API_KEY: sandbox.apiKey,
-    AVARA_WEBHOOK_KEY: sandbox.webhookKey,
-    FHIR_BASE_URL: fhir.baseUrl,
-    SQLITE_PATH: join(dir, 'state.db'),
+  const config = loadConfig(standIns.serveEnv({
     PORT: '0',
     POLL_INTERVAL_SECONDS: '0',
     RETRY_BASE_SECONDS: '0.05',
     RETRY_MAX_SECONDS: '0.5',
     LOG_LEVEL: 'debug',
-    ...SERVE_TEST_SETTINGS,
     ...options.env,
-  });
+  }));
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const app = await startApp(config, createLogger(config.logLevel, sink));
   sandbox.setWebhookUrl(`${app.url}/webhooks/avara`);
+  const describeDelivery = (reportId: string, wanted: DeliveryState[]) => {
+    const row = getDelivery(app.store.db, reportId);
+    return `delivery ${reportId} is ${row ? `${row.state} (${row.lastErrorCode ?? 'no error'})` : 'absent'}, wanted ${wanted.join('|')}`;
+  };
 
   const env: TestEnv = {
     app, sandbox, fhir, dir,
     logText: () => logs.join(''),
     postWebhook: (rawBody, headers) =>
       fetch(`${app.url}/webhooks/avara`, { method: 'POST', body: rawBody, headers: { 'content-type': 'application/json', ...headers } }),
-    async pdfLink(reportId) {
-      const response = await fetch(`${sandbox.baseUrl}/v1/autoScribe/reports/pdf?reportId=${reportId}`, {
-        headers: { authorization: `Bearer ${sandbox.apiKey}` },
-      });
-      return ((await response.json()) as { presignedUrl: string }).presignedUrl;
-    },
+    pdfLink: (reportId) => fetchPdfLink(sandbox, reportId),
     async sendReportDelivered(ref, options = {}) {
-      const body = JSON.stringify({
-        id: `whe_${randomBytes(16).toString('hex')}`,
-        type: 'report.delivered',
-        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: false, presignedUrl: options.presignedUrl ?? (await env.pdfLink(ref.reportId)) },
-      });
+      const body = reportDeliveredBody(ref, options.presignedUrl ?? (await env.pdfLink(ref.reportId)));
       return env.postWebhook(body, env.signedHeaders(body));
     },
-    signedHeaders(rawBody, opts = {}) {
-      const id = opts.id ?? `msg_${Math.random().toString(36).slice(2)}`;
-      const at = new Date((opts.timestampSeconds ?? Math.floor(Date.now() / 1000)) * 1000);
-      const signature = new Webhook(opts.key ?? sandbox.webhookKey).sign(id, at, rawBody);
-      return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature };
-    },
+    signedHeaders: (rawBody, opts = {}) => signWebhook(opts.key ?? sandbox.webhookKey, rawBody, opts),
     delivery: (reportId) => getDelivery(app.store.db, reportId),
-    async waitFor(what, check, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = check();
-        if (value !== undefined && value !== false) return value;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    },
-    async waitForDelivery(reportId, states, timeoutMs = 20_000) {
+    waitFor: (what, check, limit) => waitFor(what, check, limit),
+    untilQueueStalls: { stallMs: STALL_MS, progress: () => queueProgress(app.store.db) },
+    waitForDelivery(reportId, states, limit = 20_000) {
       const wanted = Array.isArray(states) ? states : [states];
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
+      const bound = typeof limit === 'number' ? { timeoutMs: limit } : limit;
+      return waitFor(`delivery ${reportId}`, () => {
         const row = getDelivery(app.store.db, reportId);
-        if (row && wanted.includes(row.state)) return row;
-        if (Date.now() > deadline) {
-          throw new Error(`delivery ${reportId} is ${row ? `${row.state} (${row.lastErrorCode ?? 'no error'})` : 'absent'}, wanted ${wanted.join('|')}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+        return row && wanted.includes(row.state) ? row : undefined;
+      }, { ...bound, explain: () => describeDelivery(reportId, wanted) });
+    },
+    async deadLetterOneReport() {
+      await fhir.faults.down();
+      const [signed] = await sandbox.signReports(1);
+      await env.waitForDelivery(signed!.reportId, 'dead');
+      await fhir.faults.up();
+      return signed!.reportId;
     },
     async fhirSearch<T extends Resource>(resourceType: string, query: Record<string, string> = {}) {
       const response = await fetch(`${fhir.baseUrl}/${resourceType}?${new URLSearchParams({ _count: '1000', ...query })}`);
@@ -119,9 +101,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     },
     async stop() {
       await app.stop();
-      await sandbox.stop();
-      await fhir.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await standIns.stop();
     },
   };
   return env;

@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
+import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
+
+/** What the app talks to in a test: the Avara sandbox, the embedded FHIR store, a fresh temp dir. */
+export interface StandIns {
+  sandbox: Sandbox;
+  fhir: EmbeddedFhirServer;
+  dir: string;
+  /** The app's SQLite file in `dir` (not created here). */
+  sqlitePath: string;
+  /**
+   * The environment `serve` (in process or as a child) needs to reach these stand-ins, with the
+   * settings it will not default (SERVE_TEST_SETTINGS); `extra` wins.
+   */
+  serveEnv(extra?: Record<string, string>): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts the stand-ins on 127.0.0.1 port 0; `stop()` stops both and removes the temp dir. */
+export async function startStandIns(options: { sandbox?: SandboxOptions; dirPrefix?: string } = {}): Promise<StandIns> {
+  const dir = mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'afs-test-'));
+  const sqlitePath = join(dir, 'state.db');
+  const fhir = await startFhirServer({ port: 0 });
+  const sandbox = await startSandbox({ port: 0, ...options.sandbox });
+  return {
+    sandbox, fhir, dir, sqlitePath,
+    serveEnv: (extra = {}) => ({
+      AVARA_BASE_URL: sandbox.baseUrl,
+      AVARA_API_KEY: sandbox.apiKey,
+      AVARA_WEBHOOK_KEY: sandbox.webhookKey,
+      FHIR_BASE_URL: fhir.baseUrl,
+      SQLITE_PATH: sqlitePath,
+      ...SERVE_TEST_SETTINGS,
+      ...extra,
+    }),
+    async stop() {
+      await sandbox.stop();
+      await fhir.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
