@@ -3,20 +3,13 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { HANG_GUARD_MS } from './support/wait-for.ts';
 
 const run = promisify(execFile);
 const DAY_MS = 86_400_000;
 
 function backfillEnv(env: TestEnv): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    AVARA_BASE_URL: env.sandbox.baseUrl,
-    AVARA_API_KEY: env.sandbox.apiKey,
-    AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
-    FHIR_BASE_URL: env.fhir.baseUrl,
-    SQLITE_PATH: env.app.store.path,
-    POLL_MAX_REQUESTS_PER_SECOND: '1000',
-  };
+  return env.serveEnv({ POLL_MAX_REQUESTS_PER_SECOND: '1000' });
 }
 
 function backfill(env: TestEnv, args: string[]) {
@@ -31,9 +24,7 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 describe('backfill --since', () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('enqueues exactly the reports signed in range over 2,000 studies, idempotently, while serve delivers them', async () => {
     env = await startTestEnv({ env: { WORKER_CONCURRENCY: '8', SHUTDOWN_GRACE_SECONDS: '0' }, sandbox: { studies: 2000 } });
@@ -56,13 +47,13 @@ describe('backfill --since', () => {
     expect(second.stdout).toContain(', 0 enqueued');
 
     env.app.wake();
-    await env.waitFor('the backfilled reports to be delivered', () => countDeliveriesByState(env.app.store.db).delivered === inRange.length, 120_000);
+    await env.waitFor('the backfilled reports to be delivered', () => countDeliveriesByState(env.app.store.db).delivered === inRange.length, env.untilQueueStalls);
     const reports = await env.fhirSearch('DiagnosticReport');
     expect(reports).toHaveLength(inRange.length);
     const ids = new Set(inRange.map(({ report }) => report.reportId));
     const rows = env.app.store.sqlite.prepare("SELECT report_id AS id FROM deliveries WHERE source = 'backfill'").all() as { id: string }[];
     expect(new Set(rows.map((r) => r.id))).toEqual(ids);
-  }, 180_000);
+  }, HANG_GUARD_MS);
 
   it('stops cleanly on Ctrl-C and enqueues the rest, without duplicates, when run again', async () => {
     env = await startTestEnv({ env: { SHUTDOWN_GRACE_SECONDS: '0' }, sandbox: { studies: 150 } });

@@ -2,19 +2,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
 import { startChildAppHarness, type ChildAppHarness, type ChildRun } from './support/child-app-harness.ts';
 import { countFhirCopies } from './support/count-fhir-copies.ts';
+import { HANG_GUARD_MS } from './support/wait-for.ts';
 
 // The real `avara-fhir-sync serve` as a child: its own signal handling is what is under test.
 // The embedded FHIR store answers slowly, so 50 deliveries (WORKER_CONCURRENCY=50) are in flight
 // when the signal arrives.
 const IN_FLIGHT = 50;
 const RADIOLOGISTS = 5;
-const TEST_TIMEOUT_MS = 60_000;
+// Each test's waits are bounded by progress (the harness fails a wait when the child's queue stood
+// still for 30 s), so the vitest timeout is only a guard against a hang: warm-up, 50 deliveries in
+// flight, a grace of up to 20 s and a restart may take minutes on a busy machine and still be right.
+const TEST_TIMEOUT_MS = HANG_GUARD_MS;
 
 describe('stopping serve with SIGTERM during 50 in-flight deliveries', () => {
   let harness: ChildAppHarness;
-  afterEach(async () => {
-    await harness.stop();
-  });
+  afterEach(() => harness.stop());
 
   /**
    * Delivers reports until the EHR has a Practitioner for each of the sandbox's five
@@ -38,7 +40,7 @@ describe('stopping serve with SIGTERM during 50 in-flight deliveries', () => {
     const warmUp = await deliverUntilEverySignerIsKnown();
     harness.fhir.faults.delayMs(fhirDelayMs);
     const signed = await harness.sandbox.signReports(IN_FLIGHT);
-    await harness.waitFor(`${IN_FLIGHT} deliveries in progress`, () => harness.deliveryCounts().in_progress === IN_FLIGHT, 20_000);
+    await harness.waitFor(`${IN_FLIGHT} deliveries in progress`, () => harness.deliveryCounts().in_progress === IN_FLIGHT, harness.untilQueueStalls);
     return { run, signed, warmUp };
   }
 
@@ -53,7 +55,7 @@ describe('stopping serve with SIGTERM during 50 in-flight deliveries', () => {
   }
 
   async function expectEachDeliveredOnce(signed: SignedRef[]): Promise<void> {
-    await harness.waitForDelivered(signed.map((s) => s.reportId), 30_000);
+    await harness.waitForDelivered(signed.map((s) => s.reportId));
     const copies = await countFhirCopies(harness.fhir.baseUrl, harness.sandbox, signed);
     expect({ duplicates: copies.duplicates, missing: copies.missing }).toEqual({ duplicates: 0, missing: 0 });
     expect(harness.deliveryCounts()).toMatchObject({ delivered: signed.length, in_progress: 0, queued: 0 });

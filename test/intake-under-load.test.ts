@@ -3,20 +3,33 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { countInbox } from '../src/store/inbox.ts';
 import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { reportDeliveredBody } from './support/test-webhooks.ts';
+import { failOnStall, HANG_GUARD_MS, STALL_MS } from './support/wait-for.ts';
 
 const FORGER_KEY = 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS';
 
+/**
+ * Runs `run` over `items`, `size` at a time. Bounded by progress, not by a total: it fails when
+ * no call of a batch finished for STALL_MS, so a busy machine may take as long as it needs.
+ */
 async function inBatches<T, R>(items: T[], size: number, run: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
-  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(run))));
+  let finished = 0;
+  const counted = async (item: T) => {
+    const result = await run(item);
+    finished++;
+    return result;
+  };
+  for (let i = 0; i < items.length; i += size) {
+    const batch = Promise.all(items.slice(i, i + size).map(counted));
+    results.push(...(await failOnStall(`calls ${i + 1}-${i + size}`, batch, { stallMs: STALL_MS, progress: () => finished })));
+  }
   return results;
 }
 
 describe('webhook intake under load and storage faults', () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('stores each of 1,000 genuine webhooks once amid 10% exact duplicates and 5% forgeries, answering forgeries 401', async () => {
     // Deliveries are not under test here: a paused FHIR side keeps the worker from competing.
@@ -24,11 +37,7 @@ describe('webhook intake under load and storage faults', () => {
     await env.fhir.faults.down();
     const signed = await env.sandbox.signReports(1000, { sendWebhooks: false });
     const genuine = await inBatches(signed, 100, async (ref) => {
-      const body = JSON.stringify({
-        id: `whe_${ref.reportId.slice(4)}`,
-        type: 'report.delivered',
-        data: { studyId: ref.studyId, reportId: ref.reportId, isCritical: false, presignedUrl: await env.pdfLink(ref.reportId) },
-      });
+      const body = reportDeliveredBody(ref, await env.pdfLink(ref.reportId), `whe_${ref.reportId.slice(4)}`);
       return { body, headers: env.signedHeaders(body, { id: ref.webhookId }) };
     });
     const duplicates = genuine.filter((_, i) => i % 10 === 0);
@@ -49,7 +58,7 @@ describe('webhook intake under load and storage faults', () => {
     const states = countDeliveriesByState(env.app.store.db);
     expect(Object.values(states).reduce((a, b) => a + b, 0)).toBe(1000);
     expect(env.app.store.sqlite.prepare('SELECT count(*) AS n FROM deliveries WHERE is_critical = 1').get()).toEqual({ n: 0 });
-  }, 120_000);
+  }, HANG_GUARD_MS);
 
   it('answers 503 while another connection holds the write lock past the busy timeout, and delivers after it is released', async () => {
     env = await startTestEnv();

@@ -20,6 +20,18 @@ export interface StandIns {
   stop(): Promise<void>;
 }
 
+/**
+ * How much the app has asked of the stand-ins so far: requests to Avara and to the FHIR store and
+ * webhooks sent. A progress probe for long tests (test/support/wait-for.ts) that needs no database.
+ */
+export function standInActivity(sandbox: Sandbox, fhir: EmbeddedFhirServer): { avaraRequests: number; fhirRequests: number; webhooks: number } {
+  return {
+    avaraRequests: Object.values(sandbox.requestCounts()).reduce((sum, n) => sum + n, 0),
+    fhirRequests: fhir.requests().length,
+    webhooks: sandbox.webhookOutcomes().length,
+  };
+}
+
 /** Starts the stand-ins on 127.0.0.1 port 0; `stop()` stops both and removes the temp dir. */
 export async function startStandIns(options: { sandbox?: SandboxOptions; dirPrefix?: string } = {}): Promise<StandIns> {
   const dir = mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'afs-test-'));

@@ -17,6 +17,8 @@ export interface TestEnv {
   sandbox: Sandbox;
   fhir: EmbeddedFhirServer;
   dir: string;
+  /** The environment a child `serve` or CLI command needs to reach these stand-ins and this database. */
+  serveEnv(extra?: Record<string, string>): Record<string, string>;
   /** Every log line the app wrote, as text (for the PHI canary). */
   logText(): string;
   postWebhook(rawBody: string, headers: Record<string, string>): Promise<Response>;
@@ -66,6 +68,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
 
   const env: TestEnv = {
     app, sandbox, fhir, dir,
+    serveEnv: (extra) => ({ PATH: process.env.PATH ?? '', ...standIns.serveEnv(extra) }),
     logText: () => logs.join(''),
     postWebhook: (rawBody, headers) =>
       fetch(`${app.url}/webhooks/avara`, { method: 'POST', body: rawBody, headers: { 'content-type': 'application/json', ...headers } }),

@@ -11,6 +11,12 @@ export type WaitLimit =
 /** How long nothing may move before a long wait counts as hung (style.md, Tests: "nothing moved for 30 s"). */
 export const STALL_MS = 30_000;
 
+/**
+ * The vitest timeout of a test bounded by progress: only a guard against a hang of the runner
+ * itself, since the test's own waits fail first when nothing moves.
+ */
+export const HANG_GUARD_MS = 10 * 60_000;
+
 const POLL_MS = 25;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
