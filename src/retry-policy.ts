@@ -13,6 +13,12 @@ export function classifyStatus(status: number): StatusVerdict {
   return 'permanent';
 }
 
+/** Whether asking again within the same call may help: not for a verdict, only for a busy or limiting server. */
+export function retriesInCall(status: number): boolean {
+  const verdict = classifyStatus(status);
+  return verdict === 'retryable' || verdict === 'rate_limited';
+}
+
 /** `retry-after-ms` (the Avara SDKs' header) first, then `Retry-After` as seconds or an HTTP-date. */
 export function retryAfterMs(headers: Headers, nowMs: number = Date.now()): number | undefined {
   const milliseconds = parseFloat(headers.get('retry-after-ms') ?? '');

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { SyncError } from '../errors.ts';
-import { downloadPdf } from './download-pdf.ts';
+import { downloadPdf, type PdfDownloadSettings } from './download-pdf.ts';
 import { requestAvaraJson, type AvaraHttpSettings } from './request-avara-json.ts';
 import {
   ReportListSchema, ReportPdfItemSchema, ReportTextItemSchema, StudyPageSchema, StudySchema, UserSchema,
@@ -9,6 +9,7 @@ import {
 import { iterateStudyPages } from './iterate-study-pages.ts';
 import { studyListQuery, type StudyFilter, type StudyPageRequest } from './study-filter.ts';
 import { studyWriteCalls, type StudyWriteCalls } from './study-write-calls.ts';
+import type { ObserveAttempt, RetrySettings } from '../upstream/request-with-retries.ts';
 
 export interface AvaraClientConfig {
   baseUrl: string;
@@ -18,6 +19,7 @@ export interface AvaraClientConfig {
   timeoutMs?: number;        // per attempt, default 60 000 (the SDKs' default)
   maxRetries?: number;       // in-process retries, default 2 (3 attempts)
   maxRetryAfterMs?: number;  // a longer Retry-After goes back to the job queue; default 30 000
+  observe?: ObserveAttempt;  // every attempt of every call, e.g. for metrics
 }
 
 export type StudyPage = z.output<typeof StudyPageSchema>;
@@ -35,39 +37,34 @@ export interface AvaraClient extends StudyWriteCalls {
 }
 
 export function createAvaraClient(config: AvaraClientConfig): AvaraClient {
-  const http: AvaraHttpSettings = {
-    baseUrl: config.baseUrl,
-    apiKey: config.apiKey,
+  const retry: RetrySettings = {
     timeoutMs: config.timeoutMs ?? 60_000,
     maxRetries: config.maxRetries ?? 2,
     maxRetryAfterMs: config.maxRetryAfterMs ?? 30_000,
+    observe: config.observe,
   };
-  const pdf = {
-    pdfAllowedHosts: config.pdfAllowedHosts,
-    pdfMaxBytes: config.pdfMaxBytes ?? 20 * 1024 * 1024,
-    timeoutMs: http.timeoutMs,
-    maxRetries: http.maxRetries,
-  };
-  const get = <S extends z.ZodType>(endpoint: string, path: string, schema: S, query?: URLSearchParams) =>
-    requestAvaraJson(http, { endpoint: `GET ${endpoint}`, path, query }, schema);
-  const byReportId = (reportId: string) => new URLSearchParams({ reportId });
+  const http: AvaraHttpSettings = { ...retry, baseUrl: config.baseUrl, apiKey: config.apiKey };
+  const pdf: PdfDownloadSettings = { ...retry, pdfAllowedHosts: config.pdfAllowedHosts, pdfMaxBytes: config.pdfMaxBytes ?? 20 * 1024 * 1024 };
+  // `operation` is the method's name: dashboards and alerts group upstream calls by it.
+  const get = <S extends z.ZodType>(operation: keyof AvaraClient, endpoint: string, path: string, schema: S, query?: URLSearchParams, check?: (answer: z.output<S>) => void) =>
+    requestAvaraJson(http, { operation, endpoint: `GET ${endpoint}`, path, query }, schema, check);
+  const reportItem = <S extends z.ZodType<{ reportId: string }>>(operation: keyof AvaraClient, endpoint: string, schema: S, reportId: string) =>
+    get(operation, endpoint, endpoint, schema, new URLSearchParams({ reportId }), (item) => expectReport(reportId, endpoint, item));
 
   const listStudiesPage = (filter: StudyFilter, page: StudyPageRequest = {}) =>
-    get('/v1/autoScribe/studies', '/v1/autoScribe/studies', StudyPageSchema, studyListQuery(filter, page));
+    get('listStudiesPage', '/v1/autoScribe/studies', '/v1/autoScribe/studies', StudyPageSchema, studyListQuery(filter, page));
 
   return {
     getStudy: (studyId) =>
-      get('/v1/autoScribe/studies/{studyId}', `/v1/autoScribe/studies/${encodeURIComponent(studyId)}`, StudySchema),
+      get('getStudy', '/v1/autoScribe/studies/{studyId}', `/v1/autoScribe/studies/${encodeURIComponent(studyId)}`, StudySchema),
     getStudyByUid: (uid) =>
-      get('/v1/autoScribe/studies/by-uid/{studyInstanceUid}', `/v1/autoScribe/studies/by-uid/${encodeURIComponent(uid)}`, StudySchema),
+      get('getStudyByUid', '/v1/autoScribe/studies/by-uid/{studyInstanceUid}', `/v1/autoScribe/studies/by-uid/${encodeURIComponent(uid)}`, StudySchema),
     listReports: (studyId) =>
-      get('/v1/autoScribe/reports', '/v1/autoScribe/reports', ReportListSchema, new URLSearchParams({ studyId })),
-    getReportText: async (reportId) => expectReport(reportId, '/v1/autoScribe/reports/text',
-      await get('/v1/autoScribe/reports/text', '/v1/autoScribe/reports/text', ReportTextItemSchema, byReportId(reportId))),
-    getReportPdfUrl: async (reportId) => expectReport(reportId, '/v1/autoScribe/reports/pdf',
-      await get('/v1/autoScribe/reports/pdf', '/v1/autoScribe/reports/pdf', ReportPdfItemSchema, byReportId(reportId))),
+      get('listReports', '/v1/autoScribe/reports', '/v1/autoScribe/reports', ReportListSchema, new URLSearchParams({ studyId })),
+    getReportText: (reportId) => reportItem('getReportText', '/v1/autoScribe/reports/text', ReportTextItemSchema, reportId),
+    getReportPdfUrl: (reportId) => reportItem('getReportPdfUrl', '/v1/autoScribe/reports/pdf', ReportPdfItemSchema, reportId),
     getUser: (userId) =>
-      get('/v1/autoScribe/users/{userId}', `/v1/autoScribe/users/${encodeURIComponent(userId)}`, UserSchema),
+      get('getUser', '/v1/autoScribe/users/{userId}', `/v1/autoScribe/users/${encodeURIComponent(userId)}`, UserSchema),
     listStudiesPage,
     iterateStudies: (filter, options = {}) => iterateStudyPages(listStudiesPage, filter, options.limit ?? 100),
     downloadPdf: (url) => downloadPdf(url, pdf),
@@ -76,9 +73,8 @@ export function createAvaraClient(config: AvaraClientConfig): AvaraClient {
 }
 
 /** A single-form answer for another report would attach the wrong document to a patient. */
-function expectReport<T extends { reportId: string }>(reportId: string, endpoint: string, item: T): T {
+function expectReport(reportId: string, endpoint: string, item: { reportId: string }): void {
   if (item.reportId !== reportId) {
     throw SyncError.permanent('avara_bad_response', `Avara GET ${endpoint} answered for a different report`);
   }
-  return item;
 }

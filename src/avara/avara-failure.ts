@@ -1,18 +1,33 @@
 import { SyncError } from '../errors.ts';
-import { classifyStatus } from '../retry-policy.ts';
+import { classifyStatus, retriesInCall } from '../retry-policy.ts';
+import type { AnswerClassifier } from '../upstream/send-attempt.ts';
 
 // Classification of Avara answers, decided once here (avara-api.md §2, §3, §10). `endpoint` is the
 // templated route ("GET /v1/autoScribe/studies/{studyId}"): never a URL with ids or query values.
 
 /** Whether the SDKs would retry this answer in-process; `x-should-retry` overrides the status. */
-export function isRetryableStatus(status: number, headers: Headers): boolean {
+function isRetryableStatus(status: number, headers: Headers): boolean {
   const hint = headers.get('x-should-retry');
   if (hint === 'true') return true;
   if (hint === 'false') return false;
-  return classifyStatus(status) === 'retryable' || classifyStatus(status) === 'rate_limited';
+  return retriesInCall(status);
 }
 
-export function failureFromStatus(endpoint: string, status: number, retryAfterMs: number | undefined): SyncError {
+/** Avara's words for the shared request loop; `accepts` widens what counts as an answer (a 404 lookup). */
+export function avaraAnswers(endpoint: string, timeoutMs: number, accepts?: (status: number) => boolean): AnswerClassifier {
+  return {
+    async failureFromStatus(response, waitMs) {
+      // Error bodies may echo PHI (§2); they are read to free the connection and dropped.
+      await response.text();
+      return failureFromStatus(endpoint, response.status, waitMs);
+    },
+    failureFromNetwork: (error) => failureFromNetwork(endpoint, error, timeoutMs),
+    retriesInCall: (response) => isRetryableStatus(response.status, response.headers),
+    accepts,
+  };
+}
+
+function failureFromStatus(endpoint: string, status: number, retryAfterMs: number | undefined): SyncError {
   const message = `Avara ${endpoint} answered ${status}`;
   // §10: right after report.delivered a GET may briefly 404; the worker bounds these attempts.
   if (status === 404) return SyncError.retryable('avara_not_found', message);
@@ -28,7 +43,7 @@ export function failureFromStatus(endpoint: string, status: number, retryAfterMs
   }
 }
 
-export function failureFromNetwork(endpoint: string, error: unknown, timeoutMs: number): SyncError {
+function failureFromNetwork(endpoint: string, error: unknown, timeoutMs: number): SyncError {
   const timedOut = error instanceof Error && error.name === 'TimeoutError';
   const what = timedOut ? `timed out after ${timeoutMs} ms` : 'failed without an answer (connection error)';
   return SyncError.retryable('avara_unavailable', `Avara ${endpoint} ${what}`, { cause: error });

@@ -1,13 +1,11 @@
 import { SyncError } from '../errors.ts';
+import { requestWithRetries, type Attempt, type RetrySettings } from '../upstream/request-with-retries.ts';
+import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts';
 import { checkPdfUrl } from './check-pdf-url.ts';
-import { backoffMs } from './in-call-backoff.ts';
-import { RetryableAttempt, withShortRetries } from './with-short-retries.ts';
 
-export interface PdfDownloadSettings {
+export interface PdfDownloadSettings extends RetrySettings {
   pdfAllowedHosts: readonly string[];
   pdfMaxBytes: number;
-  timeoutMs: number;
-  maxRetries: number;
 }
 
 const PDF_MAGIC = '%PDF-';
@@ -16,34 +14,43 @@ const PDF_MAGIC = '%PDF-';
  * Fetches a presigned PDF link (avara-api.md §6.6): a plain GET without the Avara key. Messages
  * name the link's host only: the query string is a bearer token.
  */
-export async function downloadPdf(rawUrl: string, settings: PdfDownloadSettings): Promise<Uint8Array> {
-  const url = checkPdfUrl(rawUrl, settings.pdfAllowedHosts);
-  return withShortRetries(async (retryIndex) => {
-    let response: Response;
-    try {
-      // Redirects are not followed: their target would escape the host allow-list.
-      response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(settings.timeoutMs) });
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw failureFromStatus(url.hostname, response.status);
-      }
-      return checkIsPdf(url.hostname, await readCapped(url.hostname, response, settings.pdfMaxBytes));
-    } catch (error) {
-      if (error instanceof SyncError) {
-        if (error.code === 'pdf_unavailable') throw new RetryableAttempt(error, backoffMs(retryIndex));
-        throw error;
-      }
-      const failure = SyncError.retryable('pdf_unavailable', `PDF download from ${url.hostname} failed without an answer`, { cause: error });
-      throw new RetryableAttempt(failure, backoffMs(retryIndex));
-    }
-  }, settings.maxRetries);
+export function downloadPdf(rawUrl: string, settings: PdfDownloadSettings): Promise<Uint8Array> {
+  return requestWithRetries(settings, {
+    operation: 'downloadPdf',
+    // Checked in the attempt, so a refused link is observed like any other failed call.
+    attempt: (attempt) => downloadOnce(checkPdfUrl(rawUrl, settings.pdfAllowedHosts), attempt, settings.pdfMaxBytes),
+    // Reached only after checkPdfUrl accepted the link, so it parses.
+    failureWithoutAnswer: (error) => storageUnreachable(new URL(rawUrl).hostname, error),
+  });
 }
+
+async function downloadOnce(url: URL, attempt: Attempt, maxBytes: number): Promise<Uint8Array> {
+  // Redirects are not followed: their target would escape the host allow-list.
+  const response = await sendAttempt(url, { redirect: 'manual' }, attempt, storageAnswers(url.hostname));
+  return checkIsPdf(url.hostname, await readCapped(url.hostname, response, maxBytes));
+}
+
+function storageAnswers(host: string): AnswerClassifier {
+  return {
+    failureFromStatus: (response) => failureFromStatus(host, response.status),
+    failureFromNetwork: (error) => storageUnreachable(host, error),
+    // Its failures carry no retryAfterMs, so a storage Retry-After is not honoured: the loop backs off.
+    retriesInCall: (response) => storageBusy(response.status),
+    accepts: (status) => status === 200,
+  };
+}
+
+function storageUnreachable(host: string, cause: unknown): SyncError {
+  return SyncError.retryable('pdf_unavailable', `PDF download from ${host} failed without an answer`, { cause });
+}
+
+const storageBusy = (status: number) => status >= 500 || status === 408 || status === 429;
 
 function failureFromStatus(host: string, status: number): SyncError {
   const message = `PDF storage ${host} answered ${status}`;
   // Storage says 403 (S3: expired or bad signature) or 400 for a lapsed link; a fresh link helps.
   if (status === 403 || status === 400) return SyncError.retryable('pdf_link_expired', `${message}; fetch a fresh link`);
-  if (status >= 500 || status === 408 || status === 429) return SyncError.retryable('pdf_unavailable', message);
+  if (storageBusy(status)) return SyncError.retryable('pdf_unavailable', message);
   if (status >= 300 && status < 400) return SyncError.retryable('pdf_invalid', `${message} (redirects are not followed)`);
   return SyncError.retryable('pdf_invalid', message);
 }

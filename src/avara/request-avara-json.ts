@@ -1,19 +1,16 @@
 import type { z } from 'zod';
 import { SyncError } from '../errors.ts';
-import { failureFromNetwork, failureFromStatus, isRetryableStatus } from './avara-failure.ts';
-import { retryAfterMs } from '../retry-policy.ts';
-import { backoffMs } from './in-call-backoff.ts';
-import { RetryableAttempt, withShortRetries } from './with-short-retries.ts';
+import { requestWithRetries, type RetrySettings } from '../upstream/request-with-retries.ts';
+import { sendAttempt } from '../upstream/send-attempt.ts';
+import { avaraAnswers } from './avara-failure.ts';
 
-export interface AvaraHttpSettings {
+export interface AvaraHttpSettings extends RetrySettings {
   baseUrl: string;
   apiKey: string;
-  timeoutMs: number;
-  maxRetries: number;
-  maxRetryAfterMs: number;
 }
 
 export interface AvaraRequest {
+  operation: string;              // the client method, for metrics
   endpoint: string;               // "GET /v1/autoScribe/studies/{studyId}", for messages
   path: string;                   // the same with values filled in and encoded
   query?: URLSearchParams;
@@ -23,44 +20,46 @@ export interface AvaraRequest {
   maxRetries?: number;
 }
 
-/** One call to Avara with the SDKs' short retries, its answer validated by `schema`. */
+/**
+ * One call to Avara with the SDKs' short retries, its answer validated by `schema` and then by
+ * `check`, inside the attempt: a call counts as failed when its answer is unusable.
+ */
 export function requestAvaraJson<S extends z.ZodType>(
-  settings: AvaraHttpSettings, request: AvaraRequest, schema: S,
+  settings: AvaraHttpSettings, request: AvaraRequest, schema: S, check: (answer: z.output<S>) => void = () => undefined,
 ): Promise<z.output<S>> {
-  const url = new URL(settings.baseUrl.replace(/\/+$/, '') + request.path);
-  if (request.query) url.search = request.query.toString();
-  return withShortRetries(async (retryIndex) => {
-    const body = await fetchOnce(settings, request, url, retryIndex);
-    return parseBody(request.endpoint, body, schema);
-  }, request.maxRetries ?? settings.maxRetries);
+  return callAvara(settings, request, (_status, text) => {
+    const answer = parseBody(request.endpoint, text, schema);
+    check(answer);
+    return answer;
+  });
 }
 
-async function fetchOnce(settings: AvaraHttpSettings, request: AvaraRequest, url: URL, retryIndex: number): Promise<string> {
-  const { endpoint } = request;
-  let response: Response;
-  let text: string;
+/** A lookup where 404 is an answer ("no such study"), given as null: the answer that allows a create. */
+export function findAvaraJson<S extends z.ZodType>(
+  settings: AvaraHttpSettings, request: AvaraRequest, schema: S,
+): Promise<z.output<S> | null> {
+  const accepts = (status: number) => (status >= 200 && status < 300) || status === 404;
+  return callAvara(settings, request, (status, text) => (status === 404 ? null : parseBody(request.endpoint, text, schema)), accepts);
+}
+
+function callAvara<T>(
+  settings: AvaraHttpSettings, request: AvaraRequest, read: (status: number, text: string) => T, accepts?: (status: number) => boolean,
+): Promise<T> {
+  const url = new URL(settings.baseUrl.replace(/\/+$/, '') + request.path);
+  if (request.query) url.search = request.query.toString();
   const headers: Record<string, string> = { authorization: `Bearer ${settings.apiKey}`, accept: 'application/json' };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
-  try {
-    // The timeout covers headers and body, so a stalled body cannot hold a worker forever.
-    response = await fetch(url, {
-      method: request.method ?? 'GET',
-      headers,
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: AbortSignal.timeout(settings.timeoutMs),
-    });
-    text = await response.text();
-  } catch (error) {
-    throw new RetryableAttempt(failureFromNetwork(endpoint, error, settings.timeoutMs), backoffMs(retryIndex));
-  }
-  if (response.ok) return text;
-  // Error bodies may echo PHI (§2); they are read to free the connection and dropped.
-  const waitMs = retryAfterMs(response.headers);
-  const failure = failureFromStatus(endpoint, response.status, waitMs);
-  if (!isRetryableStatus(response.status, response.headers)) throw failure;
-  // A long server-requested wait is the job queue's to honour, not a held worker's.
-  if (waitMs !== undefined && waitMs > settings.maxRetryAfterMs) throw failure;
-  throw new RetryableAttempt(failure, waitMs ?? backoffMs(retryIndex));
+  const init = { method: request.method ?? 'GET', headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) };
+  const answers = avaraAnswers(request.endpoint, settings.timeoutMs, accepts);
+  return requestWithRetries({ ...settings, maxRetries: request.maxRetries ?? settings.maxRetries }, {
+    operation: request.operation,
+    attempt: async (attempt) => {
+      const response = await sendAttempt(url, init, attempt, answers);
+      // Read within the attempt: its timeout covers the body, so a stalled body cannot hold a worker.
+      return read(response.status, await response.text());
+    },
+    failureWithoutAnswer: answers.failureFromNetwork,
+  });
 }
 
 function parseBody<S extends z.ZodType>(endpoint: string, text: string, schema: S): z.output<S> {

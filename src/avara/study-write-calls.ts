@@ -1,5 +1,5 @@
 import { SyncError } from '../errors.ts';
-import { requestAvaraJson, type AvaraHttpSettings } from './request-avara-json.ts';
+import { findAvaraJson, requestAvaraJson, type AvaraHttpSettings } from './request-avara-json.ts';
 import { StudySchema, type Study } from './schemas.ts';
 import {
   SuccessAnswerSchema, ViewerStudySchema,
@@ -20,37 +20,31 @@ export interface StudyWriteCalls {
 }
 
 export function studyWriteCalls(http: AvaraHttpSettings): StudyWriteCalls {
-  const byUid = (tree: 'autoScribe' | 'viewer', uid: string) => ({
+  const byUid = (operation: string, tree: 'autoScribe' | 'viewer', uid: string) => ({
+    operation,
     endpoint: `GET /v1/${tree}/studies/by-uid/{studyInstanceUid}`,
     path: `/v1/${tree}/studies/by-uid/${encodeURIComponent(uid)}`,
   });
   const verb = async (name: 'cancel' | 'uncancel', studyId: string) => {
     const endpoint = `POST /v1/autoScribe/studies/${name}`;
-    const answer = await requestAvaraJson(http, { endpoint, path: `/v1/autoScribe/studies/${name}`, method: 'POST', body: { studyId } }, SuccessAnswerSchema);
-    // The message may describe the study; keep only the verdict.
-    if (!answer.success) throw SyncError.permanent('avara_bad_request', `Avara ${endpoint} answered success: false`);
+    await requestAvaraJson(http, { operation: `${name}Study`, endpoint, path: `/v1/autoScribe/studies/${name}`, method: 'POST', body: { studyId } }, SuccessAnswerSchema, (answer) => {
+      // The message may describe the study; keep only the verdict.
+      if (!answer.success) throw SyncError.permanent('avara_bad_request', `Avara ${endpoint} answered success: false`);
+    });
   };
   return {
-    createStudy: (body) =>
-      requestAvaraJson(http, { endpoint: 'POST /v1/autoScribe/studies', path: '/v1/autoScribe/studies', method: 'POST', body, maxRetries: 0 }, StudySchema),
-    updateStudy: (studyId, patch) =>
-      requestAvaraJson(http, {
-        endpoint: 'PATCH /v1/autoScribe/studies/{studyId}', path: `/v1/autoScribe/studies/${encodeURIComponent(studyId)}`, method: 'PATCH', body: patch,
-      }, StudySchema),
+    createStudy: (body) => requestAvaraJson(http, {
+      operation: 'createStudy', endpoint: 'POST /v1/autoScribe/studies', path: '/v1/autoScribe/studies', method: 'POST', body, maxRetries: 0,
+    }, StudySchema),
+    updateStudy: (studyId, patch) => requestAvaraJson(http, {
+      operation: 'updateStudy', endpoint: 'PATCH /v1/autoScribe/studies/{studyId}', path: `/v1/autoScribe/studies/${encodeURIComponent(studyId)}`, method: 'PATCH', body: patch,
+    }, StudySchema),
     cancelStudy: (studyId) => verb('cancel', studyId),
     uncancelStudy: (studyId) => verb('uncancel', studyId),
-    findStudyByUid: (uid) => nullWhenNotFound(requestAvaraJson(http, byUid('autoScribe', uid), StudySchema)),
-    createViewerStudy: (body) =>
-      requestAvaraJson(http, { endpoint: 'POST /v1/viewer/studies', path: '/v1/viewer/studies', method: 'POST', body, maxRetries: 0 }, ViewerStudySchema),
-    getViewerStudyByUid: (uid) => nullWhenNotFound(requestAvaraJson(http, byUid('viewer', uid), ViewerStudySchema)),
+    findStudyByUid: (uid) => findAvaraJson(http, byUid('findStudyByUid', 'autoScribe', uid), StudySchema),
+    createViewerStudy: (body) => requestAvaraJson(http, {
+      operation: 'createViewerStudy', endpoint: 'POST /v1/viewer/studies', path: '/v1/viewer/studies', method: 'POST', body, maxRetries: 0,
+    }, ViewerStudySchema),
+    getViewerStudyByUid: (uid) => findAvaraJson(http, byUid('getViewerStudyByUid', 'viewer', uid), ViewerStudySchema),
   };
-}
-
-async function nullWhenNotFound<T>(call: Promise<T>): Promise<T | null> {
-  try {
-    return await call;
-  } catch (error) {
-    if (error instanceof SyncError && error.code === 'avara_not_found') return null;
-    throw error;
-  }
 }
