@@ -1,10 +1,11 @@
-import { MedplumClient } from '@medplum/core';
+import { MedplumClient, type MedplumRequestOptions } from '@medplum/core';
 import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
-import pRetry, { AbortError } from 'p-retry';
 import type { FhirAuth } from '../config/load-config.ts';
 import { SyncError } from '../errors.ts';
+import { AttemptFailed, requestWithRetries, type ObserveAttempt } from '../upstream/request-with-retries.ts';
+import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts';
 import { createTokenSource } from './client-credentials.ts';
-import { classifyStatus, retryAfterMs } from '../retry-policy.ts';
+import { classifyStatus } from '../retry-policy.ts';
 
 export interface FhirClientSettings {
   baseUrl: string;
@@ -13,6 +14,8 @@ export interface FhirClientSettings {
   /** Short in-call retries; longer waits go back to the delivery queue. */
   maxRetries?: number;
   maxRetryAfterMs?: number;
+  /** Every attempt of every call but searchPages', e.g. for metrics. */
+  observe?: ObserveAttempt;
 }
 
 /** A parameter given several values (e.g. `occurrence: ['ge2026-11-20', 'le2026-11-21']`) repeats in the URL: AND. */
@@ -38,53 +41,41 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
   if (settings.auth.kind === 'basic') medplum.setBasicAuth(settings.auth.username, settings.auth.password);
   if (settings.auth.kind === 'bearer') medplum.setAccessToken(settings.auth.token);
 
-  const retrying = <T>(what: string, call: () => Promise<T>): Promise<T> =>
-    pRetry(
-      async () => {
-        try {
-          return await call();
-        } catch (error) {
-          const failure = toFhirError(error, what);
-          const tooLong = (failure.retryAfterMs ?? 0) > (settings.maxRetryAfterMs ?? 30_000);
-          if (!failure.retryable || tooLong) throw new AbortError(failure);
-          throw failure;
-        }
-      },
-      {
-        retries: settings.maxRetries ?? 2,
-        minTimeout: 500,
-        factor: 2,
-        maxTimeout: 8000,
-        randomize: true,
-        // Honour the server's Retry-After for the next short wait when it gave one.
-        onFailedAttempt: async ({ error }) => {
-          const wait = error instanceof SyncError ? error.retryAfterMs : undefined;
-          if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
-        },
-      },
-    );
+  const retry = { timeoutMs, maxRetries: settings.maxRetries ?? 2, maxRetryAfterMs: settings.maxRetryAfterMs ?? 30_000 };
+  // Medplum's own retries stay off (maxRetries: 0): the loop is the shared one, and each
+  // attempt's timeout reaches classifyingFetch as the request's signal. `operation` names the
+  // call for `observe`; a call without one is not observed.
+  const retrying = <T>(what: string, call: (options: MedplumRequestOptions) => Promise<T>, operation?: string): Promise<T> =>
+    requestWithRetries({ ...retry, observe: operation === undefined ? undefined : settings.observe }, {
+      operation: operation ?? what,
+      attempt: ({ signal }) => call({ maxRetries: 0, signal }),
+      failureWithoutAnswer: (error) => toFhirError(error, what),
+    });
 
   return {
     baseUrl: settings.baseUrl,
     search: <T extends Resource>(resourceType: T['resourceType'], query: SearchQuery) =>
-      retrying(`search ${resourceType}`, async () => {
-        const bundle = await medplum.search(resourceType as ResourceType, toSearchParams(query), { maxRetries: 0 });
+      retrying(`search ${resourceType}`, async (options) => {
+        const bundle = await medplum.search(resourceType as ResourceType, toSearchParams(query), options);
         const resources: Resource[] = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource as Resource] : []));
         return resources.filter((r): r is T => r.resourceType === resourceType);
-      }),
+      }, `search:${resourceType}`),
     async *searchPages<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>) {
-      let bundle: Bundle = await retrying(`search ${resourceType}`, () => medplum.search(resourceType as ResourceType, new URLSearchParams(query), { maxRetries: 0 }));
+      // Unobserved, as before the shared loop: sweeps page through here, and their pages would
+      // add series to the upstream metrics that dashboards do not expect.
+      let bundle: Bundle = await retrying(`search ${resourceType}`, (options) => medplum.search(resourceType as ResourceType, new URLSearchParams(query), options));
       for (;;) {
         yield (bundle.entry ?? []).flatMap((e) => (e.resource?.resourceType === resourceType ? [e.resource as T] : []));
         const next = bundle.link?.find((l) => l.relation === 'next')?.url;
         if (!next || (bundle.entry ?? []).length === 0) return;
-        bundle = await retrying(`search ${resourceType}`, () => medplum.get<Bundle>(next, { maxRetries: 0, cache: 'no-cache' }));
+        bundle = await retrying(`search ${resourceType}`, (options) => medplum.get<Bundle>(next, { ...options, cache: 'no-cache' }));
       }
     },
     // Safe to retry: every entry of our transactions is conditional, so a replay creates nothing.
     // return=minimal: we keep each entry's status and versioned location, never the resources
     // echoed back (a delivery bundle carries its PDF twice, hundreds of KB to serialize and parse).
-    postTransaction: (bundle: Bundle) => retrying('transaction', () => medplum.executeBatch(bundle, { maxRetries: 0, headers: { Prefer: 'return=minimal' } })),
+    postTransaction: (bundle: Bundle) =>
+      retrying('transaction', (options) => medplum.executeBatch(bundle, { ...options, headers: { Prefer: 'return=minimal' } }), 'postTransaction'),
   };
 }
 
@@ -94,23 +85,30 @@ export function toSearchParams(query: SearchQuery): URLSearchParams {
   return params;
 }
 
-/** Turns any non-2xx into a SyncError right where the status is known (style.md "Errors"). */
+/** Turns any non-2xx into FHIR's SyncError right where the status is known (style.md "Errors"), for the loop. */
 function classifyingFetch(timeoutMs: number, auth: FhirAuth) {
   const token = auth.kind === 'client_credentials' ? createTokenSource(auth, timeoutMs) : undefined;
+  const answers: AnswerClassifier = {
+    async failureFromStatus(response, waitMs) {
+      if (response.status === 401 && token) token.invalidate();
+      return failureFromStatus(response.status, waitMs, await outcomeSummary(response));
+    },
+    failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkError(cause)})`, { cause }),
+  };
   return async (url: string, init: RequestInit): Promise<Response> => {
     const headers = new Headers(init.headers);
-    if (token) headers.set('Authorization', `Bearer ${await token.get()}`);
-    let response: Response;
-    try {
-      response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (cause) {
-      throw SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkError(cause)})`, { cause });
-    }
-    if (response.ok) return response;
-    if (response.status === 401 && token) token.invalidate();
-    const issues = await outcomeSummary(response);
-    throw failureFromStatus(response.status, retryAfterMs(response.headers), issues);
+    if (token) headers.set('Authorization', `Bearer ${await bearerToken(token)}`);
+    return sendAttempt(url, { ...init, headers }, { signal: init.signal ?? AbortSignal.timeout(timeoutMs) }, answers);
   };
+}
+
+/** A token endpoint that is down is as retryable within the call as the FHIR server itself. */
+async function bearerToken(token: { get(): Promise<string> }): Promise<string> {
+  try {
+    return await token.get();
+  } catch (error) {
+    throw error instanceof SyncError ? new AttemptFailed(error, error.retryable) : error;
+  }
 }
 
 export function failureFromStatus(status: number, waitMs: number | undefined, issues: string): SyncError {
@@ -151,8 +149,7 @@ function describeNetworkError(cause: unknown): string {
 }
 
 function toFhirError(error: unknown, what: string): SyncError {
-  if (error instanceof SyncError) return error;
-  // MedplumClient re-throws what our fetch threw; anything else is a malformed answer.
+  // What our fetch threw reaches the loop as it was; anything else is a malformed answer.
   const message = error instanceof Error ? error.message.slice(0, 200) : 'unknown error';
   return SyncError.retryable('fhir_unavailable', `FHIR ${what} failed: ${message}`, { cause: error });
 }
