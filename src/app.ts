@@ -16,7 +16,7 @@ import { startWorkerThread } from './sync/worker-thread/start-worker-thread.ts';
 import { startOrderSync, type OrderSync } from './sync/orders/start-order-sync.ts';
 import { createSyncWebhookAnswerer } from './sync/sync-answers/answer-sync-webhook.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
-import { createInstrumentedClients, instrumentFhirClient } from './metrics/instrument-clients.ts';
+import { createInstrumentedClients, observeUpstream } from './metrics/instrument-clients.ts';
 
 export interface RunningApp {
   url: string;
@@ -93,7 +93,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   }) : undefined;
   const syncAnswers = createSyncWebhookAnswerer({
     // Its own client: no in-call retries and a timeout of the budget, since Avara is waiting.
-    fhir: instrumentFhirClient(createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth, timeoutMs: config.syncWebhooks.budgetMs, maxRetries: 0 }), metrics),
+    fhir: createFhirClient({
+      baseUrl: config.fhir.baseUrl, auth: config.fhir.auth, timeoutMs: config.syncWebhooks.budgetMs, maxRetries: 0, observe: observeUpstream(metrics, 'fhir'),
+    }),
     // Real time, not the injectable clock: the budget is measured against Avara's wait.
     store, log,
     settings: {
