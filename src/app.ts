@@ -89,6 +89,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       maxAttempts: config.worker.maxAttempts,
       retryBaseMs: config.worker.retryBaseMs,
       retryMaxMs: config.worker.retryMaxMs,
+      shutdownGraceMs: config.worker.shutdownGraceMs,
     },
   }) : undefined;
   const syncAnswers = createSyncWebhookAnswerer({

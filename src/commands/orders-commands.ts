@@ -51,7 +51,7 @@ async function syncOne(imagingStudyId: string): Promise<number> {
     const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth });
     const outcome = await runOrderAttempt({
       store, avara, fhir, log: createLogger(config.logLevel), now,
-      settings: { ...config.orders, ...config.mapping, leaseMs: config.worker.leaseMs, maxAttempts: config.worker.maxAttempts, retryBaseMs: config.worker.retryBaseMs, retryMaxMs: config.worker.retryMaxMs },
+      settings: { ...config.orders, ...config.mapping, ...config.worker, concurrency: 1 },
     }, lease);
     const row = getOrder(store.db, imagingStudyId);
     const detail = row?.lastErrorCode ? `${row.lastErrorCode}: ${row.lastErrorMessage}` : `Avara study ${row?.avaraStudyId ?? 'none (order not active)'}`;

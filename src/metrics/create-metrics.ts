@@ -5,7 +5,7 @@ import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
 import { countDeliveriesByState } from '../store/deliveries.ts';
 import { oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
 import type { Store } from '../store/open-store.ts';
-import type { AttemptFinished } from '../sync/worker.ts';
+import type { AttemptFinished } from '../queue/run-job-loop.ts';
 
 // Names are part of the operations contract: deploy/alerts.yml and dashboards use them.
 const P = 'avara_fhir_sync_';

@@ -1,6 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, is, isNotNull, lt, lte, SQL, sql } from 'drizzle-orm';
-import { appendAuditEvent, countAuditEvents } from './audit.ts';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import type { JobKind, JobLease } from '../queue/job-kind.ts';
+import {
+  claimJob, deadJob, failJob, finishJob, holdsJobLease, LEASE_EXPIRIES_PER_ATTEMPT, nextJobDueAt, releaseJob, renewJobLease, requeueExpiredJobs,
+  type JobFailure,
+} from '../queue/leased-jobs.ts';
+import type { SqliteJobQueueOptions } from '../queue/job-queue.ts';
+import { appendAuditEvent } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { placeholdersFor, preparedOnce, setPlaceholder, setPlaceholdersFor } from './prepared-statements.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
@@ -8,12 +13,9 @@ import { deliveries, type DeliveryState } from './schema.ts';
 export type Delivery = typeof deliveries.$inferSelect;
 
 /** Proof of ownership of an in-progress delivery; every later write is fenced by its token. */
-export interface Lease {
+export interface Lease extends JobLease {
   reportId: string;
   studyId: string;
-  token: string;
-  attempt: number;
-  expiresAt: number;
 }
 
 export interface EnqueueInput {
@@ -43,93 +45,41 @@ export function enqueueDelivery(tx: DbOrTx, input: EnqueueInput, now: number): b
   return true;
 }
 
-// A job whose lease keeps expiring may be what takes its worker down (out of memory, a crash):
-// after twice MAX_ATTEMPTS expiries it is dead-lettered instead of crash-looping the service.
-// Twice, because a service that is restarted often for other reasons also expires leases.
-export const LEASE_EXPIRIES_PER_ATTEMPT = 2;
+/** The delivery job kind on the one leased-job queue: audited under the report id. */
+export const DELIVERY_JOBS: JobKind = {
+  name: 'deliveries',
+  table: deliveries,
+  key: deliveries.reportId,
+  claimableByPerson: [],
+  events: { started: 'attempt_started', expired: 'lease_expired', failed: 'attempt_failed', dead: 'dead', released: 'released' },
+  subject: (reportId) => ({ reportId, detail: {} }),
+};
 
-/**
- * Returns expired leases to the queue (their worker died or hung). The outcome of such an
- * attempt is unknown, so it is not counted as one; the retry is safe because FHIR writes are
- * conditional.
- */
+export { LEASE_EXPIRIES_PER_ATTEMPT };
+
 export function requeueExpiredLeases(db: Db, now: number, maxAttempts: number): number {
-  const maxExpiries = maxAttempts * LEASE_EXPIRIES_PER_ATTEMPT;
-  return db.transaction(
-    (tx) => {
-      const expired = tx
-        .select({ reportId: deliveries.reportId })
-        .from(deliveries)
-        .where(and(eq(deliveries.state, 'in_progress'), lt(deliveries.leaseExpiresAt, now)))
-        .all();
-      for (const { reportId } of expired) {
-        const earlier = countAuditEvents(tx, reportId, 'lease_expired');
-        appendAuditEvent(tx, { reportId, event: 'lease_expired', at: now, detail: { expiries: earlier + 1 } });
-        const crashLooping = earlier + 1 >= maxExpiries;
-        tx.update(deliveries)
-          .set(
-            crashLooping
-              ? { state: 'dead', lastErrorCode: 'lease_expired_repeatedly', lastErrorMessage: `its worker stopped ${maxExpiries} times while delivering it (crash or hang); a person must look`, leaseToken: null, leaseExpiresAt: null, updatedAt: now }
-              : { state: 'queued', attempts: sql`max(${deliveries.attempts} - 1, 0)`, leaseToken: null, leaseExpiresAt: null, nextAttemptAt: now, updatedAt: now },
-          )
-          .where(eq(deliveries.reportId, reportId))
-          .run();
-        if (crashLooping) appendAuditEvent(tx, { reportId, event: 'dead', at: now, detail: { code: 'lease_expired_repeatedly' } });
-      }
-      return expired.length;
-    },
-    { behavior: 'immediate' },
-  );
+  return requeueExpiredJobs(db, DELIVERY_JOBS, now, maxAttempts);
 }
+
+/** Deliveries on the SQLite queue: a lease names its report and study. */
+export const DELIVERY_QUEUE: SqliteJobQueueOptions<Lease> = {
+  kind: DELIVERY_JOBS,
+  claimColumns: { studyId: deliveries.studyId },
+  toLease: ({ row, ...lease }) => ({ ...lease, reportId: lease.key, studyId: row.studyId as string }),
+};
 
 /** Claims the most overdue due delivery with a fresh lease; the attempt is counted at claim time. */
 export function claimNextDelivery(db: Db, now: number, leaseMs: number): Lease | undefined {
-  return db.transaction(
-    (tx) => {
-      const next = preparedOnce(tx, 'deliveries.nextDue', (db) =>
-        db.select({ reportId: deliveries.reportId, studyId: deliveries.studyId, attempts: deliveries.attempts })
-          .from(deliveries)
-          .where(and(inArray(deliveries.state, ['queued', 'failed']), lte(deliveries.nextAttemptAt, sql.placeholder('now'))))
-          .orderBy(asc(deliveries.nextAttemptAt))
-          .limit(1)
-          .prepare(),
-      ).get({ now });
-      if (!next) return undefined;
-      const lease: Lease = { reportId: next.reportId, studyId: next.studyId, token: randomUUID(), attempt: next.attempts + 1, expiresAt: now + leaseMs };
-      preparedOnce(tx, 'deliveries.claim', (db) =>
-        db.update(deliveries)
-          .set(setPlaceholdersFor(['state', 'attempts', 'leaseToken', 'leaseExpiresAt', 'updatedAt']))
-          .where(eq(deliveries.reportId, sql.placeholder('reportId')))
-          .prepare(),
-      ).run({ state: 'in_progress', attempts: lease.attempt, leaseToken: lease.token, leaseExpiresAt: lease.expiresAt, updatedAt: now, reportId: next.reportId });
-      appendAuditEvent(tx, { reportId: next.reportId, event: 'attempt_started', at: now, detail: { attempt: lease.attempt } });
-      return lease;
-    },
-    { behavior: 'immediate' },
-  );
+  const claimed = claimJob(db, DELIVERY_JOBS, now, leaseMs, DELIVERY_QUEUE.claimColumns);
+  return claimed && DELIVERY_QUEUE.toLease(claimed);
 }
 
-/** Extends a lease still held; false when it was lost (expired and taken over). */
 export function renewLease(db: Db, lease: Lease, now: number, leaseMs: number): boolean {
-  const expiresAt = now + leaseMs;
-  const { changes } = db
-    .update(deliveries)
-    .set({ leaseExpiresAt: expiresAt })
-    .where(and(eq(deliveries.reportId, lease.reportId), eq(deliveries.leaseToken, lease.token), eq(deliveries.state, 'in_progress')))
-    .run();
-  if (changes > 0) lease.expiresAt = expiresAt;
-  return changes > 0;
+  return renewJobLease(db, DELIVERY_JOBS, lease, now, leaseMs);
 }
 
-/** Whether the lease is still ours and unexpired (checked right before writing to FHIR). */
 export function holdsLease(db: Db, lease: Lease, now: number): boolean {
-  const row = preparedOnce(db, 'deliveries.leaseOf', (db) =>
-    db.select({ expiresAt: deliveries.leaseExpiresAt })
-      .from(deliveries)
-      .where(and(eq(deliveries.reportId, sql.placeholder('reportId')), eq(deliveries.leaseToken, sql.placeholder('token')), eq(deliveries.state, 'in_progress')))
-      .prepare(),
-  ).get({ reportId: lease.reportId, token: lease.token });
-  return row !== undefined && (row.expiresAt ?? 0) > now;
+  return holdsJobLease(db, DELIVERY_JOBS, lease, now);
 }
 
 export interface DeliveredResult {
@@ -139,20 +89,17 @@ export interface DeliveredResult {
 }
 
 export function markDelivered(db: Db, lease: Lease, result: DeliveredResult, now: number): boolean {
-  return finish(db, lease, now, {
+  return finishJob(db, DELIVERY_JOBS, lease, now, {
     set: { state: 'delivered', fhirRefs: result.refs, contentHash: result.contentHash, deliveredAt: now, lastErrorCode: null, lastErrorMessage: null },
     event: 'delivered',
-    detail: { attempt: lease.attempt, fhir: result.refs, contentHash: result.contentHash, ...result.detail },
+    detail: { fhir: result.refs, contentHash: result.contentHash, ...result.detail },
   });
 }
 
-export interface FailureRecord {
-  code: string;
-  message: string;
-}
+export type FailureRecord = JobFailure;
 
 export function markSkipped(db: Db, lease: Lease, reason: FailureRecord, now: number): boolean {
-  return finish(db, lease, now, {
+  return finishJob(db, DELIVERY_JOBS, lease, now, {
     set: { state: 'skipped', lastErrorCode: reason.code, lastErrorMessage: reason.message },
     event: 'skipped',
     detail: { code: reason.code, reason: reason.message },
@@ -160,51 +107,16 @@ export function markSkipped(db: Db, lease: Lease, reason: FailureRecord, now: nu
 }
 
 export function markFailed(db: Db, lease: Lease, failure: FailureRecord, nextAttemptAt: number, now: number): boolean {
-  return finish(db, lease, now, {
-    set: { state: 'failed', nextAttemptAt, lastErrorCode: failure.code, lastErrorMessage: failure.message },
-    event: 'attempt_failed',
-    detail: { attempt: lease.attempt, code: failure.code, message: failure.message, retryInMs: nextAttemptAt - now },
-  });
+  return failJob(db, DELIVERY_JOBS, lease, failure, nextAttemptAt, now);
 }
 
 export function markDead(db: Db, lease: Lease, failure: FailureRecord, now: number): boolean {
-  return finish(db, lease, now, {
-    set: { state: 'dead', lastErrorCode: failure.code, lastErrorMessage: failure.message },
-    event: 'dead',
-    detail: { attempt: lease.attempt, code: failure.code, message: failure.message },
-  });
+  return deadJob(db, DELIVERY_JOBS, lease, failure, now);
 }
 
 /** Gives the job back without spending an attempt (lock busy, shutdown, rate limited). */
 export function releaseDelivery(db: Db, lease: Lease, nextAttemptAt: number, reason: string, now: number): boolean {
-  return finish(db, lease, now, {
-    set: { state: 'queued', nextAttemptAt, attempts: sql`max(${deliveries.attempts} - 1, 0)` },
-    event: 'released',
-    detail: { attempt: lease.attempt, reason },
-  });
-}
-
-type FinishSet = Partial<Omit<typeof deliveries.$inferInsert, 'attempts'>> & { attempts?: ReturnType<typeof sql> };
-
-function finish(db: Db, lease: Lease, now: number, change: { set: FinishSet; event: Parameters<typeof appendAuditEvent>[1]['event']; detail: Record<string, unknown> }): boolean {
-  return db.transaction(
-    (tx) => {
-      // Each caller sets the same columns every time, so one statement per event; SQL
-      // expressions in `set` are part of it, plain values are bound.
-      const values = Object.fromEntries(Object.entries(change.set).filter(([, value]) => !is(value, SQL)));
-      const { changes } = preparedOnce(tx, `deliveries.finish.${change.event}`, (db) =>
-        db.update(deliveries)
-          .set({ ...change.set, ...setPlaceholdersFor(Object.keys(values)), leaseToken: null, leaseExpiresAt: null, updatedAt: setPlaceholder('updatedAt') })
-          .where(and(eq(deliveries.reportId, sql.placeholder('reportId')), eq(deliveries.leaseToken, sql.placeholder('token'))))
-          .prepare(),
-      ).run({ ...values, updatedAt: now, reportId: lease.reportId, token: lease.token });
-      // Zero rows: our lease expired and another worker owns the job now; it decides, not us.
-      if (changes === 0) return false;
-      appendAuditEvent(tx, { reportId: lease.reportId, event: change.event, at: now, detail: change.detail });
-      return true;
-    },
-    { behavior: 'immediate' },
-  );
+  return releaseJob(db, DELIVERY_JOBS, lease, nextAttemptAt, reason, now);
 }
 
 export function getDelivery(db: DbOrTx, reportId: string): Delivery | undefined {
@@ -220,13 +132,7 @@ export function countDeliveriesByState(db: Db): Record<DeliveryState, number> {
 
 /** Earliest due time among waiting deliveries, so an idle worker sleeps exactly until then. */
 export function nextDueAt(db: Db): number | undefined {
-  const row = preparedOnce(db, 'deliveries.nextDueAt', (db) =>
-    db.select({ at: sql<number | null>`min(${deliveries.nextAttemptAt})` })
-      .from(deliveries)
-      .where(inArray(deliveries.state, ['queued', 'failed']))
-      .prepare(),
-  ).get();
-  return row?.at ?? undefined;
+  return nextJobDueAt(db, DELIVERY_JOBS);
 }
 
 export type RequeueResult = 'requeued' | 'not_found' | 'not_retryable';
@@ -251,7 +157,7 @@ function requeueFrom(db: Db, reportId: string, from: DeliveryState[], event: 're
       if (!row) return 'not_found';
       if (!from.includes(row.state)) return 'not_retryable';
       tx.update(deliveries)
-        .set({ state: 'queued', attempts: 0, nextAttemptAt: now, updatedAt: now })
+        .set({ state: 'queued', attempts: 0, leaseExpiries: 0, nextAttemptAt: now, updatedAt: now })
         .where(and(eq(deliveries.reportId, reportId), eq(deliveries.state, row.state)))
         .run();
       appendAuditEvent(tx, { reportId, event, at: now, detail: { by, previousState: row.state, previousCode: row.lastErrorCode } });

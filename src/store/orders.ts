@@ -1,5 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import type { JobKind, JobLease } from '../queue/job-kind.ts';
+import type { SqliteJobQueueOptions } from '../queue/job-queue.ts';
+import {
+  claimJob, deadJob, failJob, finishJob, nextJobDueAt, recordJobStep, releaseJob, renewJobLease, requeueExpiredJobs,
+} from '../queue/leased-jobs.ts';
 import { appendAuditEvent, type AuditEventName } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { orders } from './schema.ts';
@@ -7,11 +11,8 @@ import { orders } from './schema.ts';
 export type Order = typeof orders.$inferSelect;
 
 /** Ownership of an order attempt; every write of the attempt is fenced by its token. */
-export interface OrderLease {
+export interface OrderLease extends JobLease {
   imagingStudyId: string;
-  token: string;
-  attempt: number;
-  expiresAt: number;
   changeSeq: number;
 }
 
@@ -39,7 +40,7 @@ export function noteOrderChange(db: Db, change: OrderChange, now: number): boole
       // In progress: the running attempt finishes, sees the new changeSeq and queues again.
       const state = row.state === 'in_progress' ? 'in_progress' : 'queued';
       tx.update(orders)
-        .set({ sourceVersions, state, attempts: state === 'queued' ? 0 : row.attempts, nextAttemptAt: now, changeSeq: row.changeSeq + 1, updatedAt: now })
+        .set({ sourceVersions, state, attempts: state === 'queued' ? 0 : row.attempts, leaseExpiries: 0, nextAttemptAt: now, changeSeq: row.changeSeq + 1, updatedAt: now })
         .where(eq(orders.imagingStudyId, change.imagingStudyId))
         .run();
     }
@@ -55,37 +56,36 @@ export function ordersReading(db: Db, reference: string): string[] {
   return db.select({ id: orders.imagingStudyId }).from(orders).where(eq(column, id ?? '')).all().map((r) => r.id);
 }
 
+/** The order job kind on the one leased-job queue: audited with `detail.order`, events `order_*`. */
+export const ORDER_JOBS: JobKind = {
+  name: 'orders',
+  table: orders,
+  key: orders.imagingStudyId,
+  // `orders sync <id>`: a person may run one order now, whatever it last did.
+  claimableByPerson: ['synced', 'dead'],
+  events: { started: 'order_attempt_started', expired: 'order_lease_expired', failed: 'order_attempt_failed', dead: 'order_dead', released: 'order_released' },
+  subject: (imagingStudyId) => ({ reportId: null, detail: { order: imagingStudyId } }),
+};
+
+/** Orders on the SQLite queue: a lease carries the change count it started from. */
+export const ORDER_QUEUE: SqliteJobQueueOptions<OrderLease> = {
+  kind: ORDER_JOBS,
+  claimColumns: { changeSeq: orders.changeSeq },
+  toLease: ({ row, ...lease }) => ({ ...lease, imagingStudyId: lease.key, changeSeq: row.changeSeq as number }),
+  dead: (db, lease, failure, now) => finishOrderAttempt(db, lease, { kind: 'dead', ...failure }, now),
+};
+
 export function claimNextOrder(db: Db, now: number, leaseMs: number, only?: string): OrderLease | undefined {
-  return db.transaction((tx) => {
-    const due = and(inArray(orders.state, ['queued', 'failed']), lte(orders.nextAttemptAt, now));
-    const next = tx.select().from(orders).where(only ? and(eq(orders.imagingStudyId, only), inArray(orders.state, ['queued', 'failed', 'synced', 'dead'])) : due)
-      .orderBy(asc(orders.nextAttemptAt)).limit(1).get();
-    if (!next) return undefined;
-    const lease: OrderLease = { imagingStudyId: next.imagingStudyId, token: randomUUID(), attempt: next.attempts + 1, expiresAt: now + leaseMs, changeSeq: next.changeSeq };
-    tx.update(orders).set({ state: 'in_progress', attempts: lease.attempt, leaseToken: lease.token, leaseExpiresAt: lease.expiresAt, updatedAt: now })
-      .where(eq(orders.imagingStudyId, next.imagingStudyId)).run();
-    appendAuditEvent(tx, { reportId: null, event: 'order_attempt_started', at: now, detail: { order: next.imagingStudyId, attempt: lease.attempt } });
-    return lease;
-  }, { behavior: 'immediate' });
+  const claimed = claimJob(db, ORDER_JOBS, now, leaseMs, ORDER_QUEUE.claimColumns, only);
+  return claimed && ORDER_QUEUE.toLease(claimed);
 }
 
 export function renewOrderLease(db: Db, lease: OrderLease, now: number, leaseMs: number): boolean {
-  const expiresAt = now + leaseMs;
-  const { changes } = db.update(orders).set({ leaseExpiresAt: expiresAt }).where(fenced(lease)).run();
-  if (changes > 0) lease.expiresAt = expiresAt;
-  return changes > 0;
+  return renewJobLease(db, ORDER_JOBS, lease, now, leaseMs);
 }
 
-export function requeueExpiredOrderLeases(db: Db, now: number): number {
-  return db.transaction((tx) => {
-    const expired = tx.select({ id: orders.imagingStudyId }).from(orders)
-      .where(and(eq(orders.state, 'in_progress'), lt(orders.leaseExpiresAt, now))).all();
-    for (const { id } of expired) {
-      tx.update(orders).set({ state: 'queued', leaseToken: null, leaseExpiresAt: null, nextAttemptAt: now, updatedAt: now }).where(eq(orders.imagingStudyId, id)).run();
-      appendAuditEvent(tx, { reportId: null, event: 'order_lease_expired', at: now, detail: { order: id } });
-    }
-    return expired.length;
-  }, { behavior: 'immediate' });
+export function requeueExpiredOrderLeases(db: Db, now: number, maxAttempts: number): number {
+  return requeueExpiredJobs(db, ORDER_JOBS, now, maxAttempts);
 }
 
 /**
@@ -95,12 +95,7 @@ export function requeueExpiredOrderLeases(db: Db, now: number): number {
 export function recordOrderStep(
   db: Db, lease: OrderLease, set: Partial<typeof orders.$inferInsert>, event: AuditEventName | null, detail: Record<string, unknown>, now: number,
 ): boolean {
-  return db.transaction((tx) => {
-    const { changes } = tx.update(orders).set({ ...set, updatedAt: now }).where(fenced(lease)).run();
-    if (changes === 0) return false;
-    if (event) appendAuditEvent(tx, { reportId: null, event, at: now, detail: { order: lease.imagingStudyId, attempt: lease.attempt, ...detail } });
-    return true;
-  }, { behavior: 'immediate' });
+  return recordJobStep(db, ORDER_JOBS, lease, set, event, detail, now);
 }
 
 export type OrderFinish =
@@ -109,22 +104,27 @@ export type OrderFinish =
   | { kind: 'dead'; code: string; message: string }
   | { kind: 'released'; reason: string; nextAttemptAt: number };
 
+// A change noted while the attempt ran (a new FHIR version) makes the order due again at once,
+// instead of synced or dead on what it read before the change.
+const UNLESS_CHANGED = (state: 'synced' | 'dead') => sql`case when ${orders.changeSeq} <> ${sql.placeholder('changeSeq')} then 'queued' else ${state} end`;
+
 /** Ends the attempt; a change noted while it ran queues the order again instead of `synced`. */
 export function finishOrderAttempt(db: Db, lease: OrderLease, finish: OrderFinish, now: number): boolean {
-  const free = { leaseToken: null, leaseExpiresAt: null };
-  const requeued = sql`case when ${orders.changeSeq} <> ${lease.changeSeq} then 'queued' else ${finish.kind === 'released' ? 'queued' : finish.kind} end`;
+  const params = { changeSeq: lease.changeSeq };
   switch (finish.kind) {
     case 'synced':
-      return recordOrderStep(db, lease, { ...free, state: requeued as never, syncedAt: now, lastErrorCode: null, lastErrorMessage: null, nextAttemptAt: now }, 'order_synced', finish.detail, now);
+      return finishJob(db, ORDER_JOBS, lease, now, {
+        set: { state: UNLESS_CHANGED('synced'), syncedAt: now, lastErrorCode: null, lastErrorMessage: null, nextAttemptAt: now },
+        event: 'order_synced',
+        detail: finish.detail,
+        params,
+      });
     case 'failed':
-      return recordOrderStep(db, lease, { ...free, state: 'failed', nextAttemptAt: finish.nextAttemptAt, lastErrorCode: finish.code, lastErrorMessage: finish.message },
-        'order_attempt_failed', { code: finish.code, message: finish.message, retryInMs: finish.nextAttemptAt - now }, now);
+      return failJob(db, ORDER_JOBS, lease, finish, finish.nextAttemptAt, now);
     case 'dead':
-      return recordOrderStep(db, lease, { ...free, state: requeued as never, nextAttemptAt: now, lastErrorCode: finish.code, lastErrorMessage: finish.message },
-        'order_dead', { code: finish.code, message: finish.message }, now);
+      return deadJob(db, ORDER_JOBS, lease, finish, now, { set: { state: UNLESS_CHANGED('dead'), nextAttemptAt: now }, params });
     case 'released':
-      return recordOrderStep(db, lease, { ...free, state: 'queued', nextAttemptAt: finish.nextAttemptAt, attempts: sql`max(${orders.attempts} - 1, 0)` as never },
-        'order_released', { reason: finish.reason }, now);
+      return releaseJob(db, ORDER_JOBS, lease, finish.nextAttemptAt, finish.reason, now);
   }
 }
 
@@ -134,10 +134,5 @@ export function getOrder(db: DbOrTx, imagingStudyId: string): Order | undefined 
 
 /** Earliest due time among waiting orders, so an idle order worker sleeps until then. */
 export function nextOrderDueAt(db: Db): number | undefined {
-  const row = db.select({ at: sql<number | null>`min(${orders.nextAttemptAt})` }).from(orders).where(or(eq(orders.state, 'queued'), eq(orders.state, 'failed'))).get();
-  return row?.at ?? undefined;
-}
-
-function fenced(lease: OrderLease) {
-  return and(eq(orders.imagingStudyId, lease.imagingStudyId), eq(orders.leaseToken, lease.token), eq(orders.state, 'in_progress'));
+  return nextJobDueAt(db, ORDER_JOBS);
 }

@@ -36,6 +36,8 @@ function queuedJobColumns() {
     nextAttemptAt: integer('next_attempt_at').notNull(),
     lastErrorCode: text('last_error_code'),
     lastErrorMessage: text('last_error_message'),
+    // How often a worker died (or hung) holding this job: past a cap it is dead-lettered.
+    leaseExpiries: integer('lease_expiries').notNull().default(0),
   };
 }
 

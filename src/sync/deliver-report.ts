@@ -40,11 +40,11 @@ export interface DeliveryDeps {
   /** The references recorded by the study's deliveries that reached the EHR (never-re-point rule). */
   deliveredRefsOfStudy(studyId: string): Record<string, string>[];
   /** Takes the study, patient and new-signer locks, all or none; false when another worker holds one. */
-  acquireLocks(keys: string[]): boolean;
+  acquireLocks(keys: string[]): Promise<boolean>;
   /** Throws `lease_lost` when this attempt no longer owns its job (another worker took it over). */
-  assertLeaseHeld(): void;
-  /** Receives the audit page's label (initials + masked MRN) as soon as the patient is known. */
-  notePatientLabel?(label: string): void;
+  assertLeaseHeld(): Promise<void>;
+  /** Records the audit page's label (initials + masked MRN) as soon as the patient is known. */
+  notePatientLabel?(label: string): Promise<void>;
 }
 
 export type DeliveryOutcome =
@@ -76,7 +76,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const latest = latestSigned(signed);
   const key = patientKey(study, latest?.snapshotMetadata, deps.settings.mapping);
   const label = patientLabel(currentMetadata(study, latest?.snapshotMetadata).patientName, key?.value);
-  if (label) deps.notePatientLabel?.(label);
+  if (label) await deps.notePatientLabel?.(label);
   // Locks before the PDFs: a delivery that must wait should not have downloaded anything yet.
   const signerIds = [...new Set(signed.map((r) => r.userId))];
   const lockKeys = await deliveryLockKeys(deps, studyId, key, signerIds);
@@ -94,9 +94,9 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
     { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() },
   );
   validateDeliveryBundle(bundle);
-  // A late attempt whose job was taken over must not write next to the new owner: its locks
-  // may have lapsed with its lease, and a server's conditional create may race.
-  deps.assertLeaseHeld();
+  // A late attempt whose job was taken over must not write next to the new owner: a server's
+  // conditional create may race.
+  await deps.assertLeaseHeld();
   const response = await postDeliveryBundle(deps.fhir, bundle);
   const refs = collectFhirRefs(bundle, response);
   // The chart this study is on, kept with the delivery so that no later delivery moves it.
@@ -144,7 +144,7 @@ const LOCK_POLL_MS = 50;
 async function waitForLocks(deps: DeliveryDeps, keys: string[]): Promise<boolean> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
-    if (deps.acquireLocks(keys)) return true;
+    if (await deps.acquireLocks(keys)) return true;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }

@@ -1,20 +1,15 @@
 import type { Logger } from 'pino';
 import type { StudyWriteCalls } from '../../avara/study-write-calls.ts';
-import { toSyncError } from '../../errors.ts';
 import type { FhirClient } from '../../fhir/fhir-client.ts';
-import { extendLocks, releaseLocks, tryAcquireLocks } from '../../store/locks.ts';
+import { sqliteJobQueue } from '../../queue/job-queue.ts';
+import { runAttempt, type JobAttempts, type JobLoopDeps, type JobLoopSettings } from '../../queue/run-job-loop.ts';
 import type { Store } from '../../store/open-store.ts';
-import { finishOrderAttempt, getOrder, renewOrderLease, type OrderLease } from '../../store/orders.ts';
-import { decideFailure } from '../decide-failure.ts';
+import { finishOrderAttempt, getOrder, ORDER_QUEUE, type OrderLease } from '../../store/orders.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
-import { syncOrder, type OrderSyncSettings } from './sync-order.ts';
+import type { OrderSyncSettings } from './order-attempt-deps.ts';
+import { syncOrder } from './sync-order.ts';
 
-export interface OrderRunSettings extends OrderSyncSettings {
-  leaseMs: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-}
+export type OrderRunSettings = OrderSyncSettings & JobLoopSettings;
 
 export interface OrderRunDeps {
   store: Store;
@@ -28,54 +23,33 @@ export interface OrderRunDeps {
 
 const UID_BUSY_RETRY_MS = 1_000;
 
-/** Runs one leased attempt to its recorded end: synced, failed (retry later), dead or released. */
-export async function runOrderAttempt(deps: OrderRunDeps, lease: OrderLease): Promise<string> {
+/** Orders as one job kind on the leased-job queue: what one attempt does and how it is recorded. */
+export function orderAttempts(deps: OrderRunDeps): JobAttempts<OrderLease> {
   const { db } = deps.store;
-  const log = deps.log.child({ order: lease.imagingStudyId, attempt: lease.attempt });
-  const heartbeat = setInterval(() => {
-    try {
-      if (renewOrderLease(db, lease, deps.now(), deps.settings.leaseMs)) extendLocks(db, lease.token, lease.expiresAt);
-    } catch {
-      // A missed renewal is harmless: the next one, or the lease expiry, decides.
-    }
-  }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
-  try {
-    // Two ImagingStudies with one UID must not both pass the by-uid check and create.
-    const uid = getOrder(db, lease.imagingStudyId)?.studyInstanceUid;
-    if (uid && !tryAcquireLocks(db, [`order-uid:${uid}`], lease.token, lease.expiresAt, deps.now())) {
-      finishOrderAttempt(db, lease, { kind: 'released', reason: 'uid_locked', nextAttemptAt: deps.now() + UID_BUSY_RETRY_MS }, deps.now());
-      return 'released';
-    }
-    const detail = await syncOrder({ db, avara: deps.avara, fhir: deps.fhir, settings: deps.settings, lease, now: deps.now, hooks: deps.hooks });
-    finishOrderAttempt(db, lease, { kind: 'synced', detail }, deps.now());
-    log.info({ outcome: 'synced', avaraStudy: detail['avaraStudy'] ?? null }, 'order synced');
-    return 'synced';
-  } catch (error) {
-    return recordFailure(deps, lease, toSyncError(error), log);
-  } finally {
-    clearInterval(heartbeat);
-    try {
-      releaseLocks(db, lease.token);
-    } catch {
-      // Locks die with the lease anyway.
-    }
-  }
+  return {
+    queue: sqliteJobQueue(db, ORDER_QUEUE),
+    noun: 'order',
+    logFields: (lease) => ({ order: lease.imagingStudyId }),
+    async attempt(context) {
+      const { lease, log } = context;
+      // Two ImagingStudies with one UID must not both pass the by-uid check and create.
+      const uid = getOrder(db, lease.imagingStudyId)?.studyInstanceUid;
+      if (uid && !(await context.acquireLocks([`order-uid:${uid}`]))) return { kind: 'busy', reason: 'uid_locked', retryInMs: UID_BUSY_RETRY_MS };
+      const detail = await syncOrder({ db, avara: deps.avara, fhir: deps.fhir, settings: deps.settings, context, ...(deps.hooks ? { hooks: deps.hooks } : {}) });
+      return {
+        kind: 'done',
+        outcome: 'synced',
+        record() {
+          finishOrderAttempt(db, lease, { kind: 'synced', detail }, deps.now());
+          log.info({ outcome: 'synced', avaraStudy: detail['avaraStudy'] ?? null }, 'order synced');
+        },
+      };
+    },
+  };
 }
 
-function recordFailure(deps: OrderRunDeps, lease: OrderLease, failure: ReturnType<typeof toSyncError>, log: Logger): string {
-  const at = deps.now();
-  const decision = decideFailure(failure, lease.attempt, deps.settings);
-  const { code, message } = failure;
-  if (decision.action === 'release') {
-    finishOrderAttempt(deps.store.db, lease, { kind: 'released', reason: decision.reason, nextAttemptAt: at + decision.delayMs }, at);
-    return 'released';
-  }
-  if (decision.action === 'dead') {
-    finishOrderAttempt(deps.store.db, lease, { kind: 'dead', code, message }, at);
-    log.error({ outcome: 'dead', code }, 'order dead-lettered; a person must look');
-    return 'dead';
-  }
-  finishOrderAttempt(deps.store.db, lease, { kind: 'failed', code, message, nextAttemptAt: at + decision.delayMs }, at);
-  log.warn({ outcome: 'failed', code, retryInMs: decision.delayMs }, 'order failed; will retry');
-  return 'failed';
+/** Runs one leased attempt to its recorded end now (`orders sync <id>`): synced, failed, dead or released. */
+export function runOrderAttempt(deps: OrderRunDeps, lease: OrderLease): Promise<string> {
+  const loop: JobLoopDeps = { log: deps.log, settings: deps.settings, now: deps.now };
+  return runAttempt(orderAttempts(deps), loop, lease);
 }

@@ -5,9 +5,9 @@ import { toSyncError } from '../../errors.ts';
 import type { FhirClient } from '../../fhir/fhir-client.ts';
 import { releaseLocks, tryAcquireLocks } from '../../store/locks.ts';
 import type { Store } from '../../store/open-store.ts';
-import { claimNextOrder, nextOrderDueAt, requeueExpiredOrderLeases, type OrderLease } from '../../store/orders.ts';
+import { startJobLoop } from '../../queue/run-job-loop.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
-import { runOrderAttempt, type OrderRunSettings } from './run-order-attempt.ts';
+import { orderAttempts, type OrderRunSettings } from './run-order-attempt.ts';
 import { sweepOrders, type OrderSweepStats } from './sweep-orders.ts';
 
 export interface OrderSyncDeps {
@@ -15,7 +15,7 @@ export interface OrderSyncDeps {
   avara: StudyWriteCalls;
   fhir: FhirClient;
   log: Logger;
-  settings: OrderRunSettings & { pollIntervalMs: number; concurrency: number; avaraStudyIdSystem: string };
+  settings: OrderRunSettings & { pollIntervalMs: number; avaraStudyIdSystem: string };
   now?: () => number;
   hooks?: PipelineHooks;
 }
@@ -29,17 +29,14 @@ export interface OrderSync {
 
 const SWEEP_LOCK = 'sweep:orders';
 const SWEEP_LOCK_MS = 120_000;
-const IDLE_MS = 5_000;
 
 /** The EHR -> Avara direction in `serve`: a sweep every interval (and on a FHIR webhook), and a worker. */
 export function startOrderSync(deps: OrderSyncDeps): OrderSync {
   const now = deps.now ?? Date.now;
   const { db } = deps.store;
-  const inFlight = new Set<Promise<unknown>>();
   let stopping = false;
   let sweeping: Promise<OrderSweepStats & { ran: boolean }> | undefined;
   let followUp: Promise<OrderSweepStats & { ran: boolean }> | undefined;
-  let wakeUp: (() => void) | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
 
   async function sweep(): Promise<OrderSweepStats & { ran: boolean }> {
@@ -48,7 +45,7 @@ export function startOrderSync(deps: OrderSyncDeps): OrderSync {
     try {
       const stats = await sweepOrders(db, deps.fhir, deps.settings.avaraStudyIdSystem, now, () => stopping);
       deps.log.info({ seen: stats.seen, queued: stats.queued }, 'order sweep finished');
-      if (stats.queued > 0) wakeUp?.();
+      if (stats.queued > 0) worker.wake();
       return { ran: true, ...stats };
     } finally {
       releaseLocks(db, holder);
@@ -73,61 +70,15 @@ export function startOrderSync(deps: OrderSyncDeps): OrderSync {
     }, delayMs);
   }
 
-  async function loop(): Promise<void> {
-    while (!stopping) {
-      try {
-        requeueExpiredOrderLeases(db, now());
-        while (!stopping && inFlight.size < deps.settings.concurrency) {
-          const lease = claimNextOrder(db, now(), deps.settings.leaseMs);
-          if (!lease) break;
-          track(lease);
-        }
-      } catch (error) {
-        deps.log.error({ code: toSyncError(error).code }, 'order worker could not claim orders');
-      }
-      await new Promise<void>((resolve) => {
-        const due = safeNextDue();
-        const timer = setTimeout(resolve, Math.min(IDLE_MS, due === undefined ? IDLE_MS : Math.max(0, due - now())));
-        wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  function track(lease: OrderLease): void {
-    // A bookkeeping write that failed (database busy) leaves the lease to expire and the order to run again.
-    const run = runOrderAttempt({ ...deps, now }, lease).catch((error: unknown) => {
-      deps.log.error({ order: lease.imagingStudyId, code: toSyncError(error).code }, 'could not record the order attempt; its lease will expire');
-    }).finally(() => {
-      inFlight.delete(run);
-      wakeUp?.();
-    });
-    inFlight.add(run);
-  }
-
-  function safeNextDue(): number | undefined {
-    if (inFlight.size >= deps.settings.concurrency) return undefined;
-    try {
-      return nextOrderDueAt(db);
-    } catch {
-      return undefined;
-    }
-  }
-
-  const running = loop();
+  const worker = startJobLoop(orderAttempts({ ...deps, now }), { log: deps.log, settings: deps.settings, now });
   scheduleSweep(0);
   return {
     sweepNow,
-    wake: () => wakeUp?.(),
+    wake: worker.wake,
     async stop() {
       stopping = true;
       clearTimeout(sweepTimer);
-      wakeUp?.();
-      await running;
-      await sweeping?.catch(() => undefined);
-      await Promise.allSettled([...inFlight]);
+      await Promise.all([worker.stop(), sweeping?.catch(() => undefined)]);
     },
   };
 }

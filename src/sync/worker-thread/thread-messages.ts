@@ -1,6 +1,6 @@
 import type { Config } from '../../config/load-config.ts';
 import type { Upstream } from '../../metrics/create-metrics.ts';
-import type { AttemptFinished } from '../worker.ts';
+import type { AttemptFinished } from '../../queue/run-job-loop.ts';
 
 /** What the delivery thread is started with (structured-cloned: plain data only). */
 export interface WorkerThreadData {

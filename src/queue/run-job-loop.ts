@@ -1,0 +1,241 @@
+import type { Logger } from 'pino';
+import { SyncError, toSyncError } from '../errors.ts';
+import { createAttemptContext, type AttemptContext } from './attempt-context.ts';
+import { decideFailure, type FailureSettings } from './decide-failure.ts';
+import type { JobLease } from './job-kind.ts';
+import type { JobQueue } from './job-queue.ts';
+
+export interface JobLoopSettings extends FailureSettings {
+  concurrency: number;
+  leaseMs: number;
+  /** How long stop() lets attempts in flight finish before giving their leases back. */
+  shutdownGraceMs: number;
+}
+
+/** How an attempt ended, for metrics: recorded by the runner (failures) or the kind (its outcomes). */
+export interface AttemptFinished {
+  outcome: 'delivered' | 'synced' | 'skipped' | 'failed' | 'dead' | 'released' | 'lease_lost';
+  ms: number;
+  code?: string;
+  critical?: boolean;
+}
+
+/** What a kind's attempt answers: its outcome to record in the attempt's last commit, or "busy". */
+export type AttemptEnd =
+  | { kind: 'done'; outcome: string; record(): void }
+  | { kind: 'busy'; reason: string; retryInMs: number };
+
+/** One kind of job as the runner drives it: the queue it lives in and what one attempt does. */
+export interface JobAttempts<L extends JobLease> {
+  queue: JobQueue<L>;
+  /** For log lines: "delivery", "order". */
+  noun: string;
+  /** Ids that name the job in its log lines (never patient data). */
+  logFields(lease: L): Record<string, unknown>;
+  attempt(context: AttemptContext<L>): Promise<AttemptEnd>;
+  /** Told about every finished attempt (metrics). */
+  onFinished?(finished: AttemptFinished): void;
+}
+
+export interface JobLoopDeps {
+  log: Logger;
+  settings: JobLoopSettings;
+  now: () => number;
+}
+
+export interface JobLoop {
+  /** Look for due work now (deferred to the next turn and coalesced). */
+  wake(): void;
+  /** False once stop() was called (for /readyz). */
+  isRunning(): boolean;
+  stop(): Promise<void>;
+}
+
+const IDLE_POLL_MS = 5_000;
+const LEASE_CHECK_MS = 1_000;
+
+/**
+ * Runs one attempt to its recorded end: the kind's outcome, or the failure turned into a verb by
+ * decideFailure (retry later, dead, or released without spending the attempt). Its locks are
+ * given back in the same commit. Returns the outcome's name. Used by the loop and by commands
+ * that run one job now (`orders sync <id>`).
+ */
+export async function runAttempt<L extends JobLease>(jobs: JobAttempts<L>, deps: JobLoopDeps, lease: L, onPause?: (ms: number, code: string) => void): Promise<string> {
+  const { queue } = jobs;
+  const log = deps.log.child({ ...jobs.logFields(lease), attempt: lease.attempt });
+  const started = deps.now();
+  const heartbeat = setInterval(() => {
+    // A missed renewal (database busy) is harmless: the next one, or the lease expiry, decides.
+    void bestEffort(log, false, () => queue.renew(lease, deps.now(), deps.settings.leaseMs));
+  }, Math.max(1000, Math.floor(deps.settings.leaseMs / 3)));
+  let outcome = 'lease_lost';
+  try {
+    const end = await jobs.attempt(createAttemptContext(queue, lease, log, deps.now));
+    // If recording fails (database busy, closed), the lease expires and the job runs again:
+    // every outside write is idempotent, so nothing is lost or duplicated.
+    await bestEffort(log, false, () => queue.together(() => {
+      if (end.kind === 'busy') {
+        queue.release(lease, deps.now() + end.retryInMs, end.reason, deps.now());
+        jobs.onFinished?.({ outcome: 'released', ms: deps.now() - started, code: end.reason });
+        outcome = 'released';
+      } else {
+        end.record();
+        outcome = end.outcome;
+      }
+      queue.releaseLocks(lease);
+    }));
+  } catch (error) {
+    await bestEffort(log, false, () => queue.together(() => {
+      outcome = recordFailure(jobs, deps, lease, toSyncError(error), log, deps.now() - started, onPause);
+      queue.releaseLocks(lease);
+    }));
+  } finally {
+    clearInterval(heartbeat);
+    // Normally given back above already; then this changes nothing.
+    await bestEffort(log, true, () => queue.releaseLocks(lease));
+  }
+  return outcome;
+}
+
+function recordFailure<L extends JobLease>(
+  jobs: JobAttempts<L>, deps: JobLoopDeps, lease: L, failure: SyncError, log: Logger, ms: number, onPause: ((ms: number, code: string) => void) | undefined,
+): string {
+  const { queue, noun } = jobs;
+  const at = deps.now();
+  const decision = decideFailure(failure, lease.attempt, deps.settings);
+  const outcome = decision.action === 'release' ? 'released' : decision.action === 'dead' ? 'dead' : 'failed';
+  jobs.onFinished?.({ outcome, ms, code: failure.code });
+  if (decision.action === 'release') {
+    queue.release(lease, at + decision.delayMs, decision.reason, at);
+    if (decision.reason === 'credentials_refused') onPause?.(decision.delayMs, failure.code);
+    else log.info({ code: failure.code, retryInMs: decision.delayMs }, 'rate limited; waiting as asked');
+  } else if (decision.action === 'dead') {
+    queue.dead(lease, { code: failure.code, message: failure.message }, at);
+    log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, `${noun} dead-lettered; a person must look`);
+  } else {
+    queue.fail(lease, { code: failure.code, message: failure.message }, at + decision.delayMs, at);
+    log.warn({ outcome: 'failed', code: failure.code, retryInMs: decision.delayMs }, `${noun} failed; will retry`);
+  }
+  return outcome;
+}
+
+/**
+ * The loop: claims due jobs up to the concurrency, sleeps until the next is due or it is woken,
+ * returns expired leases to the queue, pauses when upstream refuses our credentials, and on
+ * stop gives attempts in flight a grace period, then gives their jobs back.
+ */
+export function startJobLoop<L extends JobLease>(jobs: JobAttempts<L>, deps: JobLoopDeps): JobLoop {
+  const { queue, noun } = jobs;
+  const { now, settings, log } = deps;
+  const inFlight = new Map<Promise<unknown>, L>();
+  let stopping = false;
+  let pausedUntil = 0;
+  let leasesCheckedAt = Number.NEGATIVE_INFINITY;
+  let wakeUp: (() => void) | undefined;
+  let wakeScheduled = false;
+
+  // Deferred to the next turn and coalesced: a webhook's wake must not run a claim (a commit) before
+  // that webhook's own answer is written, and a burst of webhooks is one look.
+  const wake = () => {
+    if (wakeScheduled) return;
+    wakeScheduled = true;
+    setImmediate(() => {
+      wakeScheduled = false;
+      wakeUp?.();
+    });
+  };
+
+  function pause(ms: number, code: string): void {
+    if (now() < pausedUntil) return;
+    pausedUntil = now() + ms;
+    // Alert level: every attempt would fail the same way until a person fixes the credentials.
+    log.fatal({ alert: 'credentials_refused', code, pauseSeconds: ms / 1000 }, `upstream refused our credentials; ${noun} worker paused, no attempts spent`);
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      try {
+        if (now() >= pausedUntil) await claimWhileFree();
+      } catch (error) {
+        // The database busy or unwritable: nothing was claimed; look again shortly.
+        log.error({ err: toSyncError(error).message }, `${noun} worker could not claim`);
+      }
+      if (stopping) break;
+      await sleepUntilWoken(await waitMs());
+    }
+  }
+
+  async function claimWhileFree(): Promise<void> {
+    // Leases last minutes; looking for expired ones on every wake would be a transaction each time for nothing.
+    if (now() - leasesCheckedAt >= Math.min(LEASE_CHECK_MS, settings.leaseMs / 4)) {
+      await queue.requeueExpired(now(), settings.maxAttempts);
+      leasesCheckedAt = now();
+    }
+    while (!stopping && now() >= pausedUntil && inFlight.size < settings.concurrency) {
+      const lease = await queue.claim(now(), settings.leaseMs);
+      if (!lease) return;
+      const run = runAttempt(jobs, deps, lease, pause).finally(() => {
+        inFlight.delete(run);
+        wake();
+      });
+      inFlight.set(run, lease);
+    }
+  }
+
+  async function waitMs(): Promise<number> {
+    if (now() < pausedUntil) return pausedUntil - now();
+    if (inFlight.size >= settings.concurrency) return settings.leaseMs;
+    const due = await Promise.resolve().then(() => queue.nextDueAt()).catch(() => undefined);
+    const untilDue = due === undefined ? IDLE_POLL_MS : Math.max(0, due - now());
+    // Also look again before any lease could expire unnoticed.
+    return Math.min(untilDue, IDLE_POLL_MS, settings.leaseMs);
+  }
+
+  function sleepUntilWoken(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async function giveBackUnfinished(): Promise<void> {
+    const at = now();
+    for (const lease of inFlight.values()) {
+      // Given back, not failed: the next start runs it, fenced against this late attempt.
+      await bestEffort(log, true, () => queue.together(() => {
+        queue.release(lease, at, 'shutdown', at);
+        queue.releaseLocks(lease);
+      }));
+    }
+    log.warn({ released: inFlight.size }, `shutdown grace over; unfinished ${noun} attempts given back to the queue`);
+  }
+
+  const running = loop();
+  return {
+    wake,
+    isRunning: () => !stopping,
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await running;
+      const finished = Promise.allSettled([...inFlight.keys()]);
+      const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), settings.shutdownGraceMs).unref());
+      if ((await Promise.race([finished, grace])) === 'timeout') await giveBackUnfinished();
+    },
+  };
+}
+
+/**
+ * A bookkeeping write that fails (database busy, or closed after stop()) must not crash the
+ * process: the lease fences it, and an unrecorded outcome is redone idempotently.
+ */
+async function bestEffort(log: Logger, quiet: boolean, write: () => unknown): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    log[quiet ? 'debug' : 'error']({ err: (error as { code?: string }).code ?? toSyncError(error).code }, 'could not record the attempt; the lease will expire and the job run again');
+  }
+}
