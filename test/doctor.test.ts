@@ -1,25 +1,22 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import type { Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
 import { startFhirServer, type EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { runCli } from './support/run-cli.ts';
+import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 
 // An HL7 example OID: a system some EHR Patient carries, unlike one made up for the service.
 const EHR_MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.19.5';
 const EHR_MRN = 'DOC-PROBE-MRN-4711';
 
 describe('avara-fhir-sync doctor', () => {
-  let dir: string;
+  let standIns: StandIns;
   let sandbox: Sandbox;
   let fhir: EmbeddedFhirServer;
+  let dir: string;
   const env = (overrides: Record<string, string> = {}) => ({
-    AVARA_BASE_URL: sandbox.baseUrl,
-    AVARA_API_KEY: sandbox.apiKey,
-    AVARA_WEBHOOK_KEY: sandbox.webhookKey,
-    FHIR_BASE_URL: fhir.baseUrl,
-    SQLITE_PATH: join(dir, 'state.db'),
+    ...standIns.connectionEnv(),
     MRN_SYSTEM: EHR_MRN_SYSTEM,
     STUDY_TIME_ZONE: 'America/Chicago',
     ...overrides,
@@ -27,18 +24,13 @@ describe('avara-fhir-sync doctor', () => {
   const line = (stdout: string, name: string) => stdout.split('\n').find((l) => l.slice(5).startsWith(`${name}:`)) ?? `(no ${name} line)`;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'afs-doctor-'));
-    sandbox = await startSandbox({ port: 0 });
-    fhir = await startFhirServer({ port: 0 });
+    standIns = await startStandIns({ dirPrefix: 'afs-doctor-' });
+    ({ sandbox, fhir, dir } = standIns);
     const patient = { resourceType: 'Patient', identifier: [{ system: EHR_MRN_SYSTEM, value: EHR_MRN }], name: [{ family: 'Probe', given: ['Doc'] }] };
     const created = await fetch(`${fhir.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient) });
     if (created.status !== 201) throw new Error(`seeding the EHR patient answered ${created.status}`);
   });
-  afterAll(async () => {
-    await sandbox.stop();
-    await fhir.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => standIns.stop());
 
   it('passes against the sandbox and the embedded FHIR store, one OK line per check', async () => {
     const result = await runCli(['doctor'], env());

@@ -1,5 +1,4 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
 import { runCli } from './support/run-cli.ts';
@@ -13,10 +12,7 @@ describe('avara-fhir-sync orders', () => {
   });
   afterEach(() => env.stop());
 
-  const cliEnv = () => ({
-    AVARA_BASE_URL: env.sandbox.baseUrl, AVARA_API_KEY: env.sandbox.apiKey, AVARA_WEBHOOK_KEY: env.sandbox.webhookKey,
-    FHIR_BASE_URL: env.fhir.baseUrl, SQLITE_PATH: join(env.dir, 'state.db'), MRN_SYSTEM, STUDY_TIME_ZONE: 'UTC', LOG_LEVEL: 'silent',
-  });
+  const cliEnv = () => env.serveEnv({ MRN_SYSTEM, STUDY_TIME_ZONE: 'UTC', LOG_LEVEL: 'silent' });
 
   it('syncs one order now, shows counts and errors, and retries a dead one', async () => {
     const [good, bad] = await seedFhirOrders(env.fhir.baseUrl, [41, 42], (n, r) => {

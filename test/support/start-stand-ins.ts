@@ -5,6 +5,8 @@ import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/avara
 import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
 import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
 
+export type ConnectionEnv = { AVARA_BASE_URL: string; AVARA_API_KEY: string; AVARA_WEBHOOK_KEY: string; FHIR_BASE_URL: string; SQLITE_PATH: string };
+
 /** What the app talks to in a test: the Avara sandbox, the embedded FHIR store, a fresh temp dir. */
 export interface StandIns {
   sandbox: Sandbox;
@@ -12,6 +14,8 @@ export interface StandIns {
   dir: string;
   /** The app's SQLite file in `dir` (not created here). */
   sqlitePath: string;
+  /** Where the app finds Avara, the FHIR store and its database: AVARA_*, FHIR_BASE_URL, SQLITE_PATH. */
+  connectionEnv(): ConnectionEnv;
   /**
    * The environment `serve` (in process or as a child) needs to reach these stand-ins, with the
    * settings it will not default (SERVE_TEST_SETTINGS); `extra` wins.
@@ -38,17 +42,16 @@ export async function startStandIns(options: { sandbox?: SandboxOptions; dirPref
   const sqlitePath = join(dir, 'state.db');
   const fhir = await startFhirServer({ port: 0 });
   const sandbox = await startSandbox({ port: 0, ...options.sandbox });
+  const connectionEnv = (): ConnectionEnv => ({
+    AVARA_BASE_URL: sandbox.baseUrl,
+    AVARA_API_KEY: sandbox.apiKey,
+    AVARA_WEBHOOK_KEY: sandbox.webhookKey,
+    FHIR_BASE_URL: fhir.baseUrl,
+    SQLITE_PATH: sqlitePath,
+  });
   return {
-    sandbox, fhir, dir, sqlitePath,
-    serveEnv: (extra = {}) => ({
-      AVARA_BASE_URL: sandbox.baseUrl,
-      AVARA_API_KEY: sandbox.apiKey,
-      AVARA_WEBHOOK_KEY: sandbox.webhookKey,
-      FHIR_BASE_URL: fhir.baseUrl,
-      SQLITE_PATH: sqlitePath,
-      ...SERVE_TEST_SETTINGS,
-      ...extra,
-    }),
+    sandbox, fhir, dir, sqlitePath, connectionEnv,
+    serveEnv: (extra = {}) => ({ ...connectionEnv(), ...SERVE_TEST_SETTINGS, ...extra }),
     async stop() {
       await sandbox.stop();
       await fhir.stop();
