@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
-import { startWebhookReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
+import type { Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import { startSandboxWithReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const UID = '1.2.826.0.1.3680043.8.498.1001';
 const createBody = (uid = UID) => ({
@@ -15,14 +16,9 @@ const createBody = (uid = UID) => ({
 describe('sandbox study writes (§9.1, §9.7)', () => {
   let sandbox: Sandbox;
   let receiver: WebhookReceiver;
-  beforeEach(async () => {
-    receiver = await startWebhookReceiver();
-    sandbox = await startSandbox({ port: 0, seed: 5, webhookUrl: receiver.url });
-  });
-  afterEach(async () => {
-    await sandbox.stop();
-    await receiver.stop();
-  });
+  let stop: () => Promise<void>;
+  beforeEach(async () => { ({ sandbox, receiver, stop } = await startSandboxWithReceiver({ port: 0, seed: 5 })); });
+  afterEach(() => stop());
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${sandbox.baseUrl}${path}`, {
@@ -78,8 +74,7 @@ describe('sandbox study writes (§9.1, §9.7)', () => {
     const control = await fetch(`${sandbox.controlUrl}/auto-sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: 20 }) });
     expect(control.status).toBe(200);
     const { body: study } = await call('POST', '/v1/autoScribe/studies', createBody());
-    const deadline = Date.now() + 5000;
-    while (receiver.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the report.delivered webhook', () => receiver.received.length > 0, 5000);
     const event = JSON.parse(receiver.received[0]!.rawBody) as { type: string; data: { studyId: string; reportId: string } };
     expect(event).toMatchObject({ type: 'report.delivered', data: { studyId: study.studyId } });
     const live = sandbox.getStudyState(study.studyId);

@@ -4,7 +4,7 @@ import {
 } from '../src/avara/schemas.ts';
 import { sandboxStartupLine } from '../src/avara/sandbox/sandbox-startup-line.ts';
 import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
-import { startWebhookReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
+import { startSandboxWithReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
 
 const FIXED_NOW = new Date('2026-08-21T13:30:00Z');
 
@@ -227,14 +227,9 @@ describe('sandbox API behaviour', () => {
 describe('sandbox control API and fault switches', () => {
   let sandbox: Sandbox;
   let receiver: WebhookReceiver;
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    sandbox = await startSandbox({ seed: 5, webhookUrl: receiver.url });
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await receiver.stop();
-  });
+  let stop: () => Promise<void>;
+  beforeAll(async () => { ({ sandbox, receiver, stop } = await startSandboxWithReceiver({ seed: 5 })); });
+  afterAll(() => stop());
 
   it('prints the startup line design.md specifies', () => {
     const line = JSON.parse(sandboxStartupLine(sandbox));

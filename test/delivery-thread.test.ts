@@ -8,6 +8,7 @@ import { createLogger } from '../src/create-logger.ts';
 import { startWorkerThread } from '../src/sync/worker-thread/start-worker-thread.ts';
 import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { waitFor } from './support/wait-for.ts';
 
 /** Nice values of this process's threads, from /proc (Linux). */
 function threadNiceValues(): number[] {
@@ -67,13 +68,7 @@ describe('a delivery thread that dies unasked', () => {
       entry: new URL('./support/dying-worker-thread.ts', import.meta.url).href,
     });
     try {
-      const until = async (what: string, check: () => boolean) => {
-        const deadline = Date.now() + 15_000;
-        while (!check()) {
-          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      };
+      const until = (what: string, check: () => boolean) => waitFor(what, check, 15_000);
       await until('the restart notice', () => lines.some((line) => line.includes('starting it again')));
       expect(lines.some((line) => line.includes('delivery thread crashed') && line.includes('delivery code crashed'))).toBe(true);
       await until('the thread to run again', () => worker.isRunning());

@@ -10,6 +10,7 @@ import { requeueExpiredLeases } from '../src/store/deliveries.ts';
 import { deliveries } from '../src/store/schema.ts';
 import { deliveryBundle } from './support/fhir-store-fixtures.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
@@ -17,9 +18,7 @@ const isTransaction = (method: string, path: string) => method === 'POST' && pat
 
 describe('delivery when the FHIR server misbehaves', { timeout: 20_000 }, () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('retries a transaction that was committed but whose answer was lost, and ends delivered with one of each resource', async () => {
     env = await startTestEnv();
@@ -146,7 +145,7 @@ describe('FHIR client against a hung server', () => {
       expect(hung?.hungMs).toBe(2500);
       expect(retries.length).toBeGreaterThanOrEqual(1);
       // The abandoned request is still applied, after the retry that answered the client.
-      await waitUntil(() => hung?.finishedAt !== undefined);
+      await waitFor('the hung request to finish', () => hung?.finishedAt !== undefined, 5000);
       expect(hung!.status).toBe(200);
       expect(hung!.finishedAt!).toBeGreaterThan(retries[0]!.finishedAt!);
       for (const type of ['Patient', 'ImagingStudy', 'DocumentReference', 'DiagnosticReport']) {
@@ -205,13 +204,5 @@ async function expectOneOfEach(env: TestEnv, signed: SignedRef[]): Promise<void>
   for (const type of ['Patient', 'Practitioner', 'ImagingStudy', 'DocumentReference', 'DiagnosticReport']) {
     const perType = [...wanted.values()].filter(([t]) => t === type).length;
     expect(await env.fhirSearch(type), type).toHaveLength(perType);
-  }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

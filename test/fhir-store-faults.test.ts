@@ -3,17 +3,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
 import { MRN_SYSTEM, deliveryBundle, getJson, newUrn, postJson, transaction } from './support/fhir-store-fixtures.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const keys = { mrn: 'MRN-F', studyUid: '1.2.3', studyId: 'stu_f', reportId: 'rep_f' };
 
 describe('embedded FHIR store: fault switches', () => {
   let store: EmbeddedFhirServer;
-  beforeEach(async () => {
-    store = await startFhirServer({ port: 0 });
-  });
-  afterEach(async () => {
-    await store.stop();
-  });
+  beforeEach(async () => { store = await startFhirServer({ port: 0 }); });
+  afterEach(() => store.stop());
 
   async function reportCount(): Promise<number> {
     return (await store.repository.searchResources({ resourceType: 'DiagnosticReport' })).length;
@@ -69,7 +66,7 @@ describe('embedded FHIR store: fault switches', () => {
     await expect(abandoned).rejects.toThrow();
     expect(await reportCount()).toBe(0);
     const [hung] = store.requests();
-    await waitUntil(() => hung?.finishedAt !== undefined);
+    await waitFor('the hung request to finish', () => hung?.finishedAt !== undefined, 5000);
     expect(hung).toMatchObject({ method: 'POST', hungMs: 400, status: 200 });
     expect(hung!.finishedAt! - hung!.receivedAt).toBeGreaterThanOrEqual(390);
     expect(await reportCount()).toBe(1);
@@ -131,12 +128,4 @@ function patientCreate(mrn: string) {
   const identifier = `identifier=${MRN_SYSTEM}|${mrn}`;
   const patient = { resourceType: 'Patient' as const, identifier: [{ system: MRN_SYSTEM, value: mrn }] };
   return transaction([{ fullUrl: newUrn(), resource: patient, request: { method: 'POST', url: 'Patient', ifNoneExist: identifier } }]);
-}
-
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

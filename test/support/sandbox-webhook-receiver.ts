@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
 
 export interface ReceivedWebhook {
   headers: Record<string, string | string[] | undefined>;
@@ -36,5 +37,18 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       server.close(() => resolve());
       server.closeAllConnections();
     }),
+  };
+}
+
+/** A sandbox whose webhooks go to a fresh receiver; `stop()` stops both. */
+export async function startSandboxWithReceiver(options: SandboxOptions): Promise<{ sandbox: Sandbox; receiver: WebhookReceiver; stop(): Promise<void> }> {
+  const receiver = await startWebhookReceiver();
+  const sandbox = await startSandbox({ ...options, webhookUrl: receiver.url });
+  return {
+    sandbox, receiver,
+    async stop() {
+      await sandbox.stop();
+      await receiver.stop();
+    },
   };
 }

@@ -38,7 +38,7 @@ export async function waitFor<T>(
     if (value !== undefined && value !== false) return value;
     const failure = 'timeoutMs' in bound
       ? Date.now() - startedAt > bound.timeoutMs && `timed out waiting for ${what}`
-      : watch!.stalledMs() > bound.stallMs && `nothing moved for ${Math.round(bound.stallMs / 1000)} s while waiting for ${what} (progress ${watch!.last()})`;
+      : watch!.stalledMs() > bound.stallMs && `nothing moved for ${bound.stallMs / 1000} s while waiting for ${what} (progress ${watch!.last()})`;
     if (failure) throw new Error(bound.explain ? `${failure}; ${await bound.explain()}` : failure);
     await sleep(POLL_MS);
   }
@@ -54,7 +54,7 @@ export async function failOnStall<T>(what: string, work: Promise<T>, limit: { st
   const stalled = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
       if (watch.stalledMs() > limit.stallMs) {
-        reject(new Error(`nothing moved for ${Math.round(limit.stallMs / 1000)} s during ${what} (progress ${watch.last()})`));
+        reject(new Error(`nothing moved for ${limit.stallMs / 1000} s during ${what} (progress ${watch.last()})`));
       }
     }, 250);
   });
