@@ -1,9 +1,9 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
-import { Webhook } from 'standardwebhooks';
 import { verifyAvaraWebhook } from '../src/avara/verify-webhook.ts';
 import { ReportDeliveredDataSchema, WebhookEnvelopeSchema } from '../src/avara/schemas.ts';
-import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
-import { startWebhookReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
+import type { Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import { startSandboxWithReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
+import { signWebhook } from './support/test-webhooks.ts';
 
 // avara-api.md §7.2 test vector and the exact §8.1 body (503 bytes, no trailing newline).
 const SECRET = 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS';
@@ -79,10 +79,13 @@ describe('verifyAvaraWebhook with the published test vector', () => {
     expect(verifyAvaraWebhook(BODY, HEADERS, ['whsec_', SECRET], TIMESTAMP).ok).toBe(true);
   });
 
+  it('is reproduced by the tests\' own signer, so signed test webhooks are what Avara sends', () => {
+    expect(signWebhook(SECRET, BODY, { id: HEADERS['webhook-id'], timestampSeconds: TIMESTAMP })).toEqual(HEADERS);
+  });
+
   it('answers 400 malformed_json when a correctly signed body is not JSON', () => {
     const body = '{"id": "whe_1", truncated';
-    const at = new Date(TIMESTAMP * 1000);
-    const headers = { ...HEADERS, 'webhook-signature': new Webhook(SECRET).sign(HEADERS['webhook-id'], at, body) };
+    const headers = signWebhook(SECRET, body, { id: HEADERS['webhook-id'], timestampSeconds: TIMESTAMP });
     expect(verifyAvaraWebhook(body, headers, [SECRET], TIMESTAMP)).toEqual({ ok: false, status: 400, code: 'malformed_json' });
   });
 });
@@ -90,14 +93,9 @@ describe('verifyAvaraWebhook with the published test vector', () => {
 describe('webhooks sent by the sandbox', () => {
   let sandbox: Sandbox;
   let receiver: WebhookReceiver;
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    sandbox = await startSandbox({ seed: 11, webhookUrl: receiver.url });
-  });
-  afterAll(async () => {
-    await sandbox.stop();
-    await receiver.stop();
-  });
+  let stop: () => Promise<void>;
+  beforeAll(async () => { ({ sandbox, receiver, stop } = await startSandboxWithReceiver({ seed: 11 })); });
+  afterAll(() => stop());
 
   it('verify with verifyAvaraWebhook and carry a report.delivered event for the signed report', async () => {
     const refs = await sandbox.signReports(3);
