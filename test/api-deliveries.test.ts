@@ -25,15 +25,9 @@ describe('/api/deliveries and /api/summary', () => {
     const [c] = await env.sandbox.signReports(1, { critical: true });
     critical = c!.reportId;
     for (const id of [...delivered, critical]) await env.waitForDelivery(id, 'delivered');
-    await env.fhir.faults.down(); // with MAX_ATTEMPTS=1 the first failure is final
-    const [d] = await env.sandbox.signReports(1);
-    dead = d!.reportId;
-    await env.waitForDelivery(dead, 'dead');
-    await env.fhir.faults.up();
+    dead = await env.deadLetterOneReport(); // MAX_ATTEMPTS=1
   });
-  afterAll(async () => {
-    await env.stop();
-  });
+  afterAll(() => env.stop());
 
   it('answers 401 without a token and with a wrong one, on every /api route', async () => {
     for (const path of ['/api/deliveries', `/api/deliveries/${dead}`, '/api/summary']) {

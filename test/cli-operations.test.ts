@@ -13,15 +13,9 @@ describe('status, audit verify and audit export as child processes', () => {
     env = await startTestEnv({ env: { MAX_ATTEMPTS: '1' } });
     delivered = (await env.sandbox.signReports(2)).map((r) => r.reportId);
     for (const id of delivered) await env.waitForDelivery(id, 'delivered');
-    await env.fhir.faults.down();
-    const [broken] = await env.sandbox.signReports(1);
-    dead = broken!.reportId;
-    await env.waitForDelivery(dead, 'dead');
-    await env.fhir.faults.up();
+    dead = await env.deadLetterOneReport(); // MAX_ATTEMPTS=1
   });
-  afterAll(async () => {
-    await env.stop();
-  });
+  afterAll(() => env.stop());
 
   it('status --json reports counts, the last delivery and the dead letters with their codes', async () => {
     const result = await cli('status', '--json');

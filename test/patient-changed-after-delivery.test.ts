@@ -2,21 +2,12 @@ import type { DiagnosticReport, DocumentReference, Patient, Practitioner } from 
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEhrPatient } from './support/create-ehr-patient.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const MRN_SYSTEM = 'urn:test:hospital:mrn';
 const CREATE = { env: { PATIENT_MODE: 'create', MRN_SYSTEM, STUDY_TIME_ZONE: 'America/Chicago' } };
 const MATCH = { env: { PATIENT_MODE: 'match', MRN_SYSTEM, STUDY_TIME_ZONE: 'America/Chicago' } };
-
-async function postPatient(env: TestEnv, patient: Omit<Patient, 'resourceType'>): Promise<Patient> {
-  const response = await fetch(`${env.fhir.baseUrl}/Patient`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/fhir+json' },
-    body: JSON.stringify({ resourceType: 'Patient', ...patient }),
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as Patient;
-}
 
 /** What the EHR holds of the study's documents: who they are on, and at which version. */
 async function chartSnapshot(env: TestEnv) {
@@ -44,9 +35,7 @@ async function signAddendum(env: TestEnv, studyId: string) {
 
 describe('a delivered report never moves to another chart', () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('MRN corrected in Avara, then an addendum: dead with patient_changed_after_delivery, and nothing in the EHR moved', async () => {
     env = await startTestEnv(CREATE);
@@ -70,7 +59,7 @@ describe('a delivered report never moves to another chart', () => {
     env = await startTestEnv(CREATE);
     const original = await deliverOriginal(env);
     const study = env.sandbox.getStudyState(original.studyId);
-    const other = await postPatient(env, { identifier: [{ system: MRN_SYSTEM, value: 'OTHER-77' }], birthDate: study.reportMetadata.dateOfBirth });
+    const other = await createEhrPatient(env, { identifier: [{ system: MRN_SYSTEM, value: 'OTHER-77' }], birthDate: study.reportMetadata.dateOfBirth });
     const before = await chartSnapshot(env);
 
     study.reportMetadata.mrn = 'OTHER-77';
@@ -99,7 +88,7 @@ describe('a delivered report never moves to another chart', () => {
     env = await startTestEnv(MATCH);
     const [original] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(original!.studyId);
-    const patient = await postPatient(env, { identifier: [{ system: MRN_SYSTEM, value: study.reportMetadata.mrn! }], birthDate: study.reportMetadata.dateOfBirth });
+    const patient = await createEhrPatient(env, { identifier: [{ system: MRN_SYSTEM, value: study.reportMetadata.mrn! }], birthDate: study.reportMetadata.dateOfBirth });
     await env.sendReportDelivered(original!);
     const delivered = await env.waitForDelivery(original!.reportId, 'delivered');
     expect(delivered.fhirRefs?.Patient).toBe(`Patient/${patient.id}`);
@@ -121,8 +110,8 @@ describe('a delivered report never moves to another chart', () => {
     env = await startTestEnv(MATCH);
     const [original] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(original!.studyId);
-    await postPatient(env, { identifier: [{ system: MRN_SYSTEM, value: study.reportMetadata.mrn! }], birthDate: study.reportMetadata.dateOfBirth });
-    await postPatient(env, { identifier: [{ system: MRN_SYSTEM, value: 'OTHER-77' }], birthDate: study.reportMetadata.dateOfBirth });
+    await createEhrPatient(env, { identifier: [{ system: MRN_SYSTEM, value: study.reportMetadata.mrn! }], birthDate: study.reportMetadata.dateOfBirth });
+    await createEhrPatient(env, { identifier: [{ system: MRN_SYSTEM, value: 'OTHER-77' }], birthDate: study.reportMetadata.dateOfBirth });
     await env.sendReportDelivered(original!);
     await env.waitForDelivery(original!.reportId, 'delivered');
     // As an older release recorded it: no Patient among the references.
@@ -141,9 +130,7 @@ describe('a delivered report never moves to another chart', () => {
 
 describe('the signing radiologist', () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('carries the NPI of the user record when the signer is also the study assignee', async () => {
     env = await startTestEnv(CREATE);

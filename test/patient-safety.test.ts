@@ -1,24 +1,13 @@
 import type { DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEhrPatient } from './support/create-ehr-patient.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
 
-async function createEhrPatient(env: TestEnv, patient: Omit<Patient, 'resourceType'>): Promise<Patient> {
-  const response = await fetch(`${env.fhir.baseUrl}/Patient`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/fhir+json' },
-    body: JSON.stringify({ resourceType: 'Patient', ...patient }),
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as Patient;
-}
-
 describe('patient safety: never guess a chart', () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('dead-letters with patient_mismatch and writes no DiagnosticReport when the EHR patient with that MRN has another birth date', async () => {
     env = await startTestEnv();
