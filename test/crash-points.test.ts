@@ -10,12 +10,8 @@ const TEST_TIMEOUT_MS = 60_000;
 
 describe('kill -9 at a named crash point, then restart', () => {
   let harness: ChildAppHarness;
-  beforeEach(async () => {
-    harness = await startChildAppHarness();
-  });
-  afterEach(async () => {
-    await harness.stop();
-  });
+  beforeEach(async () => { harness = await startChildAppHarness(); });
+  afterEach(() => harness.stop());
 
   async function expectEachDeliveredOnce(signed: SignedRef[]): Promise<void> {
     await harness.waitForDelivered(signed.map((s) => s.reportId));

@@ -12,9 +12,7 @@ describe('a signed report travels from Avara to the EHR', () => {
   beforeEach(async () => {
     env = await startTestEnv();
   });
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('writes Patient, Practitioner, ImagingStudy, DocumentReference and DiagnosticReport that FHIR search finds by identifier', async () => {
     const [signed] = await env.sandbox.signReports(1);

@@ -5,9 +5,7 @@ const isTransaction = (method: string, path: string) => method === 'POST' && /\/
 
 describe('delivery under upstream and FHIR faults', () => {
   let env: TestEnv;
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('delivers after Avara answers 429 with Retry-After for the study', async () => {
     env = await startTestEnv();

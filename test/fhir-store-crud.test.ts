@@ -7,12 +7,8 @@ import { CRITICAL_TAG, MRN_SYSTEM, getJson, postJson, putJson } from './support/
 
 describe('embedded FHIR store: REST interactions over HTTP', () => {
   let store: EmbeddedFhirServer;
-  beforeEach(async () => {
-    store = await startFhirServer({ port: 0 });
-  });
-  afterEach(async () => {
-    await store.stop();
-  });
+  beforeEach(async () => { store = await startFhirServer({ port: 0 }); });
+  afterEach(() => store.stop());
 
   it('answers a create with Location and ETag but no body when the client prefers return=minimal', async () => {
     const res = await fetch(`${store.baseUrl}/Patient`, {

@@ -40,12 +40,8 @@ function median(values: number[]): number {
 
 describe('embedded FHIR store: latency does not grow with the number of stored resources', () => {
   let store: EmbeddedFhirServer;
-  beforeAll(async () => {
-    store = await startFhirServer({ port: 0 });
-  });
-  afterAll(async () => {
-    await store.stop();
-  });
+  beforeAll(async () => { store = await startFhirServer({ port: 0 }); });
+  afterAll(() => store.stop());
 
   it(`answers an identifier search at ${LARGE} reports within 2x of the time at ${SMALL}`, { timeout: 60_000 }, async () => {
     const repository = store.repository;

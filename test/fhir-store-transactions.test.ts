@@ -8,12 +8,8 @@ const keys = { mrn: 'MRN-1', studyUid: '1.2.840.1', studyId: 'stu_1', reportId: 
 
 describe('embedded FHIR store: transaction and batch Bundles', () => {
   let store: EmbeddedFhirServer;
-  beforeEach(async () => {
-    store = await startFhirServer({ port: 0 });
-  });
-  afterEach(async () => {
-    await store.stop();
-  });
+  beforeEach(async () => { store = await startFhirServer({ port: 0 }); });
+  afterEach(() => store.stop());
 
   async function count(resourceType: string): Promise<number> {
     return (await store.repository.searchResources({ resourceType: resourceType as 'Patient' })).length;

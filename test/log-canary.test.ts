@@ -6,9 +6,7 @@ describe('logs carry ids and outcomes, never patient data', () => {
   beforeEach(async () => {
     env = await startTestEnv({ env: { LOG_LEVEL: 'trace' } });
   });
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   it('keeps a distinctive name, MRN, birth date, report text and PDF link out of every log line', async () => {
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });

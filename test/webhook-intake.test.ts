@@ -28,9 +28,7 @@ describe('POST /webhooks/avara', () => {
     // The worker would fetch these invented ids from the sandbox; intake is what is under test.
     env = await startTestEnv({ env: { WORKER_CONCURRENCY: '1' } });
   });
-  afterEach(async () => {
-    await env.stop();
-  });
+  afterEach(() => env.stop());
 
   const stored = () => ({ inbox: countInbox(env.app.store.db), deliveries: Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0) });
 
