@@ -16,7 +16,7 @@ const SID = 'https://api.avarasoftware.com/fhir/sid';
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
 const isTransaction = (method: string, path: string) => method === 'POST' && path === '/fhir/R4/';
 
-describe('delivery when the FHIR server misbehaves', { timeout: 20_000 }, () => {
+describe('delivery when the FHIR server misbehaves', () => {
   let env: TestEnv;
   afterEach(() => env.stop());
 

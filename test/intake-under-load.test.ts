@@ -77,7 +77,7 @@ describe('webhook intake under load and storage faults', () => {
     const retried = await env.sendReportDelivered(signed!);
     expect(retried.status).toBe(200);
     await env.waitForDelivery(signed!.reportId, 'delivered');
-  }, 30_000);
+  });
 
   it('answers 503 while the database is read-only, stores nothing half, and delivers once writable again', async () => {
     env = await startTestEnv();

@@ -2,6 +2,7 @@ import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAuditExport } from '../src/commands/audit-export.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { HANG_GUARD_MS } from './support/wait-for.ts';
 
 const TOKEN = 'phi-canary-admin-token-001';
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
@@ -47,12 +48,11 @@ describe('PHI canary: patient data never reaches logs, stored errors, the audit 
     // 3: dead after Avara kept failing the report text.
     env.sandbox.failNext('GET /v1/autoScribe/reports/text', { status: 500, times: 100 });
     await env.sendReportDelivered(refs[2]!);
-    await env.waitForDelivery(refs[2]!.reportId, 'dead', 40_000);
+    // Attempts with backoff until MAX_ATTEMPTS: as long as it takes while the queue moves.
+    await env.waitForDelivery(refs[2]!.reportId, 'dead', env.untilQueueStalls);
     env.sandbox.clearFaults();
-  }, 90_000);
-  afterAll(async () => {
-    await env.stop();
-  });
+  }, HANG_GUARD_MS);
+  afterAll(() => env.stop());
 
   const expectClean = (where: string, text: string) => {
     for (const secret of secrets) expect(text.includes(secret), `${where} contains "${secret}"`).toBe(false);
