@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
 import { SyncError, type ErrorCode } from '../errors.ts';
 import { backoffMs } from './in-call-backoff.ts';
 
-// The one in-call retry loop for every upstream (Avara, its PDF storage, FHIR). A small loop
-// rather than p-retry: p-retry's strength is its own backoff, and here the wait is either the
-// server's Retry-After or our backoff, never both, and a long Retry-After must not be slept at
-// all. With p-retry that meant zeroing its timeouts, sleeping in a hook and wrapping verdicts in
-// AbortError; the loop below says the same in fewer lines and reports every attempt as it ends.
+// The one in-call retry loop for every upstream (Avara, its PDF storage, FHIR), on p-retry. The
+// wait between attempts is the server's Retry-After or our backoff, never both, and a long
+// Retry-After is not slept at all: so p-retry's own backoff is zeroed and the wait is decided
+// (and slept, or refused by throwing) in onFailedAttempt, where each attempt is also reported.
 
 /** One attempt's window: its own timeout, and the status its answer had (set by sendAttempt). */
 export interface Attempt {
@@ -64,24 +64,35 @@ export interface UpstreamCall<T> {
  */
 export async function requestWithRetries<T>(settings: RetrySettings, call: UpstreamCall<T>, now: () => number = performance.now.bind(performance)): Promise<T> {
   const began = now();
-  for (let retryIndex = 0; ; retryIndex++) {
-    const attempt: Attempt = { retryIndex, signal: AbortSignal.timeout(settings.timeoutMs) };
-    const started = now();
-    const report = (outcome: AttemptReport['outcome'], status: number | undefined, last: boolean) =>
-      settings.observe?.({ operation: call.operation, attempt: retryIndex + 1, status, outcome, attemptMs: now() - started, elapsedMs: now() - began, last });
-    let failed: AttemptFailed;
-    try {
-      const value = await call.attempt(attempt);
-      report('ok', attempt.status, true);
-      return value;
-    } catch (error) {
-      failed = asAttemptFailed(error, call);
-    }
-    const waitMs = nextWaitMs(failed, retryIndex, settings);
-    report(failed.failure.code, failed.status ?? attempt.status, waitMs === undefined);
-    if (waitMs === undefined) throw failed.failure;
-    await sleep(waitMs);
-  }
+  let current: { attempt: Attempt; started: number } | undefined;
+  const report = (outcome: AttemptReport['outcome'], status: number | undefined, last: boolean) =>
+    settings.observe?.({ operation: call.operation, attempt: current!.attempt.retryIndex + 1, status, outcome, attemptMs: now() - current!.started, elapsedMs: now() - began, last });
+  return pRetry(
+    async (attemptNumber) => {
+      current = { attempt: { retryIndex: attemptNumber - 1, signal: AbortSignal.timeout(settings.timeoutMs) }, started: now() };
+      try {
+        const value = await call.attempt(current.attempt);
+        report('ok', current.attempt.status, true);
+        return value;
+      } catch (error) {
+        // Carried to onFailedAttempt as it is: p-retry would wrap a non-Error and drop our verdict.
+        throw asAttemptFailed(error, call);
+      }
+    },
+    {
+      retries: settings.maxRetries,
+      minTimeout: 0,
+      randomize: false,
+      async onFailedAttempt({ error }) {
+        const failed = error as AttemptFailed;
+        const waitMs = nextWaitMs(failed, current!.attempt.retryIndex, settings);
+        report(failed.failure.code, failed.status ?? current!.attempt.status, waitMs === undefined);
+        // Throwing here ends the call with the upstream's SyncError, for the job queue to schedule.
+        if (waitMs === undefined) throw failed.failure;
+        await sleep(waitMs);
+      },
+    },
+  );
 }
 
 function asAttemptFailed(error: unknown, call: UpstreamCall<unknown>): AttemptFailed {
