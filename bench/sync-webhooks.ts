@@ -89,7 +89,7 @@ export async function measureSyncWebhooks(options: { connections?: number; secon
       answerP50Ms: figureOf(runs.map((r) => r.answer.p50Ms)),
       ratio: answerP99Ms.median / fhirSearchP99Ms.median,
       errors: runs.reduce((sum, r) => sum + r.answer.errors, 0),
-      budgetMs: config.syncWebhooks.budgetMs,
+      budgetMs: config.answers.budgetMs,
     };
   } finally {
     await app.stop();

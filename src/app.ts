@@ -45,13 +45,13 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const now = options.now ?? Date.now;
   // Test seams (hooks, a clock) are functions, which cannot cross into a thread; an in-memory
   // database is private to its connection.
-  const inThread = config.worker.thread && !options.hooks && !options.now && config.store.sqlitePath !== ':memory:';
+  const inThread = config.delivery.thread && !options.hooks && !options.now && config.store.sqlitePath !== ':memory:';
   // Indexing the FHIR definitions blocks the event loop for a second or two: do it before
   // listening, not on the first delivery while webhooks wait. Only deliveries validate, so with
   // the worker in its thread, the thread does it.
   if (!inThread) loadR4Definitions();
   const store = openStore(config.store);
-  const { identifierSystemBase, mrnSystem, accessionSystem } = config.mapping;
+  const { identifierSystemBase, mrnSystem, accessionSystem } = config.delivery.mapping;
   try {
     checkIdentifierSystems(store.db, { identifierSystemBase, mrnSystem, accessionSystem }, options.acceptIdentifierChange ?? false, now());
   } catch (error) {
@@ -61,7 +61,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const metrics = createMetrics(store, now);
   const { avara, fhir } = createInstrumentedClients(config, metrics);
   const worker = inThread
-    ? await startWorkerThread({ config, log, metrics, nice: config.worker.nice }).catch((error: unknown) => {
+    ? await startWorkerThread({ config, log, metrics, nice: config.delivery.nice }).catch((error: unknown) => {
       store.close();
       throw error;
     })
@@ -72,39 +72,22 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       log,
       now,
       hooks: options.hooks,
-      settings: { ...config.worker, mapping: config.mapping },
+      settings: config.delivery,
       onFinished: metrics.attemptFinished,
     });
   // Created also when POLL_INTERVAL_SECONDS=0 (no schedule), so sweeps can be run on demand.
   const poller = startPoller({ store, avara, log, now, settings: config.poll, onEnqueued: worker.wake });
   const orders = config.orders.enabled ? startOrderSync({
-    store, avara, fhir, log, now, hooks: options.hooks,
-    settings: {
-      ...config.orders,
-      mrnSystem: config.mapping.mrnSystem,
-      studyTimeZone: config.mapping.studyTimeZone,
-      avaraStudyIdSystem: `${config.mapping.identifierSystemBase}/study-id`,
-      concurrency: config.worker.concurrency,
-      leaseMs: config.worker.leaseMs,
-      maxAttempts: config.worker.maxAttempts,
-      retryBaseMs: config.worker.retryBaseMs,
-      retryMaxMs: config.worker.retryMaxMs,
-      shutdownGraceMs: config.worker.shutdownGraceMs,
-    },
+    store, avara, fhir, log, now, hooks: options.hooks, settings: config.orders,
   }) : undefined;
   const syncAnswers = createSyncWebhookAnswerer({
     // Its own client: no in-call retries and a timeout of the budget, since Avara is waiting.
     fhir: createFhirClient({
-      baseUrl: config.fhir.baseUrl, auth: config.fhir.auth, timeoutMs: config.syncWebhooks.budgetMs, maxRetries: 0, observe: observeUpstream(metrics, 'fhir'),
+      baseUrl: config.fhir.baseUrl, auth: config.fhir.auth, timeoutMs: config.answers.budgetMs, maxRetries: 0, observe: observeUpstream(metrics, 'fhir'),
     }),
     // Real time, not the injectable clock: the budget is measured against Avara's wait.
     store, log,
-    settings: {
-      ...config.syncWebhooks,
-      mrnSystem: config.mapping.mrnSystem,
-      studyTimeZone: config.mapping.studyTimeZone,
-      priorReportsMax: config.orders.priorReportsMax,
-    },
+    settings: config.answers,
   });
   let accepting = true;
   const http = createHttpApp({

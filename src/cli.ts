@@ -5,7 +5,7 @@ import { runBackfill } from './sync/backfill.ts';
 import { createBackfillProgress } from './render-backfill-progress.ts';
 import { countPolledStudies } from './store/polled-studies.ts';
 import { ConfigError } from './config/config-error.ts';
-import { loadBackfillConfig, loadConfig } from './config/load-config.ts';
+import { loadBackfillConfig, loadConfig, loadStoreConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
 import { startSandbox } from './avara/sandbox/start-sandbox.ts';
 import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
@@ -216,7 +216,7 @@ function invalid(message: string): never {
 }
 
 function sqlitePath(): string {
-  return process.env.SQLITE_PATH || './data/avara-fhir-sync.db';
+  return loadStoreConfig(process.env).sqlitePath;
 }
 
 function stopOnSignals(log: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/config-error.ts';
-import { loadBackfillConfig, loadConfig } from '../src/config/load-config.ts';
+import { loadBackfillConfig, loadConfig, loadStoreConfig } from '../src/config/load-config.ts';
 
 const run = promisify(execFile);
 const VALID = {
@@ -39,15 +39,15 @@ describe('configuration', () => {
     const config = loadConfig(VALID);
     expect(config.avara.baseUrl).toBe('https://api.avarasoftware.com');
     expect(config.avara.pdfAllowedHosts).toEqual(['api.avarasoftware.com']);
-    expect(config.worker).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'match', thread: true, nice: 10 });
+    expect(config.delivery).toMatchObject({ concurrency: 4, maxAttempts: 12, retryBaseMs: 10_000, retryMaxMs: 3_600_000, leaseMs: 60_000, patientMode: 'match', thread: true, nice: 10 });
     expect(config.poll.intervalMs).toBe(300_000);
-    expect(config.mapping.accessionSystem).toBe('https://api.avarasoftware.com/fhir/sid/accession');
+    expect(config.delivery.mapping.accessionSystem).toBe('https://api.avarasoftware.com/fhir/sid/accession');
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
-    expect(Object.isFrozen(config.worker)).toBe(true);
+    expect(Object.isFrozen(config.delivery)).toBe(true);
   });
 
   it('turns the delivery thread off and its priority offset down, and refuses an offset beyond 19', () => {
-    expect(loadConfig({ ...VALID, WORKER_THREAD: 'false', WORKER_NICE: '0' }).worker).toMatchObject({ thread: false, nice: 0 });
+    expect(loadConfig({ ...VALID, WORKER_THREAD: 'false', WORKER_NICE: '0' }).delivery).toMatchObject({ thread: false, nice: 0 });
     expect(configError({ ...VALID, WORKER_NICE: '20' })).toMatch(/^WORKER_NICE: /);
   });
 
@@ -58,12 +58,17 @@ describe('configuration', () => {
   it('has no default MRN_SYSTEM or STUDY_TIME_ZONE: each missing one is named, with what to ask for', () => {
     expect(configError(without('MRN_SYSTEM'))).toBe("MRN_SYSTEM: is required (the identifier system of the EHR's MRNs: ask the EHR team)");
     expect(configError(without('STUDY_TIME_ZONE'))).toMatch(/^STUDY_TIME_ZONE: is required \(the IANA zone of Avara's studyDate\/studyTime/);
-    expect(loadConfig(VALID).mapping).toMatchObject({ mrnSystem: VALID.MRN_SYSTEM, studyTimeZone: VALID.STUDY_TIME_ZONE });
+    expect(loadConfig(VALID).delivery.mapping).toMatchObject({ mrnSystem: VALID.MRN_SYSTEM, studyTimeZone: VALID.STUDY_TIME_ZONE });
   });
 
   it('names every variable at fault in one line, not one per start', () => {
     const message = configError({ ...without('AVARA_API_KEY', 'MRN_SYSTEM', 'STUDY_TIME_ZONE'), WORKER_CONCURRENCY: 'many' });
     expect(message.split('; ').map((part) => part.split(':')[0])).toEqual(['AVARA_API_KEY', 'MRN_SYSTEM', 'WORKER_CONCURRENCY', 'STUDY_TIME_ZONE']);
+  });
+
+  it('gives the read-only commands their database from SQLITE_PATH alone, whatever else the environment holds', () => {
+    expect(loadStoreConfig({ SQLITE_PATH: '/var/lib/afs/state.db', AVARA_API_KEY: 'not-a-key', LOG_LEVEL: 'loud' })).toEqual({ sqlitePath: '/var/lib/afs/state.db' });
+    expect(loadStoreConfig({ SQLITE_PATH: '' })).toEqual({ sqlitePath: './data/avara-fhir-sync.db' });
   });
 
   it('lets backfill run on the Avara key alone: it enqueues, serve maps and delivers', () => {

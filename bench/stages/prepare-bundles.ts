@@ -42,7 +42,7 @@ export async function prepareBundles(sandbox: { baseUrl: string; apiKey: string;
     const study = await avara.getStudy(ref.studyId);
     const signed = (await avara.listReports(ref.studyId)).reports.filter(isSigned);
     const gathered = await gatherSignedReports(avara, study, signed, undefined, users);
-    const key = patientKey(study, signed.at(-1)?.snapshotMetadata, config.mapping);
+    const key = patientKey(study, signed.at(-1)?.snapshotMetadata, config.delivery.mapping);
     if (!key) throw new Error(`study ${ref.studyId} has no patient key`);
     for (const r of gathered.reports) {
       pdfBytes += r.pdf.length;
@@ -51,7 +51,7 @@ export async function prepareBundles(sandbox: { baseUrl: string; apiKey: string;
     let started = performance.now();
     const bundle = buildDeliveryBundle(
       { study, reports: gathered.reports, patient: { kind: 'create', identifierSystem: key.system, identifierValue: key.value } },
-      { ...config.mapping, newUuid: () => crypto.randomUUID() },
+      { ...config.delivery.mapping, newUuid: () => crypto.randomUUID() },
     );
     mappingMs += performance.now() - started;
     started = performance.now();

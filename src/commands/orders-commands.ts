@@ -42,7 +42,7 @@ async function syncOne(imagingStudyId: string): Promise<number> {
   try {
     const now = Date.now;
     noteOrderChange(store.db, { imagingStudyId, resource: 'cli', version: String(now()), source: 'cli' }, now());
-    const lease = claimNextOrder(store.db, now(), config.worker.leaseMs, imagingStudyId);
+    const lease = claimNextOrder(store.db, now(), config.orders.leaseMs, imagingStudyId);
     if (!lease) {
       process.stdout.write(`ImagingStudy/${imagingStudyId}: being synced by a running serve; try again shortly\n`);
       return 1;
@@ -51,7 +51,7 @@ async function syncOne(imagingStudyId: string): Promise<number> {
     const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth });
     const outcome = await runOrderAttempt({
       store, avara, fhir, log: createLogger(config.logLevel), now,
-      settings: { ...config.orders, ...config.mapping, ...config.worker, concurrency: 1 },
+      settings: { ...config.orders, concurrency: 1 },
     }, lease);
     const row = getOrder(store.db, imagingStudyId);
     const detail = row?.lastErrorCode ? `${row.lastErrorCode}: ${row.lastErrorMessage}` : `Avara study ${row?.avaraStudyId ?? 'none (order not active)'}`;

@@ -1,5 +1,5 @@
 import { ConfigError } from './config-error.ts';
-import { parseEnv, REQUIRED_BY_SERVE, type Env, type EnvWith } from './parse-env.ts';
+import { parseEnv, parseOne, REQUIRED_BY_SERVE, type Env, type EnvWith } from './parse-env.ts';
 
 // Env -> frozen Config, parsed once at start, sliced by consumer. An invalid or missing value
 // stops start-up with one line naming every variable at fault, never echoing a value.
@@ -10,42 +10,69 @@ export type FhirAuth =
   | { kind: 'bearer'; token: string }
   | { kind: 'client_credentials'; clientId: string; clientSecret: string; tokenUrl: string };
 
+/** What every leased-job loop needs (queue/run-job-loop.ts `JobLoopSettings`). */
+export interface JobSettings {
+  concurrency: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  leaseMs: number;
+  /** How long stop() lets attempts in flight finish before giving their leases back. */
+  shutdownGraceMs: number;
+}
+
+/** The identifier systems and time zone of fhir-mapping.md. */
+export interface MappingSettings {
+  identifierSystemBase: string;
+  mrnSystem: string;
+  accessionSystem: string;
+  accessionMetadataKey: string;
+  studyTimeZone: string;
+}
+
+/**
+ * Sliced by consumer: each part is what one consumer takes as it is (`delivery` the delivery
+ * worker, `orders` the order sync, `answers` the synchronous webhook answers, `store` the
+ * database), so app.ts, the delivery thread and the commands pass slices through unchanged.
+ */
 export interface Config {
   avara: { baseUrl: string; apiKey: string; webhookKeys: string[]; pdfAllowedHosts: string[] };
   fhir: { baseUrl: string; auth: FhirAuth };
   store: { sqlitePath: string };
   http: { host: string; port: number; adminToken: string | undefined };
-  worker: {
-    concurrency: number;
-    maxAttempts: number;
-    retryBaseMs: number;
-    retryMaxMs: number;
-    leaseMs: number;
-    /** How long stop() lets in-flight deliveries finish before giving their leases back. */
-    shutdownGraceMs: number;
+  delivery: JobSettings & {
     patientMode: 'create' | 'match';
     deliverExternalStudies: boolean;
     /** Deliveries run in their own thread (own event loop), not beside the HTTP intake. */
     thread: boolean;
     /** How much lower the delivery thread's CPU priority is than the process's (Linux; 0 = same). */
     nice: number;
+    mapping: MappingSettings;
   };
   poll: { intervalMs: number; maxRequestsPerSecond: number };
-  mapping: {
-    identifierSystemBase: string;
+  orders: JobSettings & {
+    enabled: boolean;
+    pollIntervalMs: number;
+    fhirWebhookSecret: string | undefined;
+    viewerStudies: boolean;
+    priorReportsMax: number;
     mrnSystem: string;
-    accessionSystem: string;
-    accessionMetadataKey: string;
     studyTimeZone: string;
+    /** Marks the ImagingStudies we wrote ourselves, which are not orders. */
+    avaraStudyIdSystem: string;
   };
-  orders: { enabled: boolean; pollIntervalMs: number; fhirWebhookSecret: string | undefined; viewerStudies: boolean; priorReportsMax: number };
-  syncWebhooks: { budgetMs: number; worklistAllowedAeTitles: string[] | undefined };
+  answers: { budgetMs: number; worklistAllowedAeTitles: string[] | undefined; mrnSystem: string; studyTimeZone: string; priorReportsMax: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
 /** `serve`'s configuration; also what doctor, `orders sync` and the demo run on. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return deepFreeze(toConfig(parseEnv(env, REQUIRED_BY_SERVE)));
+}
+
+/** The database alone: what the read-only commands (status, retry, audit, ...) open. */
+export function loadStoreConfig(env: NodeJS.ProcessEnv): Config['store'] {
+  return deepFreeze({ sqlitePath: parseOne(env, 'SQLITE_PATH') });
 }
 
 export interface BackfillConfig {
@@ -81,39 +108,48 @@ function toConfig(e: ServeEnv): Config {
   if (e.RETRY_MAX_SECONDS < e.RETRY_BASE_SECONDS) {
     throw new ConfigError('RETRY_MAX_SECONDS: must not be smaller than RETRY_BASE_SECONDS', ['RETRY_MAX_SECONDS']);
   }
+  const jobs: JobSettings = {
+    concurrency: e.WORKER_CONCURRENCY,
+    maxAttempts: e.MAX_ATTEMPTS,
+    retryBaseMs: e.RETRY_BASE_SECONDS * 1000,
+    retryMaxMs: e.RETRY_MAX_SECONDS * 1000,
+    leaseMs: e.LEASE_SECONDS * 1000,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+  };
+  const identifierSystemBase = e.AVARA_IDENTIFIER_SYSTEM_BASE.replace(/\/+$/, '');
+  const { MRN_SYSTEM: mrnSystem, STUDY_TIME_ZONE: studyTimeZone, PRIOR_REPORTS_MAX: priorReportsMax } = e;
   return {
     avara: { ...toAvaraReadSlice(e), webhookKeys: e.AVARA_WEBHOOK_KEY },
     fhir: { baseUrl: e.FHIR_BASE_URL.replace(/\/+$/, ''), auth: toFhirAuth(e) },
     store: { sqlitePath: e.SQLITE_PATH },
     http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
-    worker: {
-      concurrency: e.WORKER_CONCURRENCY,
-      maxAttempts: e.MAX_ATTEMPTS,
-      retryBaseMs: e.RETRY_BASE_SECONDS * 1000,
-      retryMaxMs: e.RETRY_MAX_SECONDS * 1000,
-      leaseMs: e.LEASE_SECONDS * 1000,
-      shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    delivery: {
+      ...jobs,
       patientMode: e.PATIENT_MODE,
       deliverExternalStudies: e.DELIVER_EXTERNAL_STUDIES,
       thread: e.WORKER_THREAD,
       nice: e.WORKER_NICE,
+      mapping: {
+        identifierSystemBase,
+        mrnSystem,
+        accessionSystem: e.ACCESSION_SYSTEM ?? `${identifierSystemBase}/accession`,
+        accessionMetadataKey: e.ACCESSION_METADATA_KEY,
+        studyTimeZone,
+      },
     },
     poll: toPollSlice(e),
-    mapping: {
-      identifierSystemBase: e.AVARA_IDENTIFIER_SYSTEM_BASE.replace(/\/+$/, ''),
-      mrnSystem: e.MRN_SYSTEM,
-      accessionSystem: e.ACCESSION_SYSTEM ?? `${e.AVARA_IDENTIFIER_SYSTEM_BASE.replace(/\/+$/, '')}/accession`,
-      accessionMetadataKey: e.ACCESSION_METADATA_KEY,
-      studyTimeZone: e.STUDY_TIME_ZONE,
-    },
     orders: {
+      ...jobs,
       enabled: e.ORDERS_ENABLED,
       pollIntervalMs: e.ORDERS_POLL_INTERVAL_SECONDS * 1000,
       fhirWebhookSecret: e.FHIR_WEBHOOK_SECRET,
       viewerStudies: e.VIEWER_STUDIES,
-      priorReportsMax: e.PRIOR_REPORTS_MAX,
+      priorReportsMax,
+      mrnSystem,
+      studyTimeZone,
+      avaraStudyIdSystem: `${identifierSystemBase}/study-id`,
     },
-    syncWebhooks: { budgetMs: e.SYNC_WEBHOOK_BUDGET_MS, worklistAllowedAeTitles: e.WORKLIST_ALLOWED_AE_TITLES },
+    answers: { budgetMs: e.SYNC_WEBHOOK_BUDGET_MS, worklistAllowedAeTitles: e.WORKLIST_ALLOWED_AE_TITLES, mrnSystem, studyTimeZone, priorReportsMax },
     logLevel: e.LOG_LEVEL,
   };
 }

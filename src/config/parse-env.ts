@@ -93,6 +93,14 @@ const MISSING_HINTS: Partial<Record<Needed, string>> = {
  * Validates the whole environment and names every variable at fault in one line, so a first
  * start shows all that is missing at once. Never echoes a value: it may be a key.
  */
+/** One variable alone, for commands that need nothing else (the read-only ones: a wrong key elsewhere must not stop them). */
+export function parseOne<N extends keyof Env>(env: NodeJS.ProcessEnv, name: N): Env[N] {
+  const value = env[name] === '' ? undefined : env[name];
+  const parsed = Env.shape[name].safeParse(value);
+  if (!parsed.success) throw new ConfigError(`${name}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`, [name]);
+  return parsed.data as Env[N];
+}
+
 export function parseEnv<K extends Needed>(env: NodeJS.ProcessEnv, required: readonly K[]): EnvWith<K> {
   // Empty strings in .env files mean "not set", as in most dotenv tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

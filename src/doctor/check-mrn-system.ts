@@ -3,8 +3,8 @@ import { fail, ok, warn, type CheckResult } from './doctor-check.ts';
 import { fhirGet } from './fhir-get.ts';
 
 export interface PatientSettings {
-  mrnSystem: Config['mapping']['mrnSystem'];
-  patientMode: Config['worker']['patientMode'];
+  mrnSystem: Config['delivery']['mapping']['mrnSystem'];
+  patientMode: Config['delivery']['patientMode'];
 }
 
 const NAME = 'EHR patients by MRN_SYSTEM';

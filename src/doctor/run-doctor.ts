@@ -29,7 +29,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
   checkMappingSettings(config).forEach(emit);
   checkWebhookKeys(config.avara).forEach(emit);
   emit(await checkAvaraAccess(config.avara));
-  (await checkFhirServer(config.fhir, { mrnSystem: config.mapping.mrnSystem, patientMode: config.worker.patientMode })).forEach(emit);
+  (await checkFhirServer(config.fhir, { mrnSystem: config.delivery.mapping.mrnSystem, patientMode: config.delivery.patientMode })).forEach(emit);
   checkDatabase(config.store.sqlitePath).forEach(emit);
   return results.every((r) => r.level !== 'FAIL');
 }

@@ -11,11 +11,11 @@ import {
 import { findWebhookPdfLink, forgetWebhookPdfLinks } from '../store/inbox.ts';
 import type { Db, Store } from '../store/open-store.ts';
 import type { AvaraReader } from './avara-reader.ts';
-import { deliverReport, type DeliveryDeps, type DeliveryOutcome, type DeliverySettings } from './deliver-report.ts';
+import { deliverReport, type DeliveryDeps, type DeliveryOutcome } from './deliver-report.ts';
 import type { PipelineHooks } from './pipeline-hooks.ts';
 
-/** The worker's slice of the configuration, plus the mapping options it passes on. */
-export type WorkerSettings = Config['worker'] & DeliverySettings;
+/** The delivery slice of the configuration, as it is. */
+export type WorkerSettings = Config['delivery'];
 
 export interface WorkerDeps {
   store: Store;

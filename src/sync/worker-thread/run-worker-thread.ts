@@ -24,7 +24,7 @@ const worker = startWorker({
   store,
   ...createInstrumentedClients(config, metrics),
   log,
-  settings: { ...config.worker, mapping: config.mapping },
+  settings: config.delivery,
   onFinished: (finished) => send({ kind: 'finished', finished }),
 });
 

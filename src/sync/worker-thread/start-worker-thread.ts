@@ -110,7 +110,7 @@ export async function startWorkerThread(deps: WorkerThreadDeps): Promise<Worker>
       post({ kind: 'stop' });
       // The thread gives unfinished leases back after the grace period; should it hang beyond
       // that, end it: its leases expire and the jobs run again.
-      const deadline = setTimeout(() => void thread.terminate(), deps.config.worker.shutdownGraceMs + STOP_MARGIN_MS);
+      const deadline = setTimeout(() => void thread.terminate(), deps.config.delivery.shutdownGraceMs + STOP_MARGIN_MS);
       await exited;
       clearTimeout(deadline);
     },
