@@ -1,4 +1,4 @@
-import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { forkRpcChild } from './child-rpc.ts';
 import { measureProduct, type SandboxInfo } from './stages/delivery-product.ts';
 

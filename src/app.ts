@@ -9,12 +9,12 @@ import { pruneInbox } from './store/inbox.ts';
 import { createGroupCommit } from './store/group-commit.ts';
 import { openStore, type Store } from './store/open-store.ts';
 import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
-import type { PipelineHooks } from './sync/pipeline-hooks.ts';
-import { startPoller, type Poller } from './sync/poller.ts';
-import { startWorker } from './sync/worker.ts';
-import { startWorkerThread } from './sync/worker-thread/start-worker-thread.ts';
-import { startOrderSync, type OrderSync } from './sync/orders/start-order-sync.ts';
-import { createSyncWebhookAnswerer } from './sync/sync-answers/answer-sync-webhook.ts';
+import type { PipelineHooks } from './pipeline-hooks.ts';
+import { startPoller, type Poller } from './deliveries/poller.ts';
+import { startWorker } from './deliveries/delivery-worker.ts';
+import { startWorkerThread } from './deliveries/worker-thread/start-worker-thread.ts';
+import { startOrderSync, type OrderSync } from './orders/start-order-sync.ts';
+import { createSyncWebhookAnswerer } from './answers/answer-synchronous-webhook.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
 import { createInstrumentedClients, observeUpstream } from './metrics/instrument-clients.ts';
 

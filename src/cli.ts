@@ -1,17 +1,17 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { startApp } from './app.ts';
 import { createAvaraClient } from './avara/avara-client.ts';
-import { runBackfill } from './sync/backfill.ts';
-import { createBackfillProgress } from './render-backfill-progress.ts';
+import { runBackfill } from './deliveries/backfill.ts';
+import { createBackfillProgress } from './commands/render-backfill-progress.ts';
 import { countPolledStudies } from './store/polled-studies.ts';
 import { ConfigError } from './config/config-error.ts';
 import { loadBackfillConfig, loadConfig, loadStoreConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
-import { startSandbox } from './avara/sandbox/start-sandbox.ts';
-import { sandboxStartupLine } from './avara/sandbox/sandbox-startup-line.ts';
-import { startFhirServer } from './fhir/embedded/start-fhir-server.ts';
-import { runDemo } from './run-demo.ts';
-import { runOrdersDemo } from './run-orders-demo.ts';
+import { startSandbox } from './standins/avara-sandbox/start-sandbox.ts';
+import { sandboxStartupLine } from './standins/avara-sandbox/sandbox-startup-line.ts';
+import { startFhirServer } from './standins/fhir-store/start-fhir-server.ts';
+import { runDemo } from './commands/run-demo.ts';
+import { runOrdersDemo } from './commands/run-orders-demo.ts';
 import { openStore } from './store/open-store.ts';
 import { replayDelivery, requeueDelivery } from './store/deliveries.ts';
 import { verifyAuditChain } from './store/audit.ts';
@@ -20,7 +20,7 @@ import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/
 import { runDoctor } from './doctor/run-doctor.ts';
 import { formatCheck } from './doctor/doctor-check.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
-import { registerOrdersCommands } from './commands/orders-commands.ts';
+import { registerOrdersCommands } from './orders/orders-commands.ts';
 
 const program = new Command('avara-fhir-sync').description('Deliver signed Avara radiology reports into an EHR through FHIR R4');
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAvaraClient, type AvaraClient } from '../src/avara/avara-client.ts';
-import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import { startSandbox, type Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
 import { SyncError } from '../src/errors.ts';
 
 const UID = '2.25.4242';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAvaraClient, type AvaraClient, type AvaraClientConfig } from '../src/avara/avara-client.ts';
 import { checkPdfUrl } from '../src/avara/check-pdf-url.ts';
 import { SyncError } from '../src/errors.ts';
-import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import { startSandbox, type Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
 
 const STUDY = 'GET /v1/autoScribe/studies/{studyId}';
 const FILES = 'GET /_files/{name}';

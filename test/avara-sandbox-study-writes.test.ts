@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import type { Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
 import { startSandboxWithReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
 import { waitFor } from './support/wait-for.ts';
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ReportListSchema, ReportPdfItemSchema, ReportTextItemSchema, StudyPageSchema, StudySchema, UserSchema,
 } from '../src/avara/schemas.ts';
-import { sandboxStartupLine } from '../src/avara/sandbox/sandbox-startup-line.ts';
-import { startSandbox, type Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import { sandboxStartupLine } from '../src/standins/avara-sandbox/sandbox-startup-line.ts';
+import { startSandbox, type Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
 import { startSandboxWithReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
 
 const FIXED_NOW = new Date('2026-08-21T13:30:00Z');

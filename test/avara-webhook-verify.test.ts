@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
 import { verifyAvaraWebhook } from '../src/avara/verify-webhook.ts';
 import { ReportDeliveredDataSchema, WebhookEnvelopeSchema } from '../src/avara/schemas.ts';
-import type { Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
+import type { Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
 import { startSandboxWithReceiver, type WebhookReceiver } from './support/sandbox-webhook-receiver.ts';
 import { signWebhook } from './support/test-webhooks.ts';
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
-import { createSeededRandom } from '../src/avara/sandbox/seeded-random.ts';
+import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
+import { createSeededRandom } from '../src/standins/avara-sandbox/seeded-random.ts';
 import { verifyAuditChain } from '../src/store/audit.ts';
 import { startChildAppHarness, type ChildAppHarness } from './support/child-app-harness.ts';
 import { countFhirCopies, reportIdsInFhir } from './support/count-fhir-copies.ts';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { startChildAppHarness, type ChildAppHarness } from './support/child-app-harness.ts';
 import { countFhirCopies } from './support/count-fhir-copies.ts';
 

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.ts';
 import { createLogger } from '../src/create-logger.ts';
-import { startWorkerThread } from '../src/sync/worker-thread/start-worker-thread.ts';
+import { startWorkerThread } from '../src/deliveries/worker-thread/start-worker-thread.ts';
 import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { waitFor } from './support/wait-for.ts';

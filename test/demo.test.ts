@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../src/run-demo.ts';
-import { runOrdersDemo } from '../src/run-orders-demo.ts';
+import { runDemo } from '../src/commands/run-demo.ts';
+import { runOrdersDemo } from '../src/commands/run-orders-demo.ts';
 
 function capture(): { out: PassThrough; text: () => string } {
   const out = new PassThrough();

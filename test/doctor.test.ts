@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../src/avara/sandbox/start-sandbox.ts';
-import { startFhirServer, type EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import type { Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
+import { startFhirServer, type EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { runCli } from './support/run-cli.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 

@@ -1,10 +1,10 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
-import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
+import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { createFhirClient } from '../src/fhir/fhir-client.ts';
-import { identifierSearchToken } from '../src/fhir/mapping/identifier-query.ts';
+import { identifierSearchToken } from '../src/deliveries/mapping/identifier-query.ts';
 import { listAuditEvents } from '../src/store/audit.ts';
 import { requeueExpiredLeases } from '../src/store/deliveries.ts';
 import { deliveries } from '../src/store/schema.ts';

@@ -1,8 +1,8 @@
 import { MedplumClient } from '@medplum/core';
 import type { Bundle, DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
-import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import type { EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
+import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { CRITICAL_TAG, MRN_SYSTEM, getJson, postJson, putJson } from './support/fhir-store-fixtures.ts';
 
 describe('embedded FHIR store: REST interactions over HTTP', () => {

@@ -1,7 +1,7 @@
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
-import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import type { EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
+import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { MRN_SYSTEM, deliveryBundle, getJson, newUrn, postJson, transaction } from './support/fhir-store-fixtures.ts';
 import { waitFor } from './support/wait-for.ts';
 

@@ -1,7 +1,7 @@
 import { parseSearchRequest } from '@medplum/core';
 import type { DiagnosticReport, DocumentReference, Group, Identifier, Patient, Reference } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IndexedMemoryRepository } from '../src/fhir/embedded/indexed-memory-repository.ts';
+import { IndexedMemoryRepository } from '../src/standins/fhir-store/indexed-memory-repository.ts';
 import { CRITICAL_TAG } from './support/fhir-store-fixtures.ts';
 
 const SYS = 'urn:sys';

@@ -1,9 +1,9 @@
 import { parseSearchRequest } from '@medplum/core';
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IndexedMemoryRepository } from '../src/fhir/embedded/indexed-memory-repository.ts';
-import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
-import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import type { IndexedMemoryRepository } from '../src/standins/fhir-store/indexed-memory-repository.ts';
+import type { EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
+import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { SID, deliveryBundle, postJson } from './support/fhir-store-fixtures.ts';
 
 const SMALL = 100;

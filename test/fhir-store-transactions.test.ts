@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, DiagnosticReport, DocumentReference, ImagingStudy, Patient } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EmbeddedFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
-import { startFhirServer } from '../src/fhir/embedded/start-fhir-server.ts';
+import type { EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
+import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { MRN_SYSTEM, SID, deliveryBundle, getJson, newUrn, postJson, putJson, transaction } from './support/fhir-store-fixtures.ts';
 
 const keys = { mrn: 'MRN-1', studyUid: '1.2.840.1', studyId: 'stu_1', reportId: 'rep_1' };

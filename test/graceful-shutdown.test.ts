@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { startChildAppHarness, type ChildAppHarness, type ChildRun } from './support/child-app-harness.ts';
 import { countFhirCopies } from './support/count-fhir-copies.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';

@@ -1,8 +1,8 @@
 import type { Bundle, DiagnosticReport, DocumentReference, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
-import type { DeliveryInput } from '../src/fhir/mapping/delivery-input.ts';
-import { orderSignedReports } from '../src/fhir/mapping/order-signed-reports.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
+import type { DeliveryInput } from '../src/deliveries/mapping/delivery-input.ts';
+import { orderSignedReports } from '../src/deliveries/mapping/order-signed-reports.ts';
 import {
   addendum1, addendum2, createPatient, fakePdf, fullStudy, mappingOptions, originalReport, ORIGINAL_ID, ADDENDUM_1_ID, ADDENDUM_2_ID,
 } from './fixtures/mapping-fixtures.ts';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { diagnosticReportConclusion } from '../src/fhir/mapping/diagnostic-report-conclusion.ts';
-import { extractConclusion } from '../src/fhir/mapping/extract-conclusion.ts';
-import { orderSignedReports } from '../src/fhir/mapping/order-signed-reports.ts';
-import { ownReportTexts } from '../src/fhir/mapping/own-report-texts.ts';
-import type { SignedReport } from '../src/fhir/mapping/delivery-input.ts';
+import { diagnosticReportConclusion } from '../src/deliveries/mapping/diagnostic-report-conclusion.ts';
+import { extractConclusion } from '../src/deliveries/mapping/extract-conclusion.ts';
+import { orderSignedReports } from '../src/deliveries/mapping/order-signed-reports.ts';
+import { ownReportTexts } from '../src/deliveries/mapping/own-report-texts.ts';
+import type { SignedReport } from '../src/deliveries/mapping/delivery-input.ts';
 import { addendum1, addendum2, ORIGINAL_TEXT, originalReport } from './fixtures/mapping-fixtures.ts';
 
 describe('extracting the conclusion from the report text', () => {

@@ -1,7 +1,7 @@
 import type { Bundle, DiagnosticReport, DocumentReference, Identifier, ImagingStudy, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
-import type { EhrOrderFacts } from '../src/fhir/mapping/delivery-input.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
+import type { EhrOrderFacts } from '../src/deliveries/mapping/delivery-input.ts';
 import { addendum1, fullStudy, mappingOptions, originalReport } from './fixtures/mapping-fixtures.ts';
 
 const ACSN_TYPE = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN', display: 'Accession ID' }] };

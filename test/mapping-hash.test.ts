@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
-import { deliveryContentHash } from '../src/fhir/mapping/delivery-content-hash.ts';
-import type { DeliveryInput } from '../src/fhir/mapping/delivery-input.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
+import { deliveryContentHash } from '../src/deliveries/mapping/delivery-content-hash.ts';
+import type { DeliveryInput } from '../src/deliveries/mapping/delivery-input.ts';
 import { addendum1, counterUuids, createPatient, fullStudy, mappingOptions, originalReport } from './fixtures/mapping-fixtures.ts';
 
 function input(): DeliveryInput {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identifierQuery, identifierSearchToken } from '../src/fhir/mapping/identifier-query.ts';
+import { identifierQuery, identifierSearchToken } from '../src/deliveries/mapping/identifier-query.ts';
 
 describe('conditional identifier queries', () => {
   it('keeps an ordinary system and value readable', () => {

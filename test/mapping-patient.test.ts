@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { comparePatientDemographics } from '../src/fhir/mapping/compare-patient-demographics.ts';
-import { mapPatient } from '../src/fhir/mapping/map-patient.ts';
-import { patientKey } from '../src/fhir/mapping/patient-key.ts';
-import { splitPatientName } from '../src/fhir/mapping/split-patient-name.ts';
+import { comparePatientDemographics } from '../src/deliveries/mapping/compare-patient-demographics.ts';
+import { mapPatient } from '../src/deliveries/mapping/map-patient.ts';
+import { patientKey } from '../src/deliveries/mapping/patient-key.ts';
+import { splitPatientName } from '../src/deliveries/mapping/split-patient-name.ts';
 import { fullStudy, mappingOptions } from './fixtures/mapping-fixtures.ts';
 
 describe('splitting the patient name', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideDeliveryPolicy } from '../src/fhir/mapping/decide-delivery-policy.ts';
+import { decideDeliveryPolicy } from '../src/deliveries/mapping/decide-delivery-policy.ts';
 import { fullStudy } from './fixtures/mapping-fixtures.ts';
 
 describe('deciding whether a study is delivered', () => {

@@ -1,8 +1,8 @@
 import type { Practitioner } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
-import { identifierSystems } from '../src/fhir/mapping/identifier-systems.ts';
-import { mapPractitioner } from '../src/fhir/mapping/map-practitioner.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
+import { identifierSystems } from '../src/deliveries/mapping/identifier-systems.ts';
+import { mapPractitioner } from '../src/deliveries/mapping/map-practitioner.ts';
 import { validateDeliveryBundle } from '../src/fhir/validate-resource.ts';
 import { createPatient, fullStudy, HADDAD, mappingOptions, originalReport } from './fixtures/mapping-fixtures.ts';
 import { usCoreErrors } from './support/validate-us-core.ts';

@@ -1,7 +1,7 @@
 import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
-import { stripRepeatedReport } from '../src/fhir/mapping/strip-repeated-report.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
+import { stripRepeatedReport } from '../src/deliveries/mapping/strip-repeated-report.ts';
 import { addendum1, addendum2, createPatient, fullStudy, mappingOptions, ORIGINAL_TEXT, originalReport } from './fixtures/mapping-fixtures.ts';
 
 const ADDED = 'ADDENDUM: Comparison with the chest radiograph of 2024-02-09 shows no interval change.';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { studyStarted } from '../src/fhir/mapping/study-started.ts';
+import { studyStarted } from '../src/deliveries/mapping/study-started.ts';
 
 describe('the study start time', () => {
   it('is written with +00:00 in UTC', () => {

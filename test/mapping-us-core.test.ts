@@ -5,10 +5,10 @@ import type { Bundle, DiagnosticReport, DocumentReference, Patient, Practitioner
 import { describe, expect, it, vi } from 'vitest';
 import {
   US_CORE_DIAGNOSTIC_REPORT_NOTE, US_CORE_DOCUMENT_REFERENCE, US_CORE_PATIENT, US_CORE_PRACTITIONER,
-} from '../src/fhir/mapping/code-systems.ts';
-import { mapPatient } from '../src/fhir/mapping/map-patient.ts';
-import { mapPractitioner } from '../src/fhir/mapping/map-practitioner.ts';
-import { identifierSystems } from '../src/fhir/mapping/identifier-systems.ts';
+} from '../src/deliveries/mapping/code-systems.ts';
+import { mapPatient } from '../src/deliveries/mapping/map-patient.ts';
+import { mapPractitioner } from '../src/deliveries/mapping/map-practitioner.ts';
+import { identifierSystems } from '../src/deliveries/mapping/identifier-systems.ts';
 import { fullStudy, HADDAD, mappingOptions } from './fixtures/mapping-fixtures.ts';
 import { MAPPING_SCENARIOS } from './fixtures/mapping-scenarios.ts';
 import { usCoreDefinitionsDir, usCoreErrors } from './support/validate-us-core.ts';

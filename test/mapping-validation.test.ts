@@ -1,6 +1,6 @@
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
 import { validateDeliveryBundle } from '../src/fhir/validate-resource.ts';
 import { createPatient, fullStudy, mappingOptions, originalReport } from './fixtures/mapping-fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDeliveryBundle } from '../src/fhir/mapping/build-delivery-bundle.ts';
+import { buildDeliveryBundle } from '../src/deliveries/mapping/build-delivery-bundle.ts';
 import { validateDeliveryBundle } from '../src/fhir/validate-resource.ts';
 import { mappingOptions } from './fixtures/mapping-fixtures.ts';
 import { MAPPING_SCENARIOS } from './fixtures/mapping-scenarios.ts';

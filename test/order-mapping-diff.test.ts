@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decideOrderStatus, mayCreateStudy } from '../src/fhir/order-mapping/decide-order-status.ts';
-import { diffStudyBody } from '../src/fhir/order-mapping/diff-study-body.ts';
-import { mapOrderToStudy } from '../src/fhir/order-mapping/map-order-to-study.ts';
-import { studyFieldHashes } from '../src/fhir/order-mapping/study-field-hashes.ts';
+import { decideOrderStatus, mayCreateStudy } from '../src/orders/mapping/decide-order-status.ts';
+import { diffStudyBody } from '../src/orders/mapping/diff-study-body.ts';
+import { mapOrderToStudy } from '../src/orders/mapping/map-order-to-study.ts';
+import { studyFieldHashes } from '../src/orders/mapping/study-field-hashes.ts';
 import { orderInput, orderOptions, priorReport } from './fixtures/order-fixtures.ts';
 
 const body = (change: (input: ReturnType<typeof orderInput>) => void = () => {}) => {

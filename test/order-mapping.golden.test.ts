@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StudyCreateBodySchema } from '../src/avara/study-write-schemas.ts';
-import { mapOrderToStudy } from '../src/fhir/order-mapping/map-order-to-study.ts';
-import type { OrderInput } from '../src/fhir/order-mapping/order-input.ts';
+import { mapOrderToStudy } from '../src/orders/mapping/map-order-to-study.ts';
+import type { OrderInput } from '../src/orders/mapping/order-input.ts';
 import { orderInput, orderOptions, priorReport } from './fixtures/order-fixtures.ts';
 import { expectGolden } from './support/expect-golden.ts';
 

@@ -1,6 +1,6 @@
 import type { DiagnosticReport, DocumentReference, ImagingStudy, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mapOrderToStudy } from '../src/fhir/order-mapping/map-order-to-study.ts';
+import { mapOrderToStudy } from '../src/orders/mapping/map-order-to-study.ts';
 import { getOrder } from '../src/store/orders.ts';
 import { countOrdersByState, listOrderEvents } from '../src/store/order-status.ts';
 import { MRN_SYSTEM, orderOptions } from './fixtures/order-fixtures.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { patientLabel } from '../src/sync/patient-label.ts';
+import { patientLabel } from '../src/deliveries/patient-label.ts';
 
 describe('patientLabel', () => {
   it('shows initials and at most the last four characters of the MRN', () => {

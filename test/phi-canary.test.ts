@@ -1,4 +1,4 @@
-import type { SignedRef } from '../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAuditExport } from '../src/commands/audit-export.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';

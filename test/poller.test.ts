@@ -7,7 +7,7 @@ import { readSetting, writeSetting } from '../src/store/settings-values.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
 import { createLogger } from '../src/create-logger.ts';
-import { POLL_CURSOR_KEY, startPoller } from '../src/sync/poller.ts';
+import { POLL_CURSOR_KEY, startPoller } from '../src/deliveries/poller.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
 

@@ -1,9 +1,9 @@
 import type { DocumentReference, Observation } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { derivedStudyUid, dicomPersonName } from '../src/fhir/sync-answers/dicom-values.ts';
-import { mapClinicalContextAnswer } from '../src/fhir/sync-answers/map-clinical-context-answer.ts';
-import { mapEnrichmentAnswer } from '../src/fhir/sync-answers/map-enrichment-answer.ts';
-import { mapWorklistItems, type ScheduledOrder } from '../src/fhir/sync-answers/map-worklist-items.ts';
+import { derivedStudyUid, dicomPersonName } from '../src/answers/mapping/dicom-values.ts';
+import { mapClinicalContextAnswer } from '../src/answers/mapping/map-clinical-context-answer.ts';
+import { mapEnrichmentAnswer } from '../src/answers/mapping/map-enrichment-answer.ts';
+import { mapWorklistItems, type ScheduledOrder } from '../src/answers/mapping/map-worklist-items.ts';
 import { orderInput, orderOptions, priorReport } from './fixtures/order-fixtures.ts';
 import { expectGolden } from './support/expect-golden.ts';
 

@@ -1,5 +1,5 @@
-import { startFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
-import { memoryStorageOf } from '../../src/fhir/embedded/memory-storage.ts';
+import { startFhirServer } from '../../src/standins/fhir-store/start-fhir-server.ts';
+import { memoryStorageOf } from '../../src/standins/fhir-store/memory-storage.ts';
 import { serveRpc } from '../child-rpc.ts';
 
 // The embedded FHIR store in a process of its own, as an EHR's server would be.

@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
-import { startSandbox } from '../../src/avara/sandbox/start-sandbox.ts';
-import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
-import { postSignedWebhook } from '../../src/avara/sandbox/webhook-sender.ts';
+import { startSandbox } from '../../src/standins/avara-sandbox/start-sandbox.ts';
+import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.ts';
+import { postSignedWebhook } from '../../src/standins/avara-sandbox/webhook-sender.ts';
 import { serveRpc } from '../child-rpc.ts';
 
 // The Avara sandbox in its own process, with real-sized PDFs. It also plays Avara's webhook

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.ts';
 import { forkRpcChild, type RpcChild } from '../child-rpc.ts';
 import { figureOf, progress, repeat, type Figure } from '../figures.ts';
 import { loadClosedLoop, loadFixedRate } from '../load-http.ts';

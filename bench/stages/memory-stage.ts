@@ -2,7 +2,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/open-store.ts';
 import { recordWebhook } from '../../src/store/inbox.ts';
-import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.ts';
 import { forkRpcChild } from '../child-rpc.ts';
 import { figureOf, progress, repeat, type Figure } from '../figures.ts';
 import { httpRequest, keepAliveAgent } from '../http-request.ts';

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import { BENCH_MAPPING_SETTINGS } from '../serve-process.ts';
 import { createLogger } from '../../src/create-logger.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { startPoller } from '../../src/sync/poller.ts';
+import { startPoller } from '../../src/deliveries/poller.ts';
 import { forkRpcChild } from '../child-rpc.ts';
 import { progress } from '../figures.ts';
 import { withTempDir } from './intake-stage.ts';

@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { createAvaraClient } from '../../src/avara/avara-client.ts';
-import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
+import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { BENCH_MAPPING_SETTINGS } from '../serve-process.ts';
-import { buildDeliveryBundle } from '../../src/fhir/mapping/build-delivery-bundle.ts';
-import { isSigned } from '../../src/fhir/mapping/order-signed-reports.ts';
-import { patientKey } from '../../src/fhir/mapping/patient-key.ts';
+import { buildDeliveryBundle } from '../../src/deliveries/mapping/build-delivery-bundle.ts';
+import { isSigned } from '../../src/deliveries/mapping/order-signed-reports.ts';
+import { patientKey } from '../../src/deliveries/mapping/patient-key.ts';
 import { validateDeliveryBundle } from '../../src/fhir/validate-resource.ts';
-import { gatherSignedReports } from '../../src/sync/gather-signed-reports.ts';
+import { gatherSignedReports } from '../../src/deliveries/gather-signed-reports.ts';
 import type { User } from '../../src/avara/schemas.ts';
 import { runLanes } from '../run-lanes.ts';
 

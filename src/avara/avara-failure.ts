@@ -1,5 +1,5 @@
 import { SyncError } from '../errors.ts';
-import { classifyStatus, retriesInCall } from '../retry-policy.ts';
+import { classifyStatus, retriesInCall } from '../upstream/retry-policy.ts';
 import type { AnswerClassifier } from '../upstream/send-attempt.ts';
 
 // Classification of Avara answers, decided once here (avara-api.md §2, §3, §10). `endpoint` is the

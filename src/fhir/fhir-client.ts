@@ -5,7 +5,7 @@ import { SyncError } from '../errors.ts';
 import { AttemptFailed, requestWithRetries, type ObserveAttempt } from '../upstream/request-with-retries.ts';
 import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts';
 import { createTokenSource } from './client-credentials.ts';
-import { classifyStatus } from '../retry-policy.ts';
+import { classifyStatus } from '../upstream/retry-policy.ts';
 
 export interface FhirClientSettings {
   baseUrl: string;

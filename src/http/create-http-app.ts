@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Store } from '../store/open-store.ts';
-import { handleAvaraWebhook, type IntakeDeps } from '../sync/intake.ts';
+import { handleAvaraWebhook, type IntakeDeps } from '../deliveries/intake.ts';
 import { deliveriesRouter } from './deliveries-routes.ts';
 import type { Registry } from 'prom-client';
 import { healthRouter, type Readiness } from './health-routes.ts';

@@ -1,14 +1,12 @@
 import type { Logger } from 'pino';
 import { SyncError } from '../errors.ts';
-import type { AuditEventName } from '../store/audit.ts';
-import type { JobLease } from './job-kind.ts';
-import type { JobQueue } from './job-queue.ts';
+import type { JobLease, JobQueue } from './job-queue.ts';
 
 /**
  * What one attempt may do to its own job while it runs, handed alike to every job kind
  * (a delivery, an order). Each write is fenced on the attempt's lease.
  */
-export interface AttemptContext<L extends JobLease = JobLease> {
+export interface AttemptContext<L extends JobLease = JobLease, Event extends string = string> {
   readonly lease: L;
   readonly log: Logger;
   /** Throws `lease_lost` when this attempt no longer owns its job (checked before an outside write). */
@@ -16,10 +14,10 @@ export interface AttemptContext<L extends JobLease = JobLease> {
   /** Takes all of `keys` or none; false when another attempt holds one. */
   acquireLocks(keys: string[]): Promise<boolean>;
   /** A fenced step with its audit row (none for `event: null`); throws `lease_lost` when the lease is gone. */
-  recordStep(set: Record<string, unknown>, event: AuditEventName | null, detail?: Record<string, unknown>): Promise<void>;
+  recordStep(set: Record<string, unknown>, event: Event | null, detail?: Record<string, unknown>): Promise<void>;
 }
 
-export function createAttemptContext<L extends JobLease>(queue: JobQueue<L>, lease: L, log: Logger, now: () => number): AttemptContext<L> {
+export function createAttemptContext<L extends JobLease, Event extends string>(queue: JobQueue<L, Event>, lease: L, log: Logger, now: () => number): AttemptContext<L, Event> {
   return {
     lease,
     log,

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { SyncError, toSyncError } from '../errors.ts';
 import { createAttemptContext, type AttemptContext } from './attempt-context.ts';
 import { decideFailure, type FailureSettings } from './decide-failure.ts';
-import type { JobLease } from './job-kind.ts';
-import type { JobQueue } from './job-queue.ts';
+import type { JobLease, JobQueue } from './job-queue.ts';
+import { oncePerTurn } from './once-per-turn.ts';
 
 export interface JobLoopSettings extends FailureSettings {
   concurrency: number;
@@ -26,13 +26,13 @@ export type AttemptEnd =
   | { kind: 'busy'; reason: string; retryInMs: number };
 
 /** One kind of job as the runner drives it: the queue it lives in and what one attempt does. */
-export interface JobAttempts<L extends JobLease> {
-  queue: JobQueue<L>;
+export interface JobAttempts<L extends JobLease, Event extends string = string> {
+  queue: JobQueue<L, Event>;
   /** For log lines: "delivery", "order". */
   noun: string;
   /** Ids that name the job in its log lines (never patient data). */
   logFields(lease: L): Record<string, unknown>;
-  attempt(context: AttemptContext<L>): Promise<AttemptEnd>;
+  attempt(context: AttemptContext<L, Event>): Promise<AttemptEnd>;
   /** Told about every finished attempt (metrics). */
   onFinished?(finished: AttemptFinished): void;
 }
@@ -60,7 +60,7 @@ const LEASE_CHECK_MS = 1_000;
  * given back in the same commit. Returns the outcome's name. Used by the loop and by commands
  * that run one job now (`orders sync <id>`).
  */
-export async function runAttempt<L extends JobLease>(jobs: JobAttempts<L>, deps: JobLoopDeps, lease: L, onPause?: (ms: number, code: string) => void): Promise<string> {
+export async function runAttempt<L extends JobLease, Event extends string>(jobs: JobAttempts<L, Event>, deps: JobLoopDeps, lease: L, onPause?: (ms: number, code: string) => void): Promise<string> {
   const { queue } = jobs;
   const log = deps.log.child({ ...jobs.logFields(lease), attempt: lease.attempt });
   const started = deps.now();
@@ -97,8 +97,8 @@ export async function runAttempt<L extends JobLease>(jobs: JobAttempts<L>, deps:
   return outcome;
 }
 
-function recordFailure<L extends JobLease>(
-  jobs: JobAttempts<L>, deps: JobLoopDeps, lease: L, failure: SyncError, log: Logger, ms: number, onPause: ((ms: number, code: string) => void) | undefined,
+function recordFailure<L extends JobLease, Event extends string>(
+  jobs: JobAttempts<L, Event>, deps: JobLoopDeps, lease: L, failure: SyncError, log: Logger, ms: number, onPause: ((ms: number, code: string) => void) | undefined,
 ): string {
   const { queue, noun } = jobs;
   const at = deps.now();
@@ -124,7 +124,7 @@ function recordFailure<L extends JobLease>(
  * returns expired leases to the queue, pauses when upstream refuses our credentials, and on
  * stop gives attempts in flight a grace period, then gives their jobs back.
  */
-export function startJobLoop<L extends JobLease>(jobs: JobAttempts<L>, deps: JobLoopDeps): JobLoop {
+export function startJobLoop<L extends JobLease, Event extends string>(jobs: JobAttempts<L, Event>, deps: JobLoopDeps): JobLoop {
   const { queue, noun } = jobs;
   const { now, settings, log } = deps;
   const inFlight = new Map<Promise<unknown>, L>();
@@ -132,18 +132,7 @@ export function startJobLoop<L extends JobLease>(jobs: JobAttempts<L>, deps: Job
   let pausedUntil = 0;
   let leasesCheckedAt = Number.NEGATIVE_INFINITY;
   let wakeUp: (() => void) | undefined;
-  let wakeScheduled = false;
-
-  // Deferred to the next turn and coalesced: a webhook's wake must not run a claim (a commit) before
-  // that webhook's own answer is written, and a burst of webhooks is one look.
-  const wake = () => {
-    if (wakeScheduled) return;
-    wakeScheduled = true;
-    setImmediate(() => {
-      wakeScheduled = false;
-      wakeUp?.();
-    });
-  };
+  const wake = oncePerTurn(() => wakeUp?.());
 
   function pause(ms: number, code: string): void {
     if (now() < pausedUntil) return;

@@ -1,14 +1,14 @@
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
-import type { JobKind, JobLease } from '../queue/job-kind.ts';
+import type { JobFailure, JobLease } from '../queue/job-queue.ts';
+import { appendAuditEvent } from './audit.ts';
+import type { JobKind } from './job-kind.ts';
 import {
   claimJob, deadJob, failJob, finishJob, holdsJobLease, LEASE_EXPIRIES_PER_ATTEMPT, nextJobDueAt, releaseJob, renewJobLease, requeueExpiredJobs,
-  type JobFailure,
-} from '../queue/leased-jobs.ts';
-import type { SqliteJobQueueOptions } from '../queue/job-queue.ts';
-import { appendAuditEvent } from './audit.ts';
+} from './leased-jobs.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { placeholdersFor, preparedOnce, setPlaceholder, setPlaceholdersFor } from './prepared-statements.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
+import type { SqliteJobQueueOptions } from './sqlite-job-queue.ts';
 
 export type Delivery = typeof deliveries.$inferSelect;
 

@@ -1,9 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
-import type { JobKind, JobLease } from '../queue/job-kind.ts';
-import type { SqliteJobQueueOptions } from '../queue/job-queue.ts';
+import type { JobLease } from '../queue/job-queue.ts';
+import type { JobKind } from './job-kind.ts';
+import type { SqliteJobQueueOptions } from './sqlite-job-queue.ts';
 import {
   claimJob, deadJob, failJob, finishJob, nextJobDueAt, recordJobStep, releaseJob, renewJobLease, requeueExpiredJobs,
-} from '../queue/leased-jobs.ts';
+} from './leased-jobs.ts';
 import { appendAuditEvent, type AuditEventName } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { orders } from './schema.ts';

@@ -1,5 +1,5 @@
 import type { SyncError } from '../errors.ts';
-import { retriesInCall, retryAfterMs } from '../retry-policy.ts';
+import { retriesInCall, retryAfterMs } from './retry-policy.ts';
 import { AttemptFailed, type Attempt } from './request-with-retries.ts';
 
 /** An upstream's own words for what went wrong: each has its error codes and messages. */

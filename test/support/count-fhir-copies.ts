@@ -1,6 +1,6 @@
-import type { Sandbox } from '../../src/avara/sandbox/start-sandbox.ts';
-import type { SignedRef } from '../../src/avara/sandbox/sandbox-types.ts';
-import { identifierSearchToken } from '../../src/fhir/mapping/identifier-query.ts';
+import type { Sandbox } from '../../src/standins/avara-sandbox/start-sandbox.ts';
+import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.ts';
+import { identifierSearchToken } from '../../src/deliveries/mapping/identifier-query.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';

@@ -13,7 +13,7 @@ import { startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/create-logger.ts';
 import { validateDeliveryBundle } from '../../src/fhir/validate-resource.ts';
-import type { PipelineHooks, PipelinePoint } from '../../src/sync/pipeline-hooks.ts';
+import type { PipelineHooks, PipelinePoint } from '../../src/pipeline-hooks.ts';
 
 const POINTS: PipelinePoint[] = ['after_inbox_commit', 'after_fhir_commit', 'mid_pdf_download'];
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ToThread, WorkerThreadData } from '../../src/sync/worker-thread/thread-messages.ts';
+import type { ToThread, WorkerThreadData } from '../../src/deliveries/worker-thread/thread-messages.ts';
 
 const port = parentPort!;
 const marker = `${(workerData as WorkerThreadData).config.store.sqlitePath}.died-once`;

@@ -6,7 +6,7 @@
 import { startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/create-logger.ts';
-import type { PipelineHooks } from '../../src/sync/pipeline-hooks.ts';
+import type { PipelineHooks } from '../../src/pipeline-hooks.ts';
 
 const hooks: PipelineHooks | undefined = process.env.ORDERS_CRASH_AFTER_CREATE === '1'
   ? { at: (point) => void (point === 'after_avara_create' && process.kill(process.pid, 'SIGKILL')) }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/standins/avara-sandbox/start-sandbox.ts';
 
 export interface ReceivedWebhook {
   headers: Record<string, string | string[] | undefined>;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
-import { startFhirServer, type EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/standins/avara-sandbox/start-sandbox.ts';
+import { startFhirServer, type EmbeddedFhirServer } from '../../src/standins/fhir-store/start-fhir-server.ts';
 import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
 
 export type ConnectionEnv = { AVARA_BASE_URL: string; AVARA_API_KEY: string; AVARA_WEBHOOK_KEY: string; FHIR_BASE_URL: string; SQLITE_PATH: string };

@@ -1,10 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { Writable } from 'node:stream';
 import { startApp, type RunningApp } from '../../src/app.ts';
-import type { Sandbox, SandboxOptions } from '../../src/avara/sandbox/start-sandbox.ts';
+import type { Sandbox, SandboxOptions } from '../../src/standins/avara-sandbox/start-sandbox.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/create-logger.ts';
-import type { EmbeddedFhirServer } from '../../src/fhir/embedded/start-fhir-server.ts';
+import type { EmbeddedFhirServer } from '../../src/standins/fhir-store/start-fhir-server.ts';
 import { getDelivery, type Delivery } from '../../src/store/deliveries.ts';
 import type { DeliveryState } from '../../src/store/schema.ts';
 import { queueProgress } from './queue-progress.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import type { Sandbox } from '../../src/avara/sandbox/start-sandbox.ts';
+import type { Sandbox } from '../../src/standins/avara-sandbox/start-sandbox.ts';
 
 export type WebhookHeaders = { 'webhook-id': string; 'webhook-timestamp': string; 'webhook-signature': string };
 

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { createAvaraClient } from '../avara/avara-client.ts';
+import { loadConfig } from '../config/load-config.ts';
+import { createLogger } from '../create-logger.ts';
+import { createFhirClient } from '../fhir/fhir-client.ts';
+import { openStore } from '../store/open-store.ts';
+import { countOrdersByState, recentOrderErrors, requeueOrders } from '../store/order-status.ts';
+import { claimNextOrder, getOrder, noteOrderChange } from '../store/orders.ts';
+import { runOrderAttempt } from './run-order-attempt.ts';
+
+/** `orders status | sync <ImagingStudy id> | retry [id]`: the EHR -> Avara direction. */
+export function registerOrdersCommands(program: Command, sqlitePath: () => string): void {
+  const orders = program.command('orders').description('the EHR -> Avara direction: FHIR orders become Avara studies');
+  orders.command('status').description('orders by state and the most recent errors').option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const store = openStore({ sqlitePath: sqlitePath() });
+      const report = { counts: countOrdersByState(store.db), recentErrors: recentOrderErrors(store.db) };
+      store.close();
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(report)}\n`);
+      const lines = [Object.entries(report.counts).map(([s, n]) => `${s}: ${n}`).join('  ')];
+      for (const e of report.recentErrors) lines.push(`  ${e.state.padEnd(6)} ImagingStudy/${e.imagingStudyId}  attempts ${e.attempts}  ${e.code}: ${e.message}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+  orders.command('retry').description('put failed and dead orders (or one) back in the queue').argument('[imagingStudyId]')
+    .action((id: string | undefined) => {
+      const store = openStore({ sqlitePath: sqlitePath() });
+      try {
+        process.stdout.write(`${requeueOrders(store.db, Date.now(), 'cli', id)} orders requeued\n`);
+      } finally {
+        store.close();
+      }
+    });
+  orders.command('sync').description('sync one order now, whatever its state (needs the serve environment)').argument('<imagingStudyId>')
+    .action(async (id: string) => {
+      process.exitCode = await syncOne(id);
+    });
+}
+
+async function syncOne(imagingStudyId: string): Promise<number> {
+  const config = loadConfig(process.env);
+  const store = openStore(config.store);
+  try {
+    const now = Date.now;
+    noteOrderChange(store.db, { imagingStudyId, resource: 'cli', version: String(now()), source: 'cli' }, now());
+    const lease = claimNextOrder(store.db, now(), config.orders.leaseMs, imagingStudyId);
+    if (!lease) {
+      process.stdout.write(`ImagingStudy/${imagingStudyId}: being synced by a running serve; try again shortly\n`);
+      return 1;
+    }
+    const avara = createAvaraClient({ baseUrl: config.avara.baseUrl, apiKey: config.avara.apiKey, pdfAllowedHosts: config.avara.pdfAllowedHosts });
+    const fhir = createFhirClient({ baseUrl: config.fhir.baseUrl, auth: config.fhir.auth });
+    const outcome = await runOrderAttempt({
+      store, avara, fhir, log: createLogger(config.logLevel), now,
+      settings: { ...config.orders, concurrency: 1 },
+    }, lease);
+    const row = getOrder(store.db, imagingStudyId);
+    const detail = row?.lastErrorCode ? `${row.lastErrorCode}: ${row.lastErrorMessage}` : `Avara study ${row?.avaraStudyId ?? 'none (order not active)'}`;
+    process.stdout.write(`ImagingStudy/${imagingStudyId}: ${outcome} (${detail})\n`);
+    return outcome === 'synced' ? 0 : 1;
+  } finally {
+    store.close();
+  }
+}
