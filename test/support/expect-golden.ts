@@ -10,8 +10,12 @@ const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'golden')
  * `UPDATE_GOLDEN=1` rewrites the file instead; the diff is then reviewed like code.
  */
 export function expectGolden(name: string, value: unknown): void {
+  expectGoldenText(name, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The same for text that is already in its golden form. */
+export function expectGoldenText(name: string, actual: string): void {
   const path = join(GOLDEN_DIR, name);
-  const actual = `${JSON.stringify(value, null, 2)}\n`;
   if (process.env.UPDATE_GOLDEN === '1') {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, actual);
