@@ -10,6 +10,7 @@ import { createLogger } from './create-logger.ts';
 import { startSandbox } from './standins/avara-sandbox/start-sandbox.ts';
 import { sandboxStartupLine } from './standins/avara-sandbox/sandbox-startup-line.ts';
 import { startFhirServer } from './standins/fhir-store/start-fhir-server.ts';
+import { MLLP_ACK_MODES, type MllpAckMode, startMllpReceiver } from './standins/mllp-receiver/start-mllp-receiver.ts';
 import { runDemo } from './commands/run-demo.ts';
 import { runOrdersDemo } from './commands/run-orders-demo.ts';
 import { openStore } from './store/open-store.ts';
@@ -86,6 +87,23 @@ program
     const server = await startFhirServer(opts);
     process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl })}\n`);
     stopOnSignals(createLogger('info'), () => server.stop());
+  });
+
+program
+  .command('hl7-receiver')
+  .description('an embedded MLLP receiver (stand-in for a hospital interface engine): acknowledges and keeps what it receives')
+  .option('--port <port>', 'port (0 = any free port; 2575 is the HL7 port)', port, 2575)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--ack <mode>', 'answer AA, AE, AR, or none (never answer)', (v) => MLLP_ACK_MODES.find((m) => m === v) ?? invalid('must be AA, AE, AR or none'), 'AA')
+  .action(async (opts: { port: number; host: string; ack: MllpAckMode }) => {
+    const log = createLogger('info');
+    const receiver = await startMllpReceiver({
+      ...opts,
+      // Control id, type and answer only: the message itself carries a patient.
+      onReceived: ({ controlId, messageType, ack }) => log.info({ controlId, messageType, ack }, 'HL7 message received'),
+    });
+    process.stdout.write(`${JSON.stringify(receiver.address)}\n`);
+    stopOnSignals(log, () => receiver.stop());
   });
 
 program
