@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/create-logger.ts';
 import { createMllpClient, type MllpClient } from '../src/hl7/mllp-client.ts';
 import { type MllpReceiver, startMllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { smallOruMessage } from './support/small-oru-message.ts';
@@ -42,6 +44,16 @@ describe('MLLP client: what each acknowledgment comes to', () => {
     receiver.setAck('AE', { errorText: 'Unknown patient identifier' });
     const outcome = await connect().send(smallOruMessage('CTRL-AE-1'), 'CTRL-AE-1');
     expect(outcome).toEqual({ kind: 'rejected', text: 'Unknown patient identifier | Application internal error' });
+  });
+
+  it('logs neither the message nor the receiver\'s AE text, only ids and outcomes', async () => {
+    let logged = '';
+    const log = createLogger('debug', new Writable({ write: (chunk, _encoding, done) => done(void (logged += String(chunk))) }));
+    receiver.setAck('AE', { errorText: 'CANARY-AE Zyxwvut Quenneville' });
+    client = createMllpClient({ ...receiver.address, ackTimeoutMs: 5000, log });
+    await client.send(smallOruMessage('CTRL-CANARY', 'CANARY-TEXT pneumothorax'), 'CTRL-CANARY');
+    expect(logged).toContain('CTRL-CANARY');
+    expect(logged).not.toMatch(/CANARY-AE|Quenneville|CANARY-TEXT|Testperson|MRN-TEST/);
   });
 
   it('ignores an ACK for another control id and takes the one for ours that follows', async () => {

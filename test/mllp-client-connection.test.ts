@@ -38,6 +38,14 @@ describe('MLLP client: the connection', () => {
     expect(answeredBeforeArrival).toEqual([true, true]);
   });
 
+  it('delivers a message the size of an embedded PDF, which reaches the receiver in many reads', async () => {
+    const receiver = await receiverOn();
+    const base64Pdf = Buffer.alloc(3 * 1024 * 1024, 7).toString('base64');
+    const message = smallOruMessage('CTRL-BIG', `^AP^PDF^Base64^${base64Pdf}`);
+    expect(await clientFor(receiver.address).send(message, 'CTRL-BIG')).toMatchObject({ kind: 'accepted' });
+    expect(receiver.received()[0]?.text).toBe(message);
+  });
+
   it('keeps one connection open across sends', async () => {
     const receiver = await receiverOn();
     const client = clientFor(receiver.address);

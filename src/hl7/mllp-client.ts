@@ -96,7 +96,7 @@ export function createMllpClient(options: MllpClientOptions): MllpClient {
     // refused client certificate shows up as an alert after we wrote. The receiver never had a
     // session to read the message in: not sent, like a refused connection.
     if (wait.socketErrorCode && /^ERR_SSL_.*ALERT/.test(wait.socketErrorCode) && open.acksReceived() === 0) {
-      return recordConnectFailure(wait.socketErrorCode, `TLS handshake failed (${wait.socketErrorCode}) with ${where}`);
+      return recordConnectFailure(wait.socketErrorCode, `TLS handshake failed (${wait.socketErrorCode}) to ${where}`);
     }
     return { kind: 'unknown', reason: 'closed' };
   }
