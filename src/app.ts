@@ -58,7 +58,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store.close();
     throw error;
   }
-  const metrics = createMetrics(store, now);
+  const metrics = createMetrics(store, now, config.delivery.targets);
   const { avara, fhir } = createInstrumentedClients(config, metrics);
   const worker = inThread
     ? await startWorkerThread({ config, log, metrics, nice: config.delivery.nice }).catch((error: unknown) => {
@@ -94,7 +94,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store,
     log,
     settings: { host: config.http.host, adminToken: config.http.adminToken, fhirBaseUrl: config.fhir.baseUrl },
-    intake: { store, groupCommit: createGroupCommit(store.db), webhookKeys: config.avara.webhookKeys, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
+    intake: { store, groupCommit: createGroupCommit(store.db), webhookKeys: config.avara.webhookKeys, targets: config.delivery.targets, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
     isAccepting: () => accepting,
     metrics: metrics.registry,
     readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },

@@ -165,11 +165,12 @@ program
   .description('put a failed or dead delivery back in the queue (--dead: all dead letters)')
   .argument('[reportId]')
   .option('--dead', 'requeue every dead delivery')
-  .action((reportId: string | undefined, opts: { dead?: boolean }) => {
+  .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); all of the report\'s failed or dead ones otherwise')
+  .action((reportId: string | undefined, opts: { dead?: boolean; target?: string }) => {
     const store = openStore({ sqlitePath: sqlitePath() });
     try {
       if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), 'cli')} dead deliveries requeued\n`);
-      else if (reportId) process.stdout.write(`${reportId}: ${requeueDelivery(store.db, reportId, Date.now(), 'cli')}\n`);
+      else if (reportId) process.stdout.write(`${reportId}: ${requeueDelivery(store.db, reportId, Date.now(), 'cli', opts.target)}\n`);
       else throw new InvalidArgumentError('give a reportId or --dead');
     } finally {
       store.close();
@@ -178,12 +179,13 @@ program
 
 program
   .command('replay')
-  .description('deliver a delivered report again (idempotent on the FHIR side; audited as replayed)')
+  .description('deliver a delivered report again (idempotent: FHIR writes are conditional, HL7 keeps its control id; audited as replayed)')
   .argument('<reportId>')
-  .action((reportId: string) => {
+  .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); every delivered one otherwise')
+  .action((reportId: string, opts: { target?: string }) => {
     const store = openStore({ sqlitePath: sqlitePath() });
     try {
-      const result = replayDelivery(store.db, reportId, Date.now(), 'cli');
+      const result = replayDelivery(store.db, reportId, Date.now(), 'cli', opts.target);
       process.stdout.write(`${reportId}: ${result === 'not_retryable' ? 'not delivered yet; nothing to replay' : result}\n`);
       if (result !== 'requeued') process.exitCode = 1;
     } finally {
@@ -217,6 +219,7 @@ program
         until: opts.until,
         dryRun: opts.dryRun ?? false,
         maxRequestsPerSecond: config.poll.maxRequestsPerSecond,
+        targets: config.poll.targets,
         shouldStop: () => stopRequested,
         onProgress: progress.update,
       });

@@ -29,6 +29,9 @@ export type ErrorCode =
   | 'study_cancelled'
   | 'study_external'
   | 'lease_lost'
+  // HL7 v2 target (hl7v2-mapping.md "Acknowledgments").
+  | 'hl7_rejected'
+  | 'hl7_no_ack'
   | 'lease_expired_repeatedly'
   // Orders (EHR -> Avara): the EHR's data cannot make a study; fixed records are picked up again.
   | 'order_no_study_uid'

@@ -76,9 +76,22 @@ describe('configuration', () => {
     expect(config).toEqual({
       avara: { baseUrl: 'https://api.avarasoftware.com', apiKey: VALID.AVARA_API_KEY, pdfAllowedHosts: ['api.avarasoftware.com'] },
       store: { sqlitePath: '/tmp/x.db' },
-      poll: { intervalMs: 300_000, maxRequestsPerSecond: 5 },
+      poll: { intervalMs: 300_000, maxRequestsPerSecond: 5, targets: ['fhir'] },
     });
     expect(() => loadBackfillConfig({})).toThrow('AVARA_API_KEY: is required');
+  });
+
+  it('delivers to fhir alone by default; hl7v2 needs its engine, and a client certificate needs its key', () => {
+    expect(loadConfig(VALID).delivery).toMatchObject({ targets: ['fhir'], hl7: undefined });
+    expect(configError({ ...VALID, DELIVERY_TARGETS: 'fhir,hl7v2' })).toBe('HL7_HOST: is required when DELIVERY_TARGETS includes hl7v2; HL7_PORT: is required when DELIVERY_TARGETS includes hl7v2');
+    const both = loadConfig({ ...VALID, DELIVERY_TARGETS: 'fhir, hl7v2', HL7_HOST: 'engine.hospital.example', HL7_PORT: '2575' });
+    expect(both.delivery.targets).toEqual(['fhir', 'hl7v2']);
+    expect(both.poll.targets).toEqual(['fhir', 'hl7v2']);
+    expect(both.delivery.hl7).toMatchObject({ host: 'engine.hospital.example', port: 2575, ackTimeoutMs: 30_000, messageType: 'ORU^R01', sendingApplication: 'AVARA', processingId: 'P', patientClass: 'O', embedPdf: true, tls: undefined });
+    expect(configError({ ...VALID, DELIVERY_TARGETS: 'hl7v2', HL7_HOST: 'e', HL7_PORT: '2575', HL7_TLS: 'true', HL7_TLS_CERT_FILE: '/c.pem' })).toBe('HL7_TLS_KEY_FILE: is required with HL7_TLS_CERT_FILE');
+    expect(configError({ ...VALID, DELIVERY_TARGETS: 'fhir,fhir' })).toMatch(/^DELIVERY_TARGETS: names a target twice/);
+    expect(configError({ ...VALID, DELIVERY_TARGETS: 'fhir-documents' })).toMatch(/^DELIVERY_TARGETS: fhir-documents is not available in this version yet/);
+    expect(configError({ ...VALID, DELIVERY_TARGETS: 'smtp' })).toMatch(/^DELIVERY_TARGETS: each target must be fhir or hl7v2/);
   });
 
   it('names an invalid variable without echoing its value', () => {

@@ -21,7 +21,7 @@ function threadNiceValues(): number[] {
 
 async function scrapeDelivered(env: TestEnv): Promise<string | undefined> {
   const text = await (await fetch(`${env.app.url}/metrics`)).text();
-  return /^avara_fhir_sync_deliveries_total\{outcome="delivered"\} (\d+)/m.exec(text)?.[1];
+  return /^avara_fhir_sync_deliveries_total\{target="fhir",outcome="delivered"\} (\d+)/m.exec(text)?.[1];
 }
 
 describe.runIf(process.platform === 'linux')('the delivery worker in its own thread', () => {

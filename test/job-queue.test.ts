@@ -8,9 +8,10 @@ import { sqliteJobQueue } from '../src/store/sqlite-job-queue.ts';
 import { LEASE_EXPIRIES_PER_ATTEMPT } from '../src/store/leased-jobs.ts';
 import { startJobLoop, type AttemptEnd, type JobAttempts, type JobLoopSettings } from '../src/queue/run-job-loop.ts';
 import { appendAuditEvent, verifyAuditChain } from '../src/store/audit.ts';
-import { DELIVERY_QUEUE, enqueueDelivery, getDelivery, type Lease } from '../src/store/deliveries.ts';
+import { deliveryQueueOf, enqueueDelivery, getDelivery, type Lease } from '../src/store/deliveries.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { claimNextOrder, getOrder, noteOrderChange, requeueExpiredOrderLeases } from '../src/store/orders.ts';
+import { createOlderDatabase } from './support/older-database.ts';
 import { sleep, waitFor } from './support/wait-for.ts';
 
 const LEASE_MS = 60_000;
@@ -33,7 +34,7 @@ describe('the leased-job queue', () => {
 
   /** A delivery job kind whose attempt the test decides. */
   function jobs(attempt: (lease: Lease) => Promise<AttemptEnd>): JobAttempts<Lease> {
-    return { queue: sqliteJobQueue(store.db, DELIVERY_QUEUE), noun: 'test job', logFields: (lease) => ({ reportId: lease.reportId }), attempt: (context) => attempt(context.lease) };
+    return { queue: sqliteJobQueue(store.db, deliveryQueueOf('fhir')), noun: 'test job', logFields: (lease) => ({ reportId: lease.reportId }), attempt: (context) => attempt(context.lease) };
   }
 
   it('caps repeated lease expiry for orders too: dead as lease_expired_repeatedly, audited as an order', () => {
@@ -123,13 +124,16 @@ describe('the leased-job queue', () => {
   });
 
   it('the migration carries expiry counts over from the audit trail', () => {
-    enqueue('rep_a');
-    for (let i = 0; i < 3; i++) appendAuditEvent(store.db, { reportId: 'rep_a', event: 'lease_expired', at: 2000 + i, detail: {} });
-    // As a database from before the column: the column gone, its migration not yet applied.
-    store.sqlite.exec(`alter table deliveries drop column lease_expiries; alter table orders drop column lease_expiries;`);
-    store.sqlite.prepare(`delete from __drizzle_migrations where created_at = (select max(created_at) from __drizzle_migrations)`).run();
     store.close();
-    store = openStore({ sqlitePath: join(dir, 'state.db') });
-    expect(getDelivery(store.db, 'rep_a')?.leaseExpiries).toBe(3);
+    const path = join(dir, 'older.db');
+    createOlderDatabase(path, '0005_drop_unused_deliveries_updated_index', (sqlite) => {
+      sqlite.prepare(`insert into deliveries (report_id, study_id, state, next_attempt_at, source, created_at, updated_at) values ('rep_a', 'stu_1', 'queued', 1, 'webhook', 1, 1)`).run();
+    });
+    store = openStore({ sqlitePath: path, migrate: false });
+    // Audit rows as the old release wrote them, hash-chained (the table refuses edits afterwards).
+    for (let i = 0; i < 3; i++) appendAuditEvent(store.db, { reportId: 'rep_a', event: 'lease_expired', at: 2000 + i, detail: {} });
+    store.close();
+    store = openStore({ sqlitePath: path });
+    expect(getDelivery(store.db, 'rep_a')).toMatchObject({ leaseExpiries: 3, target: 'fhir', id: 'fhir:rep_a', state: 'queued' });
   });
 });

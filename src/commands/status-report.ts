@@ -1,6 +1,6 @@
 import { listDeliveries } from '../store/list-deliveries.ts';
 import { lastDeliveredAt, oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
-import { countDeliveriesByState } from '../store/deliveries.ts';
+import { countDeliveriesByState, countDeliveriesByTarget } from '../store/deliveries.ts';
 import type { Db } from '../store/open-store.ts';
 import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
 import { countStudiesCancelledAfterDelivery } from '../store/polled-studies.ts';
@@ -10,9 +10,11 @@ const DEAD_LETTERS_SHOWN = 50;
 
 export interface StatusReport {
   counts: ReturnType<typeof countDeliveriesByState>;
+  /** The same counts per delivery target. */
+  byTarget: ReturnType<typeof countDeliveriesByTarget>;
   oldestWaiting: { createdAt: string; ageSeconds: number } | null;
   lastDeliveredAt: string | null;
-  deadLetters: { reportId: string; studyId: string; code: string | null; message: string | null; updatedAt: string }[];
+  deadLetters: { reportId: string; target: string; studyId: string; code: string | null; message: string | null; updatedAt: string }[];
   /** Studies cancelled in Avara after delivery: never retracted by us, a person must decide. */
   cancelledAfterDelivery: number;
   lastPollCompletedAt: string | null;
@@ -25,16 +27,22 @@ export function statusReport(db: Db, now: number): StatusReport {
   const dead = listDeliveries(db, { states: ['dead'], limit: DEAD_LETTERS_SHOWN }).items;
   return {
     counts: countDeliveriesByState(db),
+    byTarget: countDeliveriesByTarget(db),
     oldestWaiting: oldest === null ? null : { createdAt: new Date(oldest).toISOString(), ageSeconds: Math.round((now - oldest) / 1000) },
     lastDeliveredAt: last === null ? null : new Date(last).toISOString(),
-    deadLetters: dead.map((d) => ({ reportId: d.reportId, studyId: d.studyId, code: d.lastErrorCode, message: d.lastErrorMessage, updatedAt: new Date(d.updatedAt).toISOString() })),
+    deadLetters: dead.map((d) => ({ reportId: d.reportId, target: d.target, studyId: d.studyId, code: d.lastErrorCode, message: d.lastErrorMessage, updatedAt: new Date(d.updatedAt).toISOString() })),
     cancelledAfterDelivery: countStudiesCancelledAfterDelivery(db),
     lastPollCompletedAt: isoOrNull(readSetting(db, POLL_LAST_SUCCESS_KEY)),
   };
 }
 
 export function formatStatusReport(report: StatusReport): string {
-  const lines = Object.entries(report.counts).map(([state, n]) => `${state.padEnd(14)} ${n}`);
+  const targets = Object.keys(report.byTarget);
+  const lines = [`${''.padEnd(14)} ${['all', ...(targets.length > 1 ? targets : [])].map((t) => t.padStart(8)).join(' ')}`];
+  for (const [state, n] of Object.entries(report.counts)) {
+    const perTarget = targets.length > 1 ? targets.map((t) => String(report.byTarget[t]![state as keyof typeof report.counts]).padStart(8)) : [];
+    lines.push(`${state.padEnd(14)} ${[String(n).padStart(8), ...perTarget].join(' ')}`);
+  }
   lines.push('');
   lines.push(`oldest waiting ${report.oldestWaiting ? `${report.oldestWaiting.createdAt} (${formatAge(report.oldestWaiting.ageSeconds)} ago)` : 'none'}`);
   lines.push(`last delivered ${report.lastDeliveredAt ?? 'never'}`);
@@ -45,8 +53,8 @@ export function formatStatusReport(report: StatusReport): string {
   if (report.deadLetters.length > 0) {
     const more = report.counts.dead > report.deadLetters.length ? ` (newest ${report.deadLetters.length} shown)` : '';
     lines.push('', `dead letters: ${report.counts.dead}${more}`);
-    for (const d of report.deadLetters) lines.push(`  ${d.reportId}  ${d.studyId}  ${d.code ?? '-'}  ${d.updatedAt}`);
-    lines.push('', 'after fixing the cause: avara-fhir-sync retry <reportId>  or  retry --dead');
+    for (const d of report.deadLetters) lines.push(`  ${d.reportId}  ${d.target}  ${d.studyId}  ${d.code ?? '-'}  ${d.updatedAt}`);
+    lines.push('', 'after fixing the cause: avara-fhir-sync retry <reportId> [--target T]  or  retry --dead');
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,7 @@
 import { ConfigError } from './config-error.ts';
-import { parseEnv, parseOne, REQUIRED_BY_SERVE, type Env, type EnvWith } from './parse-env.ts';
+import { parseEnv, parseOne, REQUIRED_BY_SERVE, type DeliveryTarget, type Env, type EnvWith } from './parse-env.ts';
+
+export type { DeliveryTarget };
 
 // Env -> frozen Config, parsed once at start, sliced by consumer. An invalid or missing value
 // stops start-up with one line naming every variable at fault, never echoing a value.
@@ -30,6 +32,23 @@ export interface MappingSettings {
   studyTimeZone: string;
 }
 
+export interface Hl7Settings {
+  host: string;
+  port: number;
+  /** File paths, read when the target starts. */
+  tls: { caFile: string | undefined; certFile: string | undefined; keyFile: string | undefined } | undefined;
+  ackTimeoutMs: number;
+  messageType: 'ORU^R01' | 'MDM^T02';
+  sendingApplication: string;
+  sendingFacility: string | undefined;
+  receivingApplication: string | undefined;
+  receivingFacility: string | undefined;
+  processingId: 'P' | 'T' | 'D';
+  mrnAssigningAuthority: string | undefined;
+  patientClass: string;
+  embedPdf: boolean;
+}
+
 /**
  * Sliced by consumer: each part is what one consumer takes as it is (`delivery` the delivery
  * worker, `orders` the order sync, `answers` the synchronous webhook answers, `store` the
@@ -41,6 +60,8 @@ export interface Config {
   store: { sqlitePath: string };
   http: { host: string; port: number; adminToken: string | undefined };
   delivery: JobSettings & {
+    /** DELIVERY_TARGETS: one delivery per (report, target), each with its own loop. */
+    targets: DeliveryTarget[];
     patientMode: 'create' | 'match';
     deliverExternalStudies: boolean;
     /** Deliveries run in their own thread (own event loop), not beside the HTTP intake. */
@@ -48,8 +69,11 @@ export interface Config {
     /** How much lower the delivery thread's CPU priority is than the process's (Linux; 0 = same). */
     nice: number;
     mapping: MappingSettings;
+    /** The `hl7v2` target's interface engine and message settings; undefined when it is not a target. */
+    hl7: Hl7Settings | undefined;
   };
-  poll: { intervalMs: number; maxRequestsPerSecond: number };
+  /** The reconciliation poller and backfill: what they enqueue goes to every target. */
+  poll: { intervalMs: number; maxRequestsPerSecond: number; targets: DeliveryTarget[] };
   orders: JobSettings & {
     enabled: boolean;
     pollIntervalMs: number;
@@ -101,7 +125,7 @@ function toAvaraReadSlice(e: EnvWith<'AVARA_API_KEY'>): BackfillConfig['avara'] 
 }
 
 function toPollSlice(e: Env): Config['poll'] {
-  return { intervalMs: e.POLL_INTERVAL_SECONDS * 1000, maxRequestsPerSecond: e.POLL_MAX_REQUESTS_PER_SECOND };
+  return { intervalMs: e.POLL_INTERVAL_SECONDS * 1000, maxRequestsPerSecond: e.POLL_MAX_REQUESTS_PER_SECOND, targets: e.DELIVERY_TARGETS };
 }
 
 function toConfig(e: ServeEnv): Config {
@@ -125,6 +149,7 @@ function toConfig(e: ServeEnv): Config {
     http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
     delivery: {
       ...jobs,
+      targets: e.DELIVERY_TARGETS,
       patientMode: e.PATIENT_MODE,
       deliverExternalStudies: e.DELIVER_EXTERNAL_STUDIES,
       thread: e.WORKER_THREAD,
@@ -136,6 +161,7 @@ function toConfig(e: ServeEnv): Config {
         accessionMetadataKey: e.ACCESSION_METADATA_KEY,
         studyTimeZone,
       },
+      hl7: e.DELIVERY_TARGETS.includes('hl7v2') ? toHl7Settings(e) : undefined,
     },
     poll: toPollSlice(e),
     orders: {
@@ -151,6 +177,30 @@ function toConfig(e: ServeEnv): Config {
     },
     answers: { budgetMs: e.SYNC_WEBHOOK_BUDGET_MS, worklistAllowedAeTitles: e.WORKLIST_ALLOWED_AE_TITLES, mrnSystem, studyTimeZone, priorReportsMax },
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+function toHl7Settings(e: ServeEnv): Hl7Settings {
+  const problems = new Map<string, string>();
+  for (const name of ['HL7_HOST', 'HL7_PORT'] as const) if (e[name] === undefined) problems.set(name, 'is required when DELIVERY_TARGETS includes hl7v2');
+  // Mutual TLS needs both halves of the client's identity.
+  if (e.HL7_TLS && e.HL7_TLS_CERT_FILE !== undefined && e.HL7_TLS_KEY_FILE === undefined) problems.set('HL7_TLS_KEY_FILE', 'is required with HL7_TLS_CERT_FILE');
+  if (e.HL7_TLS && e.HL7_TLS_KEY_FILE !== undefined && e.HL7_TLS_CERT_FILE === undefined) problems.set('HL7_TLS_CERT_FILE', 'is required with HL7_TLS_KEY_FILE');
+  if (problems.size > 0) throw new ConfigError([...problems].map(([name, why]) => `${name}: ${why}`).join('; '), [...problems.keys()]);
+  return {
+    host: e.HL7_HOST!,
+    port: e.HL7_PORT!,
+    tls: e.HL7_TLS ? { caFile: e.HL7_TLS_CA_FILE, certFile: e.HL7_TLS_CERT_FILE, keyFile: e.HL7_TLS_KEY_FILE } : undefined,
+    ackTimeoutMs: e.HL7_ACK_TIMEOUT_SECONDS * 1000,
+    messageType: e.HL7_MESSAGE_TYPE,
+    sendingApplication: e.HL7_SENDING_APPLICATION,
+    sendingFacility: e.HL7_SENDING_FACILITY,
+    receivingApplication: e.HL7_RECEIVING_APPLICATION,
+    receivingFacility: e.HL7_RECEIVING_FACILITY,
+    processingId: e.HL7_PROCESSING_ID,
+    mrnAssigningAuthority: e.HL7_MRN_ASSIGNING_AUTHORITY,
+    patientClass: e.HL7_PATIENT_CLASS,
+    embedPdf: e.HL7_EMBED_PDF,
   };
 }
 

@@ -27,6 +27,10 @@ const timeZone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Europe/Berlin');
 
+/** Where every signed report goes (design.md "Delivery targets"). */
+export const DELIVERY_TARGETS = ['fhir', 'hl7v2'] as const;
+export type DeliveryTarget = (typeof DELIVERY_TARGETS)[number];
+
 const Env = z.object({
   AVARA_BASE_URL: httpUrl.default(DEFAULT_AVARA_BASE_URL),
   AVARA_API_KEY: z.string().regex(/^sk_[a-z]+_[0-9a-fA-F]{32}$/, 'must look like sk_live_<32 hex>').optional(),
@@ -73,6 +77,27 @@ const Env = z.object({
   PRIOR_REPORTS_MAX: int(0, 50, 5),
   SYNC_WEBHOOK_BUDGET_MS: int(100, 60_000, 1500),
   WORKLIST_ALLOWED_AE_TITLES: commaList.optional(),
+  DELIVERY_TARGETS: commaList.pipe(z.array(z.enum(DELIVERY_TARGETS, {
+    error: (issue) => (issue.input === 'fhir-documents'
+      ? 'fhir-documents is not available in this version yet (fhir and hl7v2 are)'
+      : 'each target must be fhir or hl7v2'),
+  })).min(1).refine((targets) => new Set(targets).size === targets.length, 'names a target twice')).default(['fhir']),
+  HL7_HOST: optionalText,
+  HL7_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  HL7_TLS: bool.default(false),
+  HL7_TLS_CA_FILE: optionalText,
+  HL7_TLS_CERT_FILE: optionalText,
+  HL7_TLS_KEY_FILE: optionalText,
+  HL7_MESSAGE_TYPE: z.enum(['ORU^R01', 'MDM^T02']).default('ORU^R01'),
+  HL7_SENDING_APPLICATION: z.string().min(1).default('AVARA'),
+  HL7_SENDING_FACILITY: optionalText,
+  HL7_RECEIVING_APPLICATION: optionalText,
+  HL7_RECEIVING_FACILITY: optionalText,
+  HL7_PROCESSING_ID: z.enum(['P', 'T', 'D']).default('P'),
+  HL7_MRN_ASSIGNING_AUTHORITY: optionalText,
+  HL7_PATIENT_CLASS: z.string().min(1).max(1, 'must be one HL7 table 0004 code such as O, I or E').default('O'),
+  HL7_EMBED_PDF: bool.default(true),
+  HL7_ACK_TIMEOUT_SECONDS: int(1, 600, 30),
 });
 export type Env = z.infer<typeof Env>;
 
@@ -89,10 +114,6 @@ const MISSING_HINTS: Partial<Record<Needed, string>> = {
   STUDY_TIME_ZONE: "the IANA zone of Avara's studyDate/studyTime, e.g. America/New_York",
 };
 
-/**
- * Validates the whole environment and names every variable at fault in one line, so a first
- * start shows all that is missing at once. Never echoes a value: it may be a key.
- */
 /** One variable alone, for commands that need nothing else (the read-only ones: a wrong key elsewhere must not stop them). */
 export function parseOne<N extends keyof Env>(env: NodeJS.ProcessEnv, name: N): Env[N] {
   const value = env[name] === '' ? undefined : env[name];
@@ -101,6 +122,10 @@ export function parseOne<N extends keyof Env>(env: NodeJS.ProcessEnv, name: N): 
   return parsed.data as Env[N];
 }
 
+/**
+ * Validates the whole environment and names every variable at fault in one line, so a first
+ * start shows all that is missing at once. Never echoes a value: it may be a key.
+ */
 export function parseEnv<K extends Needed>(env: NodeJS.ProcessEnv, required: readonly K[]): EnvWith<K> {
   // Empty strings in .env files mean "not set", as in most dotenv tools.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

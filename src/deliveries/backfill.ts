@@ -13,6 +13,8 @@ export interface BackfillOptions {
   until?: string;
   dryRun: boolean;
   maxRequestsPerSecond: number;
+  /** DELIVERY_TARGETS: a report is unknown while any target has no delivery of it. */
+  targets: readonly string[];
   shouldStop?: () => boolean;
   onProgress?: (progress: BackfillProgress) => void;
   now?: () => number;
@@ -52,7 +54,7 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
   const progress: BackfillProgress = { pages: 0, studies: 0, requests: 0, found: 0, enqueued: 0, alreadyKnown: 0, completed: false, interrupted: false };
 
   const visit = async (study: Study): Promise<void> => {
-    const unknown = (study.reportIds ?? []).filter((r) => r.status === 'completed' && !getDelivery(db, r.reportId));
+    const unknown = (study.reportIds ?? []).filter((r) => r.status === 'completed' && options.targets.some((target) => !getDelivery(db, r.reportId, target)));
     progress.alreadyKnown += (study.reportIds ?? []).filter((r) => r.status === 'completed').length - unknown.length;
     if (unknown.length === 0) return;
     await throttle();
@@ -62,7 +64,7 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
       const signedMs = Date.parse(report.signedAt ?? '');
       if (!unknown.some((u) => u.reportId === report.reportId) || !(signedMs >= fromMs && signedMs < toMs)) continue;
       progress.found += 1;
-      if (!options.dryRun && enqueueDelivery(db, { reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true }, now())) {
+      if (!options.dryRun && enqueueDelivery(db, { reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true, targets: options.targets }, now())) {
         progress.enqueued += 1;
       }
     }

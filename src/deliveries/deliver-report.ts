@@ -19,6 +19,7 @@ import type { AvaraReader } from './avara-reader.ts';
 import { gatherSignedReports, type PdfLinkHint } from './gather-signed-reports.ts';
 import { collectFhirRefs } from './collect-fhir-refs.ts';
 import { ensureSamePatient } from './ensure-same-patient.ts';
+import { ensureReportSigned } from './ensure-report-signed.ts';
 import { readEhrOrder } from './read-ehr-order.ts';
 import { patientLabel } from './patient-label.ts';
 
@@ -148,13 +149,6 @@ async function waitForLocks(deps: DeliveryDeps, keys: string[]): Promise<boolean
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
-}
-
-/** Read-after-webhook is not promised (avara-api.md §10): a report not yet signed is retried. */
-function ensureReportSigned(reports: Report[], reportId: string): void {
-  const report = reports.find((r) => r.reportId === reportId);
-  if (!report) throw SyncError.retryable('avara_not_found', `report ${reportId} is not (yet) in its study's report list`);
-  if (!isSigned(report)) throw SyncError.retryable('report_not_signed', `report ${reportId} is ${report.status}, not signed yet`);
 }
 
 function latestSigned(signed: Report[]): Report | undefined {

@@ -23,6 +23,8 @@ export interface IntakeDeps {
   /** Commits the webhooks that arrive together in one transaction (one fsync); without it, one each. */
   groupCommit?: GroupCommit;
   webhookKeys: string[];
+  /** DELIVERY_TARGETS: a report.delivered is one delivery per target, stored in the webhook's own commit. */
+  targets: readonly string[];
   log: Logger;
   now?: () => number;
   /** Called after a delivery was enqueued, so an idle worker starts at once. */
@@ -89,7 +91,7 @@ export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, head
   const { reportId, studyId, isCritical, presignedUrl } = parsed.data;
   const event = { webhookId, eventId, type, bodySha256: sha256(rawBody), report: { reportId, studyId, isCritical, presignedUrl } };
   const receivedAt = now();
-  const record = () => recordWebhook(deps.store.db, event, receivedAt);
+  const record = () => recordWebhook(deps.store.db, event, receivedAt, deps.targets);
   let outcome: RecordOutcome;
   try {
     outcome = deps.groupCommit ? await deps.groupCommit.run(record) : record();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AvaraClient } from '../avara/avara-client.ts';
 import { toSyncError } from '../errors.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
+import { FIRST_TARGET } from '../store/deliveries.ts';
 import type { Store } from '../store/open-store.ts';
 import { POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
 import { readSetting, writeSetting } from '../store/settings-values.ts';
@@ -13,6 +14,8 @@ import { createThrottle } from './throttle.ts';
 export interface PollerSettings {
   intervalMs: number;
   maxRequestsPerSecond: number;
+  /** DELIVERY_TARGETS: a report found is enqueued for each. */
+  targets?: readonly string[];
   pageSize?: number;
 }
 
@@ -73,7 +76,7 @@ export function startPoller(deps: PollerDeps): Poller {
           },
         },
         (study) => {
-          const result = reconcileStudy(db, study, 'poll', now());
+          const result = reconcileStudy(db, study, 'poll', now(), deps.settings.targets ?? [FIRST_TARGET]);
           if (result.changed) changedStudies += 1;
           enqueued += result.enqueued.length;
           if (result.enqueued.length > 0) deps.onEnqueued?.();

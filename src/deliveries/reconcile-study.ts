@@ -17,7 +17,7 @@ export interface ReconcileResult {
  * is enqueued (the same queue as webhooks: whichever finds it first), and lifecycle changes
  * after a delivery are put on the record for a person. One transaction per study.
  */
-export function reconcileStudy(db: Db, study: Study, source: EnqueueInput['source'], now: number): ReconcileResult {
+export function reconcileStudy(db: Db, study: Study, source: EnqueueInput['source'], now: number, targets: readonly string[]): ReconcileResult {
   const signature = studySignature(study);
   return db.transaction(
     (tx) => {
@@ -25,7 +25,7 @@ export function reconcileStudy(db: Db, study: Study, source: EnqueueInput['sourc
       if (seen?.signature === signature) return { changed: false, enqueued: [] };
       const enqueued = (study.reportIds ?? [])
         .filter((r) => r.status === 'completed')
-        .filter((r) => enqueueDelivery(tx, { reportId: r.reportId, studyId: study.studyId, source, isCritical: r.isCritical === true }, now))
+        .filter((r) => enqueueDelivery(tx, { reportId: r.reportId, studyId: study.studyId, source, isCritical: r.isCritical === true, targets }, now))
         .map((r) => r.reportId);
       const hashes = demographicHashes(study);
       const delivered = tx

@@ -56,8 +56,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use(healthRouter(deps.store, deps.readiness));
   // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
   if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));
-  app.use(auditPageRouter({ store: deps.store, settings: deps.settings, onRequeued: deps.intake.onEnqueued }));
-  app.use('/api', requireAdmin(deps.settings), deliveriesRouter({ store: deps.store, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
+  app.use(auditPageRouter({ store: deps.store, settings: deps.settings, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }));
+  app.use('/api', requireAdmin(deps.settings), deliveriesRouter({ store: deps.store, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
   app.use(errorHandler(deps.log));
   return app;
 }

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { listAuditEvents } from '../store/audit.ts';
 import { getDelivery, replayDelivery, requeueDelivery, type Delivery, type RequeueResult } from '../store/deliveries.ts';
 import { deriveAttempts } from '../store/derive-attempts.ts';
@@ -8,6 +8,8 @@ import { parseDeliveryQuery } from './delivery-query.ts';
 
 export interface DeliveriesRouteDeps {
   store: Store;
+  /** DELIVERY_TARGETS, in order: `?target=` picks one, the first is the default. */
+  targets: readonly string[];
   /** Wakes the worker after a retry or replay, so it does not wait for its next look. */
   onRequeued?: () => void;
   now?: () => number;
@@ -28,7 +30,9 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps): Router {
   });
 
   router.get('/deliveries/:reportId', (req, res) => {
-    const row = getDelivery(deps.store.db, req.params.reportId);
+    const target = targetOf(req.query, res, deps.targets);
+    if (target === null) return;
+    const row = getDelivery(deps.store.db, req.params.reportId, target ?? deps.targets[0]);
     if (!row) {
       res.status(404).json({ error: 'not_found', message: `no delivery for report ${req.params.reportId}` });
       return;
@@ -36,14 +40,26 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps): Router {
     res.json(toApiDeliveryDetail(deps.store, row));
   });
 
-  const requeue = (res: Response, reportId: string, action: typeof requeueDelivery) => {
-    const result = action(deps.store.db, reportId, now(), 'api');
+  // Without `?target=`, every target of the report that the action applies to.
+  const requeue = (req: Request, res: Response, action: typeof requeueDelivery) => {
+    const target = targetOf(req.query, res, deps.targets);
+    if (target === null) return;
+    const result = action(deps.store.db, String(req.params.reportId), now(), 'api', target);
     if (result === 'requeued') deps.onRequeued?.();
     res.status(requeueStatus(result)).json({ result });
   };
-  router.post('/deliveries/:reportId/retry', (req, res) => requeue(res, req.params.reportId, requeueDelivery));
-  router.post('/deliveries/:reportId/replay', (req, res) => requeue(res, req.params.reportId, replayDelivery));
+  router.post('/deliveries/:reportId/retry', (req, res) => requeue(req, res, requeueDelivery));
+  router.post('/deliveries/:reportId/replay', (req, res) => requeue(req, res, replayDelivery));
   return router;
+}
+
+/** `?target=` when given and configured; null after answering 400 for any other value. */
+function targetOf(query: Request['query'], res: Response, targets: readonly string[]): string | undefined | null {
+  const target = query.target;
+  if (target === undefined || target === '') return undefined;
+  if (typeof target === 'string' && targets.includes(target)) return target;
+  res.status(400).json({ error: 'invalid_query', fields: ['target'], message: `target: must be one of ${targets.join(', ')}` });
+  return null;
 }
 
 function requeueStatus(result: RequeueResult): number {
@@ -54,6 +70,7 @@ function requeueStatus(result: RequeueResult): number {
 export function toApiDelivery(row: Delivery) {
   return {
     reportId: row.reportId,
+    target: row.target,
     studyId: row.studyId,
     state: row.state,
     attempts: row.attempts,
@@ -65,19 +82,29 @@ export function toApiDelivery(row: Delivery) {
     critical: row.isCritical,
     source: row.source,
     patient: row.patientLabel,
-    fhir: row.fhirRefs ?? {},
+    ...(row.target === 'hl7v2'
+      ? { hl7: { controlId: row.hl7ControlId, ackControlId: row.hl7AckControlId }, rejection: row.rejectionText }
+      : { fhir: row.fhirRefs ?? {} }),
   };
 }
 
 /** One delivery with its attempts (derived from the audit trail) and the trail itself. */
 export function toApiDeliveryDetail(store: Store, row: Delivery) {
-  const events = listAuditEvents(store.db, row.reportId);
+  const events = auditTrailOf(store, row);
   return {
     ...toApiDelivery(row),
     contentHash: row.contentHash,
     attemptTimeline: deriveAttempts(events).map((a) => ({ ...a, startedAt: iso(a.startedAt), endedAt: iso(a.endedAt) })),
     audit: events.map(({ seq, at, event, detail }) => ({ seq, at: iso(at), event, detail: detail ?? null })),
   };
+}
+
+/** The report's audit rows that concern this target: its own, and those of no target (the webhook). */
+export function auditTrailOf(store: Store, row: Delivery) {
+  return listAuditEvents(store.db, row.reportId).filter((event) => {
+    const target = (event.detail as { target?: unknown } | null)?.target;
+    return target === undefined || target === row.target;
+  });
 }
 
 function iso(ms: number | null): string | null {

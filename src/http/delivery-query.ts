@@ -23,6 +23,7 @@ const fields = {
   from: instant(false).optional(),
   to: instant(true).optional(),
   critical: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  target: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a delivery target such as fhir or hl7v2').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(500).transform((v, ctx) => {
     const cursor = decodeCursor(v);
@@ -48,7 +49,7 @@ export function parseDeliveryQuery(query: unknown, options: { strict: boolean })
     const issues = parsed.error.issues.map((i) => ({ field: i.code === 'unrecognized_keys' ? i.keys.join(', ') : i.path.join('.'), message: i.message }));
     return { ok: false, fields: issues.map((i) => i.field), message: issues.map((i) => `${i.field}: ${i.message}`).join('; ') };
   }
-  const { state, from, to, critical, limit, cursor } = parsed.data;
+  const { state, from, to, critical, target, limit, cursor } = parsed.data;
   if (from !== undefined && to !== undefined && from >= to) return { ok: false, fields: ['from', 'to'], message: 'from: must be before to' };
-  return { ok: true, filter: { states: state, from, to, critical, limit, cursor } };
+  return { ok: true, filter: { states: state, from, to, critical, target, limit, cursor } };
 }

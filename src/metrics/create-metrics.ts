@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { countStudiesCancelledAfterDelivery } from '../store/polled-studies.ts';
 import { readSetting } from '../store/settings-values.ts';
 import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
-import { countDeliveriesByState } from '../store/deliveries.ts';
+import { countDeliveriesByTarget } from '../store/deliveries.ts';
 import { oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AttemptFinished } from '../queue/run-job-loop.ts';
@@ -23,15 +23,15 @@ export interface Metrics {
   fhirLastSuccessAt(): number | null;
 }
 
-export function createMetrics(store: Store, now: () => number = Date.now): Metrics {
+export function createMetrics(store: Store, now: () => number = Date.now, targets: readonly string[] = ['fhir']): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
   const webhooks = new Counter({ name: `${P}webhooks_received_total`, help: 'Webhooks received, by event type and verdict (stored, duplicate, bad_signature, ...)', labelNames: ['type', 'outcome'], registers });
-  const attempts = new Counter({ name: `${P}deliveries_total`, help: 'Finished delivery attempts by outcome (delivered, failed, dead, skipped, released, lease_lost)', labelNames: ['outcome'], registers });
-  const failures = new Counter({ name: `${P}delivery_failures_total`, help: 'Failed, dead-lettered or released attempts by error code', labelNames: ['code'], registers });
-  const critical = new Counter({ name: `${P}critical_reports_delivered_total`, help: 'Deliveries of studies with a critical report', registers });
-  const duration = new Histogram({ name: `${P}delivery_duration_seconds`, help: 'Duration of one delivery attempt, by outcome', labelNames: ['outcome'], buckets: SECONDS, registers });
+  const attempts = new Counter({ name: `${P}deliveries_total`, help: 'Finished delivery attempts by target and outcome (delivered, failed, dead, skipped, released, lease_lost)', labelNames: ['target', 'outcome'], registers });
+  const failures = new Counter({ name: `${P}delivery_failures_total`, help: 'Failed, dead-lettered or released attempts by target and error code', labelNames: ['target', 'code'], registers });
+  const critical = new Counter({ name: `${P}critical_reports_delivered_total`, help: 'Deliveries of studies with a critical report, by target', labelNames: ['target'], registers });
+  const duration = new Histogram({ name: `${P}delivery_duration_seconds`, help: 'Duration of one delivery attempt, by target and outcome', labelNames: ['target', 'outcome'], buckets: SECONDS, registers });
   const upstream = new Histogram({ name: `${P}upstream_request_duration_seconds`, help: 'Avara and FHIR calls (including their short in-call retries) by upstream, operation and outcome (ok or error code)', labelNames: ['upstream', 'operation', 'outcome'], buckets: SECONDS, registers });
   const authOk = new Gauge({ name: `${P}upstream_auth_ok`, help: '0 while the last call to the upstream was refused for its credentials (401/403), 1 after an accepted call', labelNames: ['upstream'], registers });
   const lastSuccess = new Gauge({ name: `${P}upstream_last_success_timestamp_seconds`, help: 'Unix time of the last successful call, by upstream', labelNames: ['upstream'], registers });
@@ -39,9 +39,11 @@ export function createMetrics(store: Store, now: () => number = Date.now): Metri
 
   // Read from the database on every scrape: always true, also across processes sharing the file.
   new Gauge({
-    name: `${P}queue_depth`, help: 'Deliveries by state', labelNames: ['state'], registers,
+    name: `${P}queue_depth`, help: 'Deliveries by target and state', labelNames: ['target', 'state'], registers,
     collect() {
-      for (const [state, n] of Object.entries(countDeliveriesByState(store.db))) this.set({ state }, n);
+      for (const [target, counts] of Object.entries(countDeliveriesByTarget(store.db, targets))) {
+        for (const [state, n] of Object.entries(counts)) this.set({ target, state }, n);
+      }
     },
   });
   new Gauge({
@@ -69,10 +71,11 @@ export function createMetrics(store: Store, now: () => number = Date.now): Metri
     registry,
     webhookReceived: (type, outcome) => webhooks.inc({ type, outcome }),
     attemptFinished(finished) {
-      attempts.inc({ outcome: finished.outcome });
-      if (finished.code && finished.outcome !== 'skipped') failures.inc({ code: finished.code });
-      if (finished.outcome === 'delivered' && finished.critical) critical.inc();
-      duration.observe({ outcome: finished.outcome }, finished.ms / 1000);
+      const target = finished.target ?? 'fhir';
+      attempts.inc({ target, outcome: finished.outcome });
+      if (finished.code && finished.outcome !== 'skipped') failures.inc({ target, code: finished.code });
+      if (finished.outcome === 'delivered' && finished.critical) critical.inc({ target });
+      duration.observe({ target, outcome: finished.outcome }, finished.ms / 1000);
     },
     upstreamRequest(name, operation, outcome, ms) {
       upstream.observe({ upstream: name, operation, outcome }, ms / 1000);

@@ -14,6 +14,8 @@ export interface JobLoopSettings extends FailureSettings {
 
 /** How an attempt ended, for metrics: recorded by the runner (failures) or the kind (its outcomes). */
 export interface AttemptFinished {
+  /** The delivery target, for deliveries. */
+  target?: string;
   outcome: 'delivered' | 'synced' | 'skipped' | 'failed' | 'dead' | 'released' | 'lease_lost';
   ms: number;
   code?: string;

@@ -20,6 +20,8 @@ export type AuditEventName =
   | 'lease_expired'
   | 'retried'
   | 'replayed'
+  // hl7v2: a message went out (control id and type), and a delivery found its content already accepted.
+  | 'hl7_sent'
   | 'text_missing'
   | 'study_cancelled_after_delivery'
   | 'demographics_changed'

@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, lt, or, sql } from 'drizzle-orm';
 import { appendAuditEvent } from './audit.ts';
-import { enqueueDelivery } from './deliveries.ts';
+import { enqueueDelivery, FIRST_TARGET } from './deliveries.ts';
 import type { Db } from './open-store.ts';
 import { placeholdersFor, preparedOnce } from './prepared-statements.ts';
 import { inbox } from './schema.ts';
@@ -20,7 +20,7 @@ export type RecordOutcome = 'stored' | 'duplicate';
  * committed (synchronous=FULL) before the sender gets its 2xx. A webhook-id or event id seen
  * before is a redelivery: stored once, answered the same.
  */
-export function recordWebhook(db: Db, event: InboxEvent, now: number): RecordOutcome {
+export function recordWebhook(db: Db, event: InboxEvent, now: number, targets: readonly string[] = [FIRST_TARGET]): RecordOutcome {
   return db.transaction(
     (tx) => {
       const seen = preparedOnce(tx, 'inbox.seen', (db) =>
@@ -43,7 +43,7 @@ export function recordWebhook(db: Db, event: InboxEvent, now: number): RecordOut
       if (event.report) {
         const { reportId, studyId, isCritical } = event.report;
         appendAuditEvent(tx, { reportId, event: 'received', at: now, detail: { webhookId: event.webhookId, eventId: event.eventId, type: event.type } });
-        enqueueDelivery(tx, { reportId, studyId, source: 'webhook', isCritical }, now);
+        enqueueDelivery(tx, { reportId, studyId, source: 'webhook', isCritical, targets }, now);
       }
       return 'stored';
     },

@@ -14,6 +14,8 @@ export interface JobKind {
   name: 'deliveries' | 'orders';
   table: JobTable;
   key: SQLiteColumn;
+  /** Only the rows whose `column` holds `value` (one loop per delivery target). */
+  partition?: { column: SQLiteColumn; value: string };
   /** States a person may claim one job from directly (`orders sync <id>`), besides the due ones. */
   claimableByPerson: readonly (DeliveryState | OrderState)[];
   events: {

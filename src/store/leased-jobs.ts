@@ -33,7 +33,7 @@ export function claimJob(db: Db, kind: JobKind, now: number, leaseMs: number, ex
       const columns = { key: kind.key, attempts: t.attempts, ...extra };
       const next = only === undefined
         ? preparedOnce(tx, `${kind.name}.nextDue`, (db) =>
-          db.select(columns).from(t).where(and(inArray(t.state, WAITING), lte(t.nextAttemptAt, sql.placeholder('now')))).orderBy(asc(t.nextAttemptAt)).limit(1).prepare(),
+          db.select(columns).from(t).where(and(inPartition(kind), inArray(t.state, WAITING), lte(t.nextAttemptAt, sql.placeholder('now')))).orderBy(asc(t.nextAttemptAt)).limit(1).prepare(),
         ).get({ now })
         : tx.select(columns).from(t).where(and(eq(kind.key, only), inArray(t.state, [...WAITING, ...kind.claimableByPerson]))).get();
       if (!next) return undefined;
@@ -77,15 +77,16 @@ export interface JobFinish {
 
 /**
  * Ends the attempt: the change, the lease given up and the audit row in one transaction.
- * False when the lease was lost: another worker owns the job now; it decides, not us. Each
- * caller sets the same columns for an event every time, so there is one statement per event;
- * SQL expressions in `set` are part of it, plain values are bound.
+ * False when the lease was lost: another worker owns the job now; it decides, not us. One
+ * statement per event and set of columns; SQL expressions in `set` are part of it (a caller
+ * passes the same ones every time), plain values are bound.
  */
 export function finishJob(db: Db, kind: JobKind, lease: JobLease, now: number, change: JobFinish): boolean {
   return db.transaction(
     (tx) => {
       const values = Object.fromEntries(Object.entries(change.set).filter(([, value]) => !is(value, SQL)));
-      const { changes } = preparedOnce(tx, `${kind.name}.finish.${change.event}`, (db) =>
+      // Keyed by the columns too: two verbs may end with the same event (a delivery to FHIR and to HL7).
+      const { changes } = preparedOnce(tx, `${kind.name}.finish.${change.event}.${Object.keys(change.set).join(',')}`, (db) =>
         db.update(kind.table)
           .set({ ...change.set, ...setPlaceholdersFor(Object.keys(values)), leaseToken: null, leaseExpiresAt: null, updatedAt: setPlaceholder('updatedAt') })
           .where(fencedBy(kind))
@@ -153,7 +154,7 @@ export function requeueExpiredJobs(db: Db, kind: JobKind, now: number, maxAttemp
   const maxExpiries = maxAttempts * LEASE_EXPIRIES_PER_ATTEMPT;
   return db.transaction(
     (tx) => {
-      const expired = tx.select({ key: kind.key, expiries: t.leaseExpiries }).from(t).where(and(eq(t.state, 'in_progress'), lt(t.leaseExpiresAt, now))).all();
+      const expired = tx.select({ key: kind.key, expiries: t.leaseExpiries }).from(t).where(and(inPartition(kind), eq(t.state, 'in_progress'), lt(t.leaseExpiresAt, now))).all();
       for (const { key, expiries } of expired) {
         const count = expiries + 1;
         audit(tx, kind, key as string, kind.events.expired, now, { expiries: count });
@@ -177,9 +178,14 @@ export function requeueExpiredJobs(db: Db, kind: JobKind, now: number, maxAttemp
 export function nextJobDueAt(db: Db, kind: JobKind): number | undefined {
   const t = kind.table;
   const row = preparedOnce(db, `${kind.name}.nextDueAt`, (db) =>
-    db.select({ at: sql<number | null>`min(${t.nextAttemptAt})` }).from(t).where(inArray(t.state, WAITING)).prepare(),
+    db.select({ at: sql<number | null>`min(${t.nextAttemptAt})` }).from(t).where(and(inPartition(kind), inArray(t.state, WAITING))).prepare(),
   ).get();
   return row?.at ?? undefined;
+}
+
+// A partition's value is fixed per kind, so it is part of the kind's prepared statements.
+function inPartition(kind: JobKind): SQL | undefined {
+  return kind.partition ? eq(kind.partition.column, kind.partition.value) : undefined;
 }
 
 function giveBackAttempt(t: JobTable): SQL {

@@ -9,13 +9,15 @@ export interface DeliveryFilter {
   from?: number;
   to?: number;
   critical?: boolean;
+  target?: string;
   limit: number;
   cursor?: DeliveryCursor;
 }
 
 export interface DeliveryCursor {
   createdAt: number;
-  reportId: string;
+  /** The delivery's id (`<target>:<reportId>`): a report has one row per target. */
+  id: string;
 }
 
 export interface DeliveryPage {
@@ -23,7 +25,7 @@ export interface DeliveryPage {
   nextCursor: string | null;
 }
 
-/** Newest first, keyset-paged on (createdAt, reportId) so pages stay stable while rows arrive. */
+/** Newest first, keyset-paged on (createdAt, id) so pages stay stable while rows arrive. */
 export function listDeliveries(db: Db, filter: DeliveryFilter): DeliveryPage {
   const after = filter.cursor;
   const conditions = [
@@ -31,13 +33,14 @@ export function listDeliveries(db: Db, filter: DeliveryFilter): DeliveryPage {
     filter.from !== undefined ? gte(deliveries.createdAt, filter.from) : undefined,
     filter.to !== undefined ? lt(deliveries.createdAt, filter.to) : undefined,
     filter.critical !== undefined ? eq(deliveries.isCritical, filter.critical) : undefined,
-    after ? sql`(${deliveries.createdAt}, ${deliveries.reportId}) < (${after.createdAt}, ${after.reportId})` : undefined,
+    filter.target !== undefined ? eq(deliveries.target, filter.target) : undefined,
+    after ? sql`(${deliveries.createdAt}, ${deliveries.id}) < (${after.createdAt}, ${after.id})` : undefined,
   ].filter((c) => c !== undefined);
   const rows = db
     .select()
     .from(deliveries)
     .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(deliveries.createdAt), desc(deliveries.reportId))
+    .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
     .limit(filter.limit + 1)
     .all();
   const items = rows.slice(0, filter.limit);
@@ -46,14 +49,14 @@ export function listDeliveries(db: Db, filter: DeliveryFilter): DeliveryPage {
 }
 
 export function encodeCursor(row: DeliveryCursor): string {
-  return Buffer.from(JSON.stringify([row.createdAt, row.reportId])).toString('base64url');
+  return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString('base64url');
 }
 
 /** undefined for anything we did not hand out, so callers can answer 400 instead of page 1. */
 export function decodeCursor(cursor: string): DeliveryCursor | undefined {
   try {
-    const [createdAt, reportId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    return Number.isSafeInteger(createdAt) && typeof reportId === 'string' ? { createdAt: createdAt as number, reportId } : undefined;
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    return Number.isSafeInteger(createdAt) && typeof id === 'string' ? { createdAt: createdAt as number, id } : undefined;
   } catch {
     return undefined;
   }

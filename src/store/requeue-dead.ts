@@ -3,7 +3,8 @@ import { requeueDelivery } from './deliveries.ts';
 import type { Db } from './open-store.ts';
 import { deliveries } from './schema.ts';
 
+/** Every dead delivery, of every target, back to the queue; returns how many. */
 export function requeueDeadDeliveries(db: Db, now: number, by: string): number {
-  const dead = db.select({ reportId: deliveries.reportId }).from(deliveries).where(eq(deliveries.state, 'dead')).all();
-  return dead.filter(({ reportId }) => requeueDelivery(db, reportId, now, by) === 'requeued').length;
+  const dead = db.select({ reportId: deliveries.reportId, target: deliveries.target }).from(deliveries).where(eq(deliveries.state, 'dead')).all();
+  return dead.filter(({ reportId, target }) => requeueDelivery(db, reportId, now, by, target) === 'requeued').length;
 }

@@ -41,11 +41,16 @@ function queuedJobColumns() {
   };
 }
 
-/** One job per Avara report id; the state machine of design.md "Delivery states". */
+/**
+ * One job per (Avara report, delivery target); the state machine of design.md "Delivery states".
+ * `id` is `<target>:<reportId>`: the one key the leased-job queue fences on.
+ */
 export const deliveries = sqliteTable(
   'deliveries',
   {
-    reportId: text('report_id').primaryKey(),
+    id: text('id').primaryKey(),
+    reportId: text('report_id').notNull(),
+    target: text('target').notNull(),
     studyId: text('study_id').notNull(),
     state: text('state', { enum: DELIVERY_STATES }).notNull(),
     ...queuedJobColumns(),
@@ -59,12 +64,20 @@ export const deliveries = sqliteTable(
     // Initials and the MRN's last characters only ("A.O. ···2913"), for the audit page: enough
     // for a person to tell deliveries apart, not enough to identify anyone. Never logged.
     patientLabel: text('patient_label'),
+    // hl7v2: the control id of the message last sent (stable across resends of the same
+    // content) and the ACK's own MSH-10 once accepted.
+    hl7ControlId: text('hl7_control_id'),
+    hl7AckControlId: text('hl7_ack_control_id'),
+    // What a receiver said when it refused the content (AE/CE): shown to operators in the API
+    // and on the page, never logged or exported (it may quote patient data).
+    rejectionText: text('rejection_text'),
   },
   (t) => [
-    index('deliveries_claim').on(t.state, t.nextAttemptAt),
+    uniqueIndex('deliveries_report_target').on(t.reportId, t.target),
+    index('deliveries_claim').on(t.target, t.state, t.nextAttemptAt),
     index('deliveries_study').on(t.studyId),
-    // The API and the audit page page newest first by (created_at, report_id).
-    index('deliveries_created').on(t.createdAt, t.reportId),
+    // The API and the audit page page newest first by (created_at, id).
+    index('deliveries_created').on(t.createdAt, t.id),
     index('deliveries_delivered').on(t.deliveredAt),
   ],
 );

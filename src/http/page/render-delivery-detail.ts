@@ -20,13 +20,20 @@ const FLASH: Record<string, string> = {
 export function renderDeliveryDetail(view: DetailView): SafeHtml {
   const d = view.delivery;
   return html`<p><a href="/">← all deliveries</a></p>
-<h1>Report <code>${d.reportId}</code> ${stateBadge(d.state)} ${d.isCritical ? html`<span class="critical">critical</span>` : ''}</h1>
+<h1>Report <code>${d.reportId}</code> to ${d.target} ${stateBadge(d.state)} ${d.isCritical ? html`<span class="critical">critical</span>` : ''}</h1>
 ${view.flash && FLASH[view.flash] && !(view.flash === 'requeued' && !inFlight(d)) ? html`<p class="flash" role="status">${FLASH[view.flash]}</p>` : ''}
 ${renderActions(d)}
 ${renderFacts(d)}
-<h2>FHIR resources</h2>${renderFhirRefs(d, view.fhirBaseUrl)}
+${d.target === 'hl7v2' ? renderHl7(d) : html`<h2>FHIR resources</h2>${renderFhirRefs(d, view.fhirBaseUrl)}`}
 <h2>Attempts</h2>${renderAttempts(view.attempts)}
 <h2>Audit trail</h2>${renderAudit(view.audit)}`;
+}
+
+// The receiver's own words when it refused the message: for operators only, never logged.
+function renderHl7(d: Delivery): SafeHtml {
+  return html`<h2>HL7 message</h2><dl><dt>Control id (MSH-10)</dt><dd><code>${d.hl7ControlId ?? '—'}</code></dd>
+<dt>ACK control id</dt><dd><code>${d.hl7AckControlId ?? '—'}</code></dd>
+${d.rejectionText ? html`<dt>Refused by the receiver</dt><dd><pre>${d.rejectionText}</pre></dd>` : ''}</dl>`;
 }
 
 function inFlight(d: Delivery): boolean {
@@ -35,11 +42,12 @@ function inFlight(d: Delivery): boolean {
 
 function renderActions(d: Delivery): SafeHtml {
   const base = `/deliveries/${encodeURIComponent(d.reportId)}`;
+  const target = html`<input type="hidden" name="target" value="${d.target}">`;
   if (d.state === 'failed' || d.state === 'dead') {
-    return html`<form class="inline" method="post" action="${base}/retry"><button type="submit">Retry</button></form> <span>Queues it again with fresh attempts.</span>`;
+    return html`<form class="inline" method="post" action="${base}/retry">${target}<button type="submit">Retry</button></form> <span>Queues it again with fresh attempts.</span>`;
   }
   if (d.state === 'delivered') {
-    return html`<form class="inline" method="post" action="${base}/replay"><button type="submit">Replay</button></form> <span>Delivers it again; the FHIR writes are conditional, so nothing is duplicated.</span>`;
+    return html`<form class="inline" method="post" action="${base}/replay">${target}<button type="submit">Replay</button></form> <span>Delivers it again; the FHIR writes are conditional and an HL7 message keeps its control id, so nothing is duplicated.</span>`;
   }
   return html``;
 }

@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import { deliveredRefsOfStudy, isStudyDelivered, markDelivered, markSkipped, type Lease } from '../../../store/deliveries.ts';
+import { forgetWebhookPdfLinks } from '../../../store/inbox.ts';
+import { deliverReport, type DeliveryDeps, type DeliveryOutcome } from '../../deliver-report.ts';
+import { webhookLinkFor } from '../../webhook-pdf-link.ts';
+import type { DeliveryTarget, TargetDeps } from '../delivery-target.ts';
+
+const LOCK_BUSY_RETRY_MS = 500;
+
+/** The `fhir` target: one conditional transaction Bundle per delivery (fhir-mapping.md). */
+export function createFhirTarget(deps: TargetDeps): DeliveryTarget {
+  const { db, now } = deps;
+  // Signers whose Practitioner the EHR is known to hold: searched once per process, not per delivery.
+  const signersInEhr = new Set<string>();
+
+  function recordOutcome(lease: Lease, outcome: Exclude<DeliveryOutcome, { kind: 'locked' }>, log: Logger, ms: number): void {
+    const at = now();
+    if (outcome.kind === 'skipped') {
+      markSkipped(db, lease, { code: outcome.code, message: outcome.reason }, at);
+      deps.onFinished?.({ target: lease.target, outcome: 'skipped', ms, code: outcome.code });
+      log.info({ outcome: 'skipped', code: outcome.code, ms }, 'delivery skipped');
+      return;
+    }
+    if (!markDelivered(db, lease, { refs: outcome.refs, contentHash: outcome.contentHash, detail: deliveredDetail(outcome) }, at)) {
+      deps.onFinished?.({ target: lease.target, outcome: 'lease_lost', ms });
+      log.warn({ outcome: 'lease_lost', ms }, 'delivery finished after its lease was taken over; the new owner decides');
+      return;
+    }
+    deps.onFinished?.({ target: lease.target, outcome: 'delivered', ms, critical: outcome.critical });
+    forgetWebhookPdfLinks(db, lease.reportId);
+    log.info({ outcome: 'delivered', ms, diagnosticReport: outcome.refs.DiagnosticReport }, 'delivery finished');
+  }
+
+  return {
+    async attempt(context) {
+      const { lease, log } = context;
+      const started = now();
+      const delivery: DeliveryDeps = {
+        avara: deps.avara, fhir: deps.fhir, settings: deps.settings, userCache: deps.userCache, signersInEhr,
+        isStudyDelivered: (studyId) => isStudyDelivered(db, studyId, lease.target),
+        deliveredRefsOfStudy: (studyId) => deliveredRefsOfStudy(db, studyId, lease.target),
+        acquireLocks: context.acquireLocks,
+        assertLeaseHeld: context.assertLeaseHeld,
+        notePatientLabel: (label) => context.recordStep({ patientLabel: label }, null),
+      };
+      const outcome = await deliverReport(delivery, lease.reportId, lease.studyId, webhookLinkFor(db, lease.reportId, now()));
+      if (outcome.kind === 'delivered') deps.hooks?.at('after_fhir_commit');
+      if (outcome.kind === 'locked') return { kind: 'busy', reason: 'study_or_patient_locked', retryInMs: LOCK_BUSY_RETRY_MS };
+      return { kind: 'done', outcome: outcome.kind, record: () => recordOutcome(lease, outcome, log, now() - started) };
+    },
+  };
+}
+
+function deliveredDetail(outcome: Extract<DeliveryOutcome, { kind: 'delivered' }>): Record<string, unknown> {
+  // A report without text is delivered with its PDF only; the gap is on the record.
+  return {
+    critical: outcome.critical,
+    ...(outcome.textMissingFor.length > 0 ? { textMissingFor: outcome.textMissingFor } : {}),
+    ...(outcome.cancelledAfterDelivery ? { flag: 'study_cancelled_after_delivery' } : {}),
+  };
+}
