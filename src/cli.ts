@@ -53,11 +53,12 @@ program
   .option('--reports <n>', 'reports to sign off (with --orders: orders to place)', positive, 25)
   .option('--orders', 'the EHR -> Avara direction: FHIR orders become Avara studies, signed reports come back basedOn them')
   .option('--keep', 'keep everything running and print the URLs')
-  .action(async (opts: { reports: number; orders?: boolean; keep?: boolean }) => {
+  .option('--targets <list>', 'delivery targets: fhir, hl7v2 or both (hl7v2 runs the embedded MLLP receiver)', demoTargets, ['fhir'])
+  .action(async (opts: { reports: number; orders?: boolean; keep?: boolean; targets: string[] }) => {
     const keep = opts.keep ?? false;
     const result = opts.orders
       ? await runOrdersDemo({ orders: opts.reports, keep, out: process.stdout })
-      : await runDemo({ reports: opts.reports, keep, out: process.stdout });
+      : await runDemo({ reports: opts.reports, keep, out: process.stdout, targets: opts.targets });
     if (!opts.keep) process.exit(result.ok ? 0 : 1);
     stopOnSignals(createLogger('info'), result.stop);
   });
@@ -231,6 +232,12 @@ program
   });
 
 registerOrdersCommands(program, sqlitePath);
+
+function demoTargets(value: string): string[] {
+  const targets = value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (targets.length === 0 || targets.some((t) => t !== 'fhir' && t !== 'hl7v2')) invalid('must be fhir, hl7v2 or fhir,hl7v2');
+  return targets;
+}
 
 function invalid(message: string): never {
   throw new InvalidArgumentError(message);

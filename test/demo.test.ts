@@ -20,6 +20,16 @@ describe('the embedded demos', () => {
     expect(text()).toMatch(/delivered: 4/);
   });
 
+  it('--targets fhir,hl7v2 delivers each report to the FHIR store and to the embedded MLLP receiver, and prints both', async () => {
+    const { out, text } = capture();
+    const result = await runDemo({ reports: 3, keep: false, out, targets: ['fhir', 'hl7v2'] });
+    expect(result.ok).toBe(true);
+    expect(text()).toMatch(/^report\s+patient\s+fhir\s+FHIR DiagnosticReport\s+hl7v2\s+HL7 control id and ACK$/m);
+    expect(text().match(/ delivered {2}DiagnosticReport\/\S+ +delivered {2}\S{20} ACK \S+/g)).toHaveLength(3);
+    expect(text()).toMatch(/^hl7v2: delivered: 3/m);
+    expect(text()).toContain('HL7 receiver: 3 messages accepted, 3 received');
+  });
+
   it('closes the loop for orders: FHIR order -> Avara study -> signed report basedOn the order, on the same chart', async () => {
     const { out, text } = capture();
     const result = await runOrdersDemo({ orders: 3, keep: false, out });

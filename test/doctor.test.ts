@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
 import { startFhirServer, type EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
+import { startMllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { runCli } from './support/run-cli.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 
@@ -40,6 +41,26 @@ describe('avara-fhir-sync doctor', () => {
     }
     expect(line(result.stdout, 'database schema')).toMatch(/^WARN .*migrate/); // a fresh file: doctor applies nothing
     expect(result.stdout).not.toContain(EHR_MRN);
+  });
+
+  it('checks the hl7v2 target: OK when the engine listens (nothing sent), a FAIL line per cause otherwise', async () => {
+    const receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
+    try {
+      const hl7 = (extra: Record<string, string> = {}) => env({ DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port), ...extra });
+      const up = await runCli(['doctor'], hl7());
+      expect(line(up.stdout, 'hl7v2 target')).toMatch(new RegExp(`^OK {3}hl7v2 target: TCP connection to 127.0.0.1:${receiver.address.port} opened`));
+      expect(receiver.received()).toHaveLength(0);
+      const missingCa = await runCli(['doctor'], hl7({ HL7_TLS: 'true', HL7_TLS_CA_FILE: join(dir, 'no-such-ca.pem') }));
+      expect(line(missingCa.stdout, 'hl7v2 target')).toMatch(/^FAIL hl7v2 target: cannot read .*no-such-ca\.pem \(ENOENT\) -> check HL7_TLS_CA_FILE/);
+      expect(missingCa.code).toBe(1);
+      const { port } = receiver.address;
+      await receiver.stop();
+      const down = await runCli(['doctor'], hl7({ HL7_PORT: String(port) }));
+      expect(line(down.stdout, 'hl7v2 target')).toMatch(/^FAIL hl7v2 target: cannot connect \(ECONNREFUSED\) to 127\.0\.0\.1:\d+ -> check HL7_HOST\/HL7_PORT/);
+      expect(down.code).toBe(1);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('warns when no Patient in the EHR has an identifier of MRN_SYSTEM', async () => {

@@ -8,10 +8,13 @@ import { createLogger } from '../create-logger.ts';
 import { startFhirServer, type EmbeddedFhirServer } from '../standins/fhir-store/start-fhir-server.ts';
 import { getDelivery, type Delivery } from '../store/deliveries.ts';
 import type { Store } from '../store/open-store.ts';
+import { startMllpReceiver, type MllpReceiver } from '../standins/mllp-receiver/start-mllp-receiver.ts';
 
 export interface DemoOptions {
   reports: number;
   keep: boolean;
+  /** DELIVERY_TARGETS for the demo; hl7v2 starts the embedded MLLP receiver. Default fhir. */
+  targets?: string[];
   out: NodeJS.WritableStream;
   timeoutMs?: number;
 }
@@ -22,6 +25,8 @@ export interface DemoStack {
   fhir: EmbeddedFhirServer;
   sandbox: Sandbox;
   app: RunningApp;
+  /** The stand-in interface engine, when hl7v2 is a target. */
+  receiver: MllpReceiver | undefined;
   stop(): Promise<void>;
 }
 
@@ -34,10 +39,12 @@ export const DEMO_MRN_SYSTEM = 'urn:avara-fhir-sync:demo:mrn';
 const DEMO_SETTINGS = { PATIENT_MODE: 'create', MRN_SYSTEM: DEMO_MRN_SYSTEM, STUDY_TIME_ZONE: 'UTC' };
 
 /** Sandbox, embedded FHIR store and the service on loopback, on a temporary SQLite file. */
-export async function startDemoStack(extraEnv: Record<string, string> = {}): Promise<DemoStack> {
+export async function startDemoStack(extraEnv: Record<string, string> = {}, targets: string[] = ['fhir']): Promise<DemoStack> {
   const dir = mkdtempSync(join(tmpdir(), 'avara-fhir-sync-demo-'));
   const fhir = await startFhirServer({ port: 0 });
   const sandbox = await startSandbox({ port: 0, seed: 20261126 });
+  const receiver = targets.includes('hl7v2') ? await startMllpReceiver({ port: 0, ack: 'AA' }) : undefined;
+  const hl7Env = receiver ? { HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port), HL7_RECEIVING_APPLICATION: 'DEMO_RIS' } : {};
   const config = loadConfig({
     AVARA_BASE_URL: sandbox.baseUrl,
     AVARA_API_KEY: sandbox.apiKey,
@@ -49,6 +56,8 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}): Pro
     RETRY_BASE_SECONDS: '1',
     LOG_LEVEL: 'warn',
     ...DEMO_SETTINGS,
+    DELIVERY_TARGETS: targets.join(','),
+    ...hl7Env,
     ...extraEnv,
   });
   const app = await startApp(config, createLogger(config.logLevel));
@@ -57,36 +66,45 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}): Pro
     fhir,
     sandbox,
     app,
+    receiver,
     async stop() {
       await app.stop();
       await sandbox.stop();
       await fhir.stop();
+      await receiver?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-export function printKeepUrls(out: NodeJS.WritableStream, { app, sandbox, fhir }: DemoStack): void {
+export function printKeepUrls(out: NodeJS.WritableStream, { app, sandbox, fhir, receiver }: DemoStack): void {
   out.write(
     `\nStill running (Ctrl-C to stop):\n  service      ${app.url}  (audit page ${app.url}/, webhooks at ${app.url}/webhooks/avara, API at ${app.url}/api/deliveries)\n` +
       `  Avara        ${sandbox.baseUrl}  (control: ${sandbox.controlUrl}, API key ${sandbox.apiKey})\n  FHIR store   ${fhir.baseUrl}\n` +
+      (receiver ? `  HL7 receiver ${receiver.address.host}:${receiver.address.port} (MLLP, answers AA)\n` : '') +
       `  sign more    curl -X POST ${sandbox.controlUrl}/sign -H 'content-type: application/json' -d '{"count": 3}'\n`,
   );
 }
 
 /** `demo`: the whole product on loopback with embedded parts, end to end, then a summary. */
 export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop: () => Promise<void> }> {
-  const stack = await startDemoStack();
+  const targets = options.targets ?? ['fhir'];
+  const stack = await startDemoStack({}, targets);
   const { app, sandbox, stop } = stack;
 
   const started = Date.now();
-  options.out.write(`Signing off ${options.reports} reports in the Avara sandbox...\n`);
+  options.out.write(`Signing off ${options.reports} reports in the Avara sandbox (targets: ${targets.join(', ')})...\n`);
   const signed = await sandbox.signReports(options.reports);
-  const rows = await waitForFinalStates(app.store, signed.map((s) => s.reportId), options.timeoutMs ?? 120_000);
-  options.out.write(renderTable(rows, sandbox));
-  const counts = countStates(rows);
-  options.out.write(`\n${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join('  ')}  (in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-  const ok = rows.every((r) => r?.state === 'delivered');
+  const byTarget = await waitForFinalStates(app.store, signed.map((s) => s.reportId), targets, options.timeoutMs ?? 120_000);
+  options.out.write(renderTable(byTarget, targets, sandbox));
+  for (const target of targets) {
+    const counts = countStates(byTarget.map((rows) => rows[target]));
+    const label = targets.length > 1 ? `${target}: ` : '';
+    options.out.write(`\n${label}${Object.entries(counts).map(([s, n]) => `${s}: ${n}`).join('  ')}`);
+  }
+  options.out.write(`  (in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  if (stack.receiver) options.out.write(`HL7 receiver: ${stack.receiver.acceptedContents().length} messages accepted, ${stack.receiver.received().length} received\n`);
+  const ok = byTarget.every((rows) => targets.every((target) => rows[target]?.state === 'delivered'));
   if (options.keep) {
     printKeepUrls(options.out, stack);
     return { ok, stop };
@@ -95,23 +113,35 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop
   return { ok, stop: async () => {} };
 }
 
-async function waitForFinalStates(store: Store, reportIds: string[], timeoutMs: number): Promise<(Delivery | undefined)[]> {
+type RowsByTarget = Record<string, Delivery | undefined>;
+
+async function waitForFinalStates(store: Store, reportIds: string[], targets: string[], timeoutMs: number): Promise<RowsByTarget[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = reportIds.map((id) => getDelivery(store.db, id));
-    if (rows.every((r) => r && FINAL_STATES.has(r.state)) || Date.now() > deadline) return rows;
+    const rows = reportIds.map((id) => Object.fromEntries(targets.map((target) => [target, getDelivery(store.db, id, target)])));
+    const final = rows.every((byTarget) => targets.every((target) => byTarget[target] && FINAL_STATES.has(byTarget[target]!.state)));
+    if (final || Date.now() > deadline) return rows;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-function renderTable(rows: (Delivery | undefined)[], sandbox: Sandbox): string {
-  const lines = rows.map((row) => {
-    if (!row) return ['?', '?', 'not received', ''];
-    const name = sandbox.getStudyState(row.studyId).reportMetadata.patientName;
-    const fhirId = row.fhirRefs?.DiagnosticReport?.split('/_history')[0] ?? row.lastErrorCode ?? '';
-    return [row.reportId, initials(name), row.state, fhirId];
+// Per target: its state, and what it wrote (the FHIR DiagnosticReport; the HL7 control id and its ACK's).
+function renderTable(rows: RowsByTarget[], targets: string[], sandbox: Sandbox): string {
+  const lines = rows.map((byTarget) => {
+    const any = Object.values(byTarget).find((row) => row !== undefined);
+    if (!any) return ['?', '?', ...targets.flatMap(() => ['not received', ''])];
+    const name = sandbox.getStudyState(any.studyId).reportMetadata.patientName;
+    return [any.reportId, initials(name), ...targets.flatMap((target) => {
+      const row = byTarget[target];
+      if (!row) return ['not received', ''];
+      const wrote = target === 'hl7v2'
+        ? (row.hl7ControlId ? `${row.hl7ControlId} ACK ${row.hl7AckControlId ?? (row.state === 'delivered' ? '(unchanged content)' : '-')}` : row.lastErrorCode ?? '')
+        : row.fhirRefs?.DiagnosticReport?.split('/_history')[0] ?? row.lastErrorCode ?? '';
+      return [row.state, wrote];
+    })];
   });
-  const header = ['report', 'patient', 'status', 'FHIR DiagnosticReport'];
+  const header = ['report', 'patient', ...targets.flatMap((target) =>
+    target === 'hl7v2' ? [targets.length > 1 ? 'hl7v2' : 'status', 'HL7 control id and ACK'] : [targets.length > 1 ? 'fhir' : 'status', 'FHIR DiagnosticReport'])];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n') + '\n';

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config.ts';
 import { checkAvaraAccess, checkWebhookKeys } from './check-avara.ts';
 import { checkDatabase } from './check-database.ts';
 import { checkFhirServer } from './check-fhir.ts';
+import { checkHl7Target } from './check-hl7.ts';
 import { checkMappingSettings } from './check-mapping-settings.ts';
 import { fail, ok, type CheckResult } from './doctor-check.ts';
 
@@ -30,6 +31,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
   checkWebhookKeys(config.avara).forEach(emit);
   emit(await checkAvaraAccess(config.avara));
   (await checkFhirServer(config.fhir, { mrnSystem: config.delivery.mapping.mrnSystem, patientMode: config.delivery.patientMode })).forEach(emit);
+  if (config.delivery.hl7) (await checkHl7Target(config.delivery.hl7)).forEach(emit);
   checkDatabase(config.store.sqlitePath).forEach(emit);
   return results.every((r) => r.level !== 'FAIL');
 }
