@@ -28,6 +28,8 @@ export interface ChildRun {
   /** kill -9, resolved once the process is gone. */
   kill9(): Promise<ChildExit>;
   logTail(): string;
+  /** Everything the child wrote to stdout and stderr so far, line by line. */
+  logText(): string;
 }
 
 export interface ChildAppHarness {
@@ -47,7 +49,8 @@ export interface ChildAppHarness {
   auditEventCount(event: AuditEventName): number;
   /** Why deliveries were given back to the queue (`shutdown`, `study_or_patient_locked`, ...), one entry per release. */
   releaseReasons(): string[];
-  delivery(reportId: string): Delivery | undefined;
+  /** The report's delivery to `target` (default the first target, `fhir`). */
+  delivery(reportId: string, target?: string): Delivery | undefined;
   inboxCount(webhookId?: string): number;
   /** A signed report.delivered for a report signed with `sendWebhooks: false`, posted to the child. */
   postReportDelivered(ref: SignedRef): Promise<Response>;
@@ -57,8 +60,8 @@ export interface ChildAppHarness {
   waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, limit?: number | WaitLimit): Promise<T>;
   /** The limit for long waits on deliveries: fail when the child's delivery queue has not moved for 30 s. */
   untilQueueStalls: WaitLimit;
-  /** Waits until every one is delivered; by default fails only when the queue stalls (`untilQueueStalls`). */
-  waitForDelivered(reportIds: string[], limit?: number | WaitLimit): Promise<void>;
+  /** Waits until every one is delivered (to `target`, default `fhir`); by default fails only when the queue stalls (`untilQueueStalls`). */
+  waitForDelivered(reportIds: string[], limit?: number | WaitLimit, target?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,7 +111,7 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
       const rows = store().db.select({ detail: auditEvents.detail }).from(auditEvents).where(eq(auditEvents.event, 'released')).all();
       return rows.map((row) => String(row.detail?.reason));
     },
-    delivery: (reportId) => getDelivery(store().db, reportId),
+    delivery: (reportId, target) => getDelivery(store().db, reportId, target),
     inboxCount(webhookId) {
       const query = store().db.select({ n: count() }).from(inbox);
       return (webhookId ? query.where(eq(inbox.webhookId, webhookId)) : query).get()?.n ?? 0;
@@ -125,15 +128,15 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
     },
     waitFor: (what, check, limit = 30_000) => waitFor(what, check, limit),
     untilQueueStalls: { stallMs: STALL_MS, progress: () => queueProgress(store().db) },
-    async waitForDelivered(reportIds, limit = harness.untilQueueStalls) {
+    async waitForDelivered(reportIds, limit = harness.untilQueueStalls, target) {
       const bound = typeof limit === 'number' ? { timeoutMs: limit } : limit;
-      await waitFor(`${reportIds.length} deliveries delivered`, () => {
-        const notYet = reportIds.filter((id) => harness.delivery(id)?.state !== 'delivered');
+      await waitFor(`${reportIds.length} deliveries delivered${target ? ` to ${target}` : ''}`, () => {
+        const notYet = reportIds.filter((id) => harness.delivery(id, target)?.state !== 'delivered');
         return notYet.length === 0;
       }, {
         ...bound,
         explain() {
-          const states = reportIds.map((id) => harness.delivery(id)).map((d) => `${d?.state ?? 'absent'}${d?.lastErrorCode ? `(${d.lastErrorCode})` : ''}`);
+          const states = reportIds.map((id) => harness.delivery(id, target)).map((d) => `${d?.state ?? 'absent'}${d?.lastErrorCode ? `(${d.lastErrorCode})` : ''}`);
           const tally = [...new Set(states)].map((s) => `${s}: ${states.filter((t) => t === s).length}`).join(', ');
           return `states ${tally}; child log:\n${runs.at(-1)?.logTail() ?? ''}`;
         },
@@ -152,9 +155,11 @@ function spawnChild(args: string[], env: Record<string, string>): ChildRun {
   const child = spawn(process.execPath, args, { cwd: ROOT, env });
   const lines: LogLine[] = [];
   const tail: string[] = [];
+  const all: string[] = [];
   const waiters = new Set<() => void>();
   const onText = (text: string) => {
     tail.push(text);
+    all.push(text);
     if (tail.length > LOG_TAIL_LINES) tail.shift();
     try {
       lines.push(JSON.parse(text) as LogLine);
@@ -178,6 +183,7 @@ function spawnChild(args: string[], env: Record<string, string>): ChildRun {
     process: child,
     exited,
     logTail,
+    logText: () => all.join('\n'),
     waitForLog(what, match, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}; child log:\n${logTail()}`)), timeoutMs);
