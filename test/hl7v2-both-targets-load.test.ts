@@ -1,8 +1,9 @@
 import { Hl7Message } from '@medplum/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
-import { startMllpReceiver, type MllpReceiver, type ReceivedMessage } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
-import { startChildAppHarness, type ChildAppHarness } from './support/child-app-harness.ts';
+import type { MllpReceiver, ReceivedMessage } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import type { ChildAppHarness } from './support/child-app-harness.ts';
+import { startHl7v2Child, studyOfMessage } from './support/hl7v2-child.ts';
 import { countFhirCopies } from './support/count-fhir-copies.ts';
 import { standInActivity } from './support/start-stand-ins.ts';
 import { failOnStall, HANG_GUARD_MS, STALL_MS } from './support/wait-for.ts';
@@ -24,26 +25,16 @@ function contentOf(message: ReceivedMessage): string {
   fields[9] = '';
   return [fields.join('|'), ...message.text.split('\r').slice(1)].join('\r');
 }
-const studyOf = (message: ReceivedMessage) => Hl7Message.parse(message.text).getSegment('OBR')!.getField(3).toString();
+const studyOf = studyOfMessage;
 
 describe('[long] 200 reports over both targets (DELIVERY_TARGETS=fhir,hl7v2) through serve', () => {
   let receiver: MllpReceiver;
   let harness: ChildAppHarness;
+  let stop: () => Promise<void>;
   beforeEach(async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    harness = await startChildAppHarness({
-      env: {
-        DELIVERY_TARGETS: 'fhir,hl7v2',
-        HL7_HOST: receiver.address.host,
-        HL7_PORT: String(receiver.address.port),
-        WORKER_CONCURRENCY: '8',
-      },
-    });
+    ({ receiver, harness, stop } = await startHl7v2Child({ WORKER_CONCURRENCY: '8' }));
   });
-  afterEach(async () => {
-    await harness.stop();
-    await receiver.stop();
-  });
+  afterEach(() => stop());
 
   it('each report reaches both, resends included: no duplicate accepted content at the receiver, one DiagnosticReport per study', { timeout: HANG_GUARD_MS }, async () => {
     const signed: SignedRef[] = [];

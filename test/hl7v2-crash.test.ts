@@ -1,8 +1,8 @@
-import { Hl7Message } from '@medplum/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startMllpReceiver, type MllpReceiver, type ReceivedMessage } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import type { MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { listAuditEvents } from '../src/store/audit.ts';
-import { startChildAppHarness, type ChildAppHarness } from './support/child-app-harness.ts';
+import type { ChildAppHarness } from './support/child-app-harness.ts';
+import { startHl7v2Child, studyOfMessage } from './support/hl7v2-child.ts';
 import { countFhirCopies } from './support/count-fhir-copies.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
 
@@ -15,27 +15,16 @@ const REPORTS = 3;
 const ACK_DELAY_BEFORE_KILL_MS = 10 * 60_000;
 const ACK_DELAY_AFTER_RESTART_MS = 100;
 
-/** The Avara study id a message is about (ORC-3/OBR-3, the filler order number). */
-const studyOf = (message: ReceivedMessage) => Hl7Message.parse(message.text).getSegment('OBR')!.getField(3).toString();
+const studyOf = studyOfMessage;
 
 describe('kill -9 of serve between sending an HL7 message and its ACK, then restart', () => {
   let receiver: MllpReceiver;
   let harness: ChildAppHarness;
+  let stop: () => Promise<void>;
   beforeEach(async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    harness = await startChildAppHarness({
-      env: {
-        DELIVERY_TARGETS: 'fhir,hl7v2',
-        HL7_HOST: receiver.address.host,
-        HL7_PORT: String(receiver.address.port),
-        HL7_ACK_TIMEOUT_SECONDS: '30',
-      },
-    });
+    ({ receiver, harness, stop } = await startHl7v2Child({ HL7_ACK_TIMEOUT_SECONDS: '30' }));
   });
-  afterEach(async () => {
-    await harness.stop();
-    await receiver.stop();
-  });
+  afterEach(() => stop());
 
   it('the same content is accepted under one control id only, and every delivery ends delivered on both targets', { timeout: HANG_GUARD_MS }, async () => {
     receiver.delayAcksMs(ACK_DELAY_BEFORE_KILL_MS);
