@@ -5,6 +5,7 @@ import type { Config } from './config/load-config.ts';
 import { createFhirClient } from './fhir/fhir-client.ts';
 import { loadR4Definitions } from './fhir/validate-resource.ts';
 import { createHttpApp } from './http/create-http-app.ts';
+import { listenHttp } from './http/listen-http.ts';
 import { pruneInbox } from './store/inbox.ts';
 import { createGroupCommit } from './store/group-commit.ts';
 import { openStore, type Store } from './store/open-store.ts';
@@ -103,7 +104,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       triggerSweep: orders ? () => void orders.sweepNow().catch(() => undefined) : undefined,
     },
   });
-  const server = await listen(http, config.http.host, config.http.port);
+  const server = await listenHttp(http, config.http.host, config.http.port);
   const housekeeping = setInterval(() => pruneInbox(store.db, now(), INBOX_KEEP_MS), HOUSEKEEPING_MS);
   housekeeping.unref();
   const address = server.address() as AddressInfo;
@@ -127,14 +128,6 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       store.close();
     },
   };
-}
-
-function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
-    server.once('listening', () => resolve(server));
-    server.once('error', reject);
-  });
 }
 
 function closeServer(server: Server): Promise<void> {

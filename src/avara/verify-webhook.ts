@@ -21,13 +21,11 @@ export function verifyAvaraWebhook(
   secrets: readonly string[],
   nowSeconds: number = Math.floor(Date.now() / 1000),
 ): WebhookVerdict {
-  const id = header(headers, 'webhook-id');
-  const timestampText = header(headers, 'webhook-timestamp');
-  const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestampText || !signatures) return reject(401, 'missing_signature_headers');
-  if (!/^\d+$/.test(timestampText)) return reject(401, 'bad_signature');
-  const timestamp = Number(timestampText);
-  if (Math.abs(nowSeconds - timestamp) > TOLERANCE_SECONDS) return reject(401, 'stale_timestamp');
+  const refused = checkWebhookHeaders(headers, nowSeconds);
+  if (refused) return refused;
+  const id = header(headers, 'webhook-id')!;
+  const signatures = header(headers, 'webhook-signature')!;
+  const timestamp = Number(header(headers, 'webhook-timestamp'));
   if (!secrets.some((secret) => signatureMatches(secret, id, timestamp, rawBody, signatures))) {
     return reject(401, 'bad_signature');
   }
@@ -37,6 +35,19 @@ export function verifyAvaraWebhook(
   } catch {
     return reject(400, 'malformed_json');
   }
+}
+
+/**
+ * What can be judged from the headers alone: the three Standard Webhooks headers are present and
+ * the timestamp is inside the tolerance. Run before the body is read, so a request that can never
+ * verify costs no buffer and no wait. Null when the headers may verify.
+ */
+export function checkWebhookHeaders(headers: Record<string, string | string[] | undefined>, nowSeconds: number): Exclude<WebhookVerdict, { ok: true }> | null {
+  const timestampText = header(headers, 'webhook-timestamp');
+  if (!header(headers, 'webhook-id') || !timestampText || !header(headers, 'webhook-signature')) return reject(401, 'missing_signature_headers');
+  if (!/^\d+$/.test(timestampText)) return reject(401, 'bad_signature');
+  if (Math.abs(nowSeconds - Number(timestampText)) > TOLERANCE_SECONDS) return reject(401, 'stale_timestamp');
+  return null;
 }
 
 function signatureMatches(secret: string, id: string, timestamp: number, rawBody: string, offered: string): boolean {
@@ -78,6 +89,6 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return undefined;
 }
 
-function reject(status: 401 | 400, code: Exclude<WebhookVerdict, { ok: true }>['code']): WebhookVerdict {
+function reject(status: 401 | 400, code: Exclude<WebhookVerdict, { ok: true }>['code']): Exclude<WebhookVerdict, { ok: true }> {
   return { ok: false, status, code };
 }

@@ -10,6 +10,7 @@ import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 import { fhirWebhookRouter, type FhirWebhookDeps } from './fhir-webhook-routes.ts';
+import { guardWebhookIntake } from './guard-webhook-intake.ts';
 
 export interface HttpSettings {
   host: string;
@@ -41,7 +42,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('trust proxy', false);
 
   // The signature covers the raw bytes: no JSON parser may touch the body first.
-  app.post('/webhooks/avara', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+  const guard = guardWebhookIntake({ log: deps.log, now: deps.intake.now ?? Date.now, count: deps.intake.count });
+  app.post('/webhooks/avara', guard, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
     if (!deps.isAccepting()) {
       res.status(503).set('Retry-After', '30').json({ error: 'shutting_down' });
       return;
@@ -64,6 +66,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
 function errorHandler(log: Logger): ErrorRequestHandler {
   return (error, _req, res, _next) => {
+    // A body cut off after an answer was already sent (the webhook guard's 408) needs nothing more.
+    if (res.headersSent) return;
     const status = typeof error?.status === 'number' ? error.status : 500;
     if (status === 413) {
       res.status(413).json({ error: 'payload_too_large', message: `body over ${WEBHOOK_BODY_LIMIT}` });
