@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/load-config.ts';
 import { createFhirClient } from './fhir/fhir-client.ts';
+import { loadSigningKey } from './fhir/smart/load-signing-key.ts';
 import { loadR4Definitions } from './fhir/validate-resource.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 import { listenHttp } from './http/listen-http.ts';
@@ -51,6 +52,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   // listening, not on the first delivery while webhooks wait. Only deliveries validate, so with
   // the worker in its thread, the thread does it.
   if (!inThread) loadR4Definitions();
+  // A key that cannot sign stops start-up here, not at the first delivery; its public half is
+  // what the EHR's registration fetches from /.well-known/jwks.json.
+  const jwks = config.fhir.auth.kind === 'private_key_jwt' ? { keys: [(await loadSigningKey(config.fhir.auth)).publicJwk] } : undefined;
   const store = openStore(config.store);
   const { identifierSystemBase, mrnSystem, accessionSystem } = config.delivery.mapping;
   try {
@@ -97,6 +101,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     settings: { host: config.http.host, adminToken: config.http.adminToken, fhirBaseUrl: config.fhir.baseUrl },
     intake: { store, groupCommit: createGroupCommit(store.db), webhookKeys: config.avara.webhookKeys, targets: config.delivery.targets, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
     isAccepting: () => accepting,
+    jwks,
     metrics: metrics.registry,
     readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },
     fhirWebhook: {

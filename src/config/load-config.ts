@@ -10,7 +10,23 @@ export type FhirAuth =
   | { kind: 'none' }
   | { kind: 'basic'; username: string; password: string }
   | { kind: 'bearer'; token: string }
-  | { kind: 'client_credentials'; clientId: string; clientSecret: string; tokenUrl: string };
+  | { kind: 'client_credentials'; clientId: string; clientSecret: string; tokenUrl: string }
+  | PrivateKeyJwtAuth;
+
+/**
+ * SMART Backend Services. The key file is read by src/fhir/load-signing-key.ts, not here: the
+ * config stays plain strings so it can cross into the delivery thread.
+ */
+export interface PrivateKeyJwtAuth {
+  kind: 'private_key_jwt';
+  clientId: string;
+  privateKeyFile: string;
+  /** undefined: the key's RFC 7638 thumbprint. */
+  keyId: string | undefined;
+  scopes: string;
+  /** undefined: read from FHIR_BASE_URL/.well-known/smart-configuration. */
+  tokenUrl: string | undefined;
+}
 
 /** What every leased-job loop needs (queue/run-job-loop.ts `JobLoopSettings`). */
 export interface JobSettings {
@@ -223,6 +239,15 @@ function toFhirAuth(e: ServeEnv): FhirAuth {
         clientId: need('FHIR_CLIENT_ID'),
         clientSecret: need('FHIR_CLIENT_SECRET'),
         tokenUrl: need('FHIR_TOKEN_URL'),
+      };
+    case 'private_key_jwt':
+      return {
+        kind: 'private_key_jwt',
+        clientId: need('FHIR_CLIENT_ID'),
+        privateKeyFile: need('FHIR_PRIVATE_KEY_FILE'),
+        keyId: e.FHIR_KEY_ID,
+        scopes: e.FHIR_SCOPES,
+        tokenUrl: e.FHIR_TOKEN_URL,
       };
   }
 }

@@ -7,6 +7,8 @@ import { ConfigError } from './config-error.ts';
 
 const DEFAULT_AVARA_BASE_URL = 'https://api.avarasoftware.com';
 const DEFAULT_ID_BASE = 'https://api.avarasoftware.com/fhir/sid';
+// design.md: what a report delivery and the patient lookup need, and nothing more.
+const DEFAULT_FHIR_SCOPES = 'system/Patient.read system/DocumentReference.write system/DiagnosticReport.write system/ImagingStudy.write system/Practitioner.read';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -36,13 +38,16 @@ const Env = z.object({
   AVARA_API_KEY: z.string().regex(/^sk_[a-z]+_[0-9a-fA-F]{32}$/, 'must look like sk_live_<32 hex>').optional(),
   AVARA_WEBHOOK_KEY: webhookKeys.optional(),
   FHIR_BASE_URL: httpUrl.optional(),
-  FHIR_AUTH: z.enum(['none', 'basic', 'bearer', 'client_credentials']).default('none'),
+  FHIR_AUTH: z.enum(['none', 'basic', 'bearer', 'client_credentials', 'private_key_jwt']).default('none'),
   FHIR_CLIENT_ID: optionalText,
   FHIR_CLIENT_SECRET: optionalText,
   FHIR_TOKEN_URL: httpUrl.optional(),
   FHIR_BEARER_TOKEN: optionalText,
   FHIR_USERNAME: optionalText,
   FHIR_PASSWORD: optionalText,
+  FHIR_PRIVATE_KEY_FILE: optionalText,
+  FHIR_KEY_ID: optionalText,
+  FHIR_SCOPES: z.string().trim().min(1).default(DEFAULT_FHIR_SCOPES),
   SQLITE_PATH: z.string().min(1).default('./data/avara-fhir-sync.db'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535, 8080),

@@ -14,7 +14,7 @@ const AUTH_FIX = 'check FHIR_AUTH and its credentials (FHIR_BEARER_TOKEN, FHIR_U
 export async function checkFhirServer(fhir: Config['fhir'], patients: PatientSettings): Promise<CheckResult[]> {
   let headers: Record<string, string>;
   try {
-    headers = await fhirAuthHeaders(fhir.auth);
+    headers = await fhirAuthHeaders(fhir);
   } catch (error) {
     return [fail('FHIR auth', `no token from FHIR_TOKEN_URL (${(error as { code?: string }).code ?? networkReason(error)})`, AUTH_FIX)];
   }

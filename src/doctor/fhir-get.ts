@@ -23,7 +23,8 @@ export async function fhirGet(url: string, headers: Record<string, string>): Pro
   }
 }
 
-export async function fhirAuthHeaders(auth: Config['fhir']['auth']): Promise<Record<string, string>> {
+export async function fhirAuthHeaders(fhir: Config['fhir']): Promise<Record<string, string>> {
+  const { auth } = fhir;
   switch (auth.kind) {
     case 'none':
       return {};
@@ -32,6 +33,7 @@ export async function fhirAuthHeaders(auth: Config['fhir']['auth']): Promise<Rec
     case 'bearer':
       return { authorization: `Bearer ${auth.token}` };
     case 'client_credentials':
-      return { authorization: `Bearer ${await createTokenSource(auth, FHIR_TIMEOUT_MS).get()}` };
+    case 'private_key_jwt':
+      return { authorization: `Bearer ${await createTokenSource(auth, { baseUrl: fhir.baseUrl, timeoutMs: FHIR_TIMEOUT_MS }).get()}` };
   }
 }

@@ -36,7 +36,7 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     fhirUrlPath: '',
     cacheTime: 0,
     autoBatchTime: 0,
-    fetch: classifyingFetch(timeoutMs, settings.auth),
+    fetch: classifyingFetch({ baseUrl: settings.baseUrl, timeoutMs }, settings.auth),
   });
   if (settings.auth.kind === 'basic') medplum.setBasicAuth(settings.auth.username, settings.auth.password);
   if (settings.auth.kind === 'bearer') medplum.setAccessToken(settings.auth.token);
@@ -86,19 +86,35 @@ export function toSearchParams(query: SearchQuery): URLSearchParams {
 }
 
 /** Turns any non-2xx into FHIR's SyncError right where the status is known (style.md "Errors"), for the loop. */
-function classifyingFetch(timeoutMs: number, auth: FhirAuth) {
-  const token = auth.kind === 'client_credentials' ? createTokenSource(auth, timeoutMs) : undefined;
+function classifyingFetch(settings: { baseUrl: string; timeoutMs: number }, auth: FhirAuth) {
+  const tokens = auth.kind === 'client_credentials' || auth.kind === 'private_key_jwt' ? createTokenSource(auth, settings) : undefined;
   const answers: AnswerClassifier = {
-    async failureFromStatus(response, waitMs) {
-      if (response.status === 401 && token) token.invalidate();
-      return failureFromStatus(response.status, waitMs, await outcomeSummary(response));
-    },
+    failureFromStatus: async (response, waitMs) => failureFromStatus(response.status, waitMs, await outcomeSummary(response)),
     failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkError(cause)})`, { cause }),
   };
-  return async (url: string, init: RequestInit): Promise<Response> => {
+  const send = (url: string, init: RequestInit, bearer: string | undefined) => {
     const headers = new Headers(init.headers);
-    if (token) headers.set('Authorization', `Bearer ${await bearerToken(token)}`);
-    return sendAttempt(url, { ...init, headers }, { signal: init.signal ?? AbortSignal.timeout(timeoutMs) }, answers);
+    if (bearer !== undefined) headers.set('Authorization', `Bearer ${bearer}`);
+    return sendAttempt(url, { ...init, headers }, { signal: init.signal ?? AbortSignal.timeout(settings.timeoutMs) }, answers);
+  };
+  return async (url: string, init: RequestInit): Promise<Response> => {
+    if (!tokens) return send(url, init, undefined);
+    const used = await bearerToken(tokens);
+    try {
+      return await send(url, init, used);
+    } catch (error) {
+      if (!(error instanceof AttemptFailed && error.status === 401)) throw error;
+      // A server may revoke a token before expires_in (restart, key rotation): one new token,
+      // one resend. A 401 for that one too is refused credentials (fhir_unauthorized).
+      tokens.invalidate(used);
+      const fresh = await bearerToken(tokens);
+      try {
+        return await send(url, init, fresh);
+      } catch (again) {
+        if (again instanceof AttemptFailed && again.status === 401) tokens.invalidate(fresh);
+        throw again;
+      }
+    }
   };
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/standins/avara-sandbox/start-sandbox.ts';
-import { startFhirServer, type EmbeddedFhirServer } from '../../src/standins/fhir-store/start-fhir-server.ts';
+import { startFhirServer, type EmbeddedFhirServer, type StartFhirServerOptions } from '../../src/standins/fhir-store/start-fhir-server.ts';
 import { SERVE_TEST_SETTINGS } from './serve-test-settings.ts';
 
 export type ConnectionEnv = { AVARA_BASE_URL: string; AVARA_API_KEY: string; AVARA_WEBHOOK_KEY: string; FHIR_BASE_URL: string; SQLITE_PATH: string };
@@ -37,10 +37,10 @@ export function standInActivity(sandbox: Sandbox, fhir: EmbeddedFhirServer): { a
 }
 
 /** Starts the stand-ins on 127.0.0.1 port 0; `stop()` stops both and removes the temp dir. */
-export async function startStandIns(options: { sandbox?: SandboxOptions; dirPrefix?: string } = {}): Promise<StandIns> {
+export async function startStandIns(options: { sandbox?: SandboxOptions; fhir?: StartFhirServerOptions; dirPrefix?: string } = {}): Promise<StandIns> {
   const dir = mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'afs-test-'));
   const sqlitePath = join(dir, 'state.db');
-  const fhir = await startFhirServer({ port: 0 });
+  const fhir = await startFhirServer({ ...options.fhir, port: 0 });
   const sandbox = await startSandbox({ port: 0, ...options.sandbox });
   const connectionEnv = (): ConnectionEnv => ({
     AVARA_BASE_URL: sandbox.baseUrl,

@@ -4,7 +4,7 @@ import { startApp, type RunningApp } from '../../src/app.ts';
 import type { Sandbox, SandboxOptions } from '../../src/standins/avara-sandbox/start-sandbox.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/create-logger.ts';
-import type { EmbeddedFhirServer } from '../../src/standins/fhir-store/start-fhir-server.ts';
+import type { EmbeddedFhirServer, StartFhirServerOptions } from '../../src/standins/fhir-store/start-fhir-server.ts';
 import { getDelivery, type Delivery } from '../../src/store/deliveries.ts';
 import type { DeliveryState } from '../../src/store/schema.ts';
 import { queueProgress } from './queue-progress.ts';
@@ -43,11 +43,13 @@ export interface TestEnv {
 export interface TestEnvOptions {
   env?: Record<string, string>;
   sandbox?: SandboxOptions;
+  /** e.g. `auth.smart`: a store that wants SMART Backend Services tokens. */
+  fhir?: StartFhirServerOptions;
 }
 
 /** The real product on loopback: embedded FHIR store, Avara sandbox, app on its own SQLite file. */
 export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
-  const standIns = await startStandIns({ sandbox: { seed: 7, ...options.sandbox } });
+  const standIns = await startStandIns({ sandbox: { seed: 7, ...options.sandbox }, fhir: options.fhir });
   const { sandbox, fhir, dir } = standIns;
   const logs: string[] = [];
   const config = loadConfig(standIns.serveEnv({

@@ -17,6 +17,8 @@ export type FhirHttpAppDeps = {
   faults: FaultState;
   requestLog: RequestLog;
   basePath: string;
+  /** SMART Backend Services in front of every FHIR request (smart/smart-auth-router.ts). */
+  auth?: express.Router;
 };
 
 // Delivery bundles carry base64 PDFs (a 30 MB PDF is 40 MB of base64).
@@ -34,6 +36,7 @@ export function createFhirHttpApp(deps: FhirHttpAppDeps): express.Express {
   // queue keeps that true when something asynchronous is added inside a request. The racy fault
   // mode lets Bundles decide their conditions outside the queue, but still writes inside it.
   const queue = createSerialQueue();
+  if (deps.auth) app.use(deps.basePath, deps.auth);
   app.use(deps.basePath, express.json({ limit: MAX_BODY, type: [FHIR_JSON, 'application/json', 'application/json-patch+json'] }));
   app.use(deps.basePath, (req, res, next) => {
     const record = deps.requestLog.begin(req.method, `${req.baseUrl}${req.path}`, Date.now());

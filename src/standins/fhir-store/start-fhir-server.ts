@@ -8,6 +8,7 @@ import { createFaultSwitches } from './fault-switches.ts';
 import { IndexedMemoryRepository } from './indexed-memory-repository.ts';
 import type { RecordedRequest } from './request-log.ts';
 import { createRequestLog } from './request-log.ts';
+import { smartAuthRouter, type SmartAuthControl, type SmartAuthOptions } from './smart/smart-auth-router.ts';
 
 export type StartFhirServerOptions = {
   /** 0 or absent: any free port. */
@@ -16,6 +17,8 @@ export type StartFhirServerOptions = {
   host?: string;
   /** Default /fhir/R4. */
   basePath?: string;
+  /** Behave like an EHR that authenticates backend services with SMART (private_key_jwt). */
+  auth?: { smart?: SmartAuthOptions };
 };
 
 export type EmbeddedFhirServerFaults = FaultSwitches & {
@@ -34,6 +37,8 @@ export type EmbeddedFhirServer = {
   faults: EmbeddedFhirServerFaults;
   /** The last 1,000 requests received, oldest first, with when and how each ended. */
   requests(): readonly RecordedRequest[];
+  /** With `auth.smart`: the token endpoint (`<baseUrl>/auth/token`) and its switches. */
+  smart: (SmartAuthControl & { tokenUrl: string }) | undefined;
   stop(): Promise<void>;
 };
 
@@ -44,7 +49,8 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
   const repository = new IndexedMemoryRepository();
   const switches = createFaultSwitches();
   const requestLog = createRequestLog();
-  const app = createFhirHttpApp({ repository, router: new FhirRouter(), faults: switches, requestLog, basePath });
+  const smart = options.auth?.smart ? smartAuthRouter(options.auth.smart) : undefined;
+  const app = createFhirHttpApp({ repository, router: new FhirRouter(), faults: switches, requestLog, basePath, auth: smart?.router });
   const server = createServer(app);
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
@@ -62,12 +68,14 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
       if (!server.listening) await listen(server, port, host);
     },
   };
+  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}${basePath}`;
   return {
-    baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}${basePath}`,
+    baseUrl,
     port,
     repository,
     faults,
     requests: () => requestLog.entries(),
+    smart: smart && { ...smart.control, tokenUrl: `${baseUrl}/auth/token` },
     stop: () => close(server),
   };
 }
