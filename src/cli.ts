@@ -10,6 +10,7 @@ import { createLogger } from './create-logger.ts';
 import { startSandbox } from './standins/avara-sandbox/start-sandbox.ts';
 import { sandboxStartupLine } from './standins/avara-sandbox/sandbox-startup-line.ts';
 import { startFhirServer } from './standins/fhir-store/start-fhir-server.ts';
+import { readJwksOption } from './standins/fhir-store/smart/read-jwks-option.ts';
 import { MLLP_ACK_MODES, type MllpAckMode, startMllpReceiver } from './standins/mllp-receiver/start-mllp-receiver.ts';
 import { runDemo } from './commands/run-demo.ts';
 import { runOrdersDemo } from './commands/run-orders-demo.ts';
@@ -84,8 +85,12 @@ program
   .description('the embedded FHIR R4 store alone (in memory)')
   .option('--port <port>', 'port (0 = any free port)', port, 8103)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
-  .action(async (opts: { port: number; host: string }) => {
-    const server = await startFhirServer(opts);
+  .option('--auth <mode>', 'none, or smart: SMART Backend Services tokens required (with --jwks and --client-id)', (v) => (v === 'none' || v === 'smart' ? v : invalid('must be none or smart')), 'none')
+  .option('--jwks <file or URL>', "--auth smart: the client's public keys, a JWK Set file or its https URL")
+  .option('--client-id <id>', '--auth smart: the client id assertions must carry as iss and sub')
+  .action(async (opts: { port: number; host: string; auth: 'none' | 'smart'; jwks?: string; clientId?: string }) => {
+    const smart = opts.auth === 'smart' ? await readJwksOption(opts.jwks, opts.clientId) : undefined;
+    const server = await startFhirServer({ port: opts.port, host: opts.host, auth: { smart } });
     process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl })}\n`);
     stopOnSignals(createLogger('info'), () => server.stop());
   });
