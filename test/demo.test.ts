@@ -20,6 +20,20 @@ describe('the embedded demos', () => {
     expect(text()).toMatch(/delivered: 4/);
   });
 
+  it('generates an admin token and prints it with --keep; the API refuses requests without it', async () => {
+    const { out, text } = capture();
+    const result = await runDemo({ reports: 1, keep: true, out });
+    try {
+      const token = /^ {2}admin token {2}(\S+)/m.exec(text())?.[1];
+      const service = /^ {2}service {6}(\S+)/m.exec(text())?.[1];
+      expect(token).toBeDefined();
+      expect((await fetch(`${service}/api/deliveries`)).status).toBe(401);
+      expect((await fetch(`${service}/api/deliveries`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      await result.stop();
+    }
+  });
+
   it('--targets fhir,hl7v2 delivers each report to the FHIR store and to the embedded MLLP receiver, and prints both', async () => {
     const { out, text } = capture();
     const result = await runDemo({ reports: 3, keep: false, out, targets: ['fhir', 'hl7v2'] });

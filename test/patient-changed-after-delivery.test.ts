@@ -77,7 +77,7 @@ describe('a delivered report never moves to another chart', () => {
     const before = await chartSnapshot(env);
     env.sandbox.getStudyState(original.studyId).reportMetadata.mrn = 'CORRECTED-0042';
 
-    const replay = await fetch(`${env.app.url}/api/deliveries/${original.reportId}/replay`, { method: 'POST' });
+    const replay = await fetch(`${env.app.url}/api/deliveries/${original.reportId}/replay`, { method: 'POST', headers: { origin: env.app.url } });
     expect(replay.status).toBe(202);
     const row = await env.waitForDelivery(original.reportId, 'dead');
     expect(row.lastErrorCode).toBe('patient_changed_after_delivery');

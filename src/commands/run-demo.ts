@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface DemoStack {
   fhir: EmbeddedFhirServer;
   sandbox: Sandbox;
   app: RunningApp;
+  /** Generated per run: even on loopback, the API and page are not open to other local users or sites. */
+  adminToken: string;
   /** The stand-in interface engine, when hl7v2 is a target. */
   receiver: MllpReceiver | undefined;
   stop(): Promise<void>;
@@ -45,7 +48,9 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}, targ
   const sandbox = await startSandbox({ port: 0, seed: 20261126 });
   const receiver = targets.includes('hl7v2') ? await startMllpReceiver({ port: 0, ack: 'AA' }) : undefined;
   const hl7Env = receiver ? { HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port), HL7_RECEIVING_APPLICATION: 'DEMO_RIS' } : {};
+  const adminToken = randomBytes(24).toString('base64url');
   const config = loadConfig({
+    ADMIN_TOKEN: adminToken,
     AVARA_BASE_URL: sandbox.baseUrl,
     AVARA_API_KEY: sandbox.apiKey,
     AVARA_WEBHOOK_KEY: sandbox.webhookKey,
@@ -66,6 +71,7 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}, targ
     fhir,
     sandbox,
     app,
+    adminToken,
     receiver,
     async stop() {
       await app.stop();
@@ -77,9 +83,10 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}, targ
   };
 }
 
-export function printKeepUrls(out: NodeJS.WritableStream, { app, sandbox, fhir, receiver }: DemoStack): void {
+export function printKeepUrls(out: NodeJS.WritableStream, { app, adminToken, sandbox, fhir, receiver }: DemoStack): void {
   out.write(
     `\nStill running (Ctrl-C to stop):\n  service      ${app.url}  (audit page ${app.url}/, webhooks at ${app.url}/webhooks/avara, API at ${app.url}/api/deliveries)\n` +
+      `  admin token  ${adminToken}  (audit page sign-in: ${app.url}/?token=${adminToken}; API: -H 'authorization: Bearer ${adminToken}')\n` +
       `  Avara        ${sandbox.baseUrl}  (control: ${sandbox.controlUrl}, API key ${sandbox.apiKey})\n  FHIR store   ${fhir.baseUrl}\n` +
       (receiver ? `  HL7 receiver ${receiver.address.host}:${receiver.address.port} (MLLP, answers AA)\n` : '') +
       `  sign more    curl -X POST ${sandbox.controlUrl}/sign -H 'content-type: application/json' -d '{"count": 3}'\n`,

@@ -10,7 +10,6 @@ import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 import { fhirWebhookRouter, type FhirWebhookDeps } from './fhir-webhook-routes.ts';
-import { jwksRouter } from './jwks-routes.ts';
 import { guardWebhookIntake } from './guard-webhook-intake.ts';
 import { requireOwnHost } from './require-own-host.ts';
 import { requireSameOriginUnlessBearer } from './page/same-origin.ts';
@@ -43,7 +42,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(requireOwnHost(deps.settings), requireSameOriginUnlessBearer());
+  app.use(requireOwnHost(deps.settings), requireSameOriginUnlessBearer(deps.settings));
 
   // The signature covers the raw bytes: no JSON parser may touch the body first.
   const guard = guardWebhookIntake({ log: deps.log, now: deps.intake.now ?? Date.now, count: deps.intake.count });
@@ -60,7 +59,6 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   app.use(fhirWebhookRouter(deps.fhirWebhook ?? { secret: undefined }));
   app.use(healthRouter(deps.store, deps.readiness));
-  app.use(jwksRouter(deps.jwks));
   // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
   if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));
   app.use(auditPageRouter({ store: deps.store, settings: deps.settings, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }));

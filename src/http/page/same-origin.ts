@@ -1,17 +1,40 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * CSRF guard for the page's forms: the browser's Origin (or, failing that, Referer) must name
- * this very host. A request naming neither is refused: every browser we serve sends Origin on
- * a form POST, and a script without a browser has no cookie to abuse.
+ * CSRF guard: the browser's Origin (or, failing that, Referer) must name this very host. A
+ * request naming neither is refused: every browser we serve sends Origin on a form POST, and a
+ * script without a browser has no cookie to abuse.
  */
 export function requireSameOrigin(): RequestHandler {
   return (req, res, next) => {
-    const host = req.get('host');
-    const claimed = hostOf(req.get('origin')) ?? hostOf(req.get('referer'));
-    if (host && claimed === host) return next();
+    if (isSameOrigin(req)) return next();
     res.status(403).type('text/plain').send('Refused: this form must be sent from this site (Origin or Referer does not match the Host).');
   };
+}
+
+/**
+ * The same guard on every state-changing request that carries no bearer token: without
+ * ADMIN_TOKEN on loopback the API is open, and a cross-site form could otherwise post to it. A
+ * request with `Authorization` cannot come from a cross-site form, and a cross-site script
+ * setting it needs a CORS preflight this service never grants. Signed webhooks are not
+ * browser traffic and are checked by their signature.
+ */
+export function requireSameOriginUnlessBearer(settings: { adminToken: string | undefined }): RequestHandler {
+  const guard = requireSameOrigin();
+  // With a token, /api takes nothing but the bearer header: it answers 401, which says more.
+  const bearerOnly = (path: string) => settings.adminToken !== undefined && path.startsWith('/api/');
+  return (req, res, next) => {
+    if (SAFE_METHODS.has(req.method) || req.path.startsWith('/webhooks/') || bearerOnly(req.path) || /^Bearer /.test(req.get('authorization') ?? '')) return next();
+    guard(req, res, next);
+  };
+}
+
+function isSameOrigin(req: Request): boolean {
+  const host = req.get('host');
+  const claimed = hostOf(req.get('origin')) ?? hostOf(req.get('referer'));
+  return host !== undefined && claimed === host;
 }
 
 function hostOf(value: string | undefined): string | undefined {

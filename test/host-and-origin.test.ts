@@ -1,0 +1,62 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEnv, type TestEnv } from './support/test-env.ts';
+
+/** fetch will not send a Host of our choosing; a DNS-rebound browser does. */
+function getWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('loopback without ADMIN_TOKEN against other websites', () => {
+  let env: TestEnv;
+  let delivered: string;
+  const port = () => new URL(env.app.url).port;
+  const replay = (headers: Record<string, string>) =>
+    fetch(`${env.app.url}/api/deliveries/${delivered}/replay`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+
+  beforeAll(async () => {
+    env = await startTestEnv();
+    const [signed] = await env.sandbox.signReports(1);
+    delivered = signed!.reportId;
+    await env.waitForDelivery(delivered, 'delivered');
+  });
+  afterAll(() => env.stop());
+
+  it('answers 421 to a DNS-rebound host name and serves its own loopback names', async () => {
+    expect(await getWithHost(`${env.app.url}/`, `rebind.attacker.example:${port()}`)).toBe(421);
+    expect(await getWithHost(`${env.app.url}/api/deliveries`, `rebind.attacker.example:${port()}`)).toBe(421);
+    expect(await getWithHost(`${env.app.url}/`, `localhost:${port()}`)).toBe(200);
+    expect(await getWithHost(`${env.app.url}/`, `127.0.0.1:${port()}`)).toBe(200);
+  });
+
+  it('refuses a cross-site form post to the API, and a post naming no origin', async () => {
+    expect((await replay({ origin: 'http://evil.example' })).status).toBe(403);
+    expect((await replay({})).status).toBe(403);
+    expect(env.delivery(delivered)!.state).toBe('delivered');
+  });
+
+  it('accepts a state change from its own origin', async () => {
+    expect((await replay({ origin: env.app.url })).status).toBe(202);
+  });
+});
+
+describe('a state change with a bearer token', () => {
+  let env: TestEnv;
+  const TOKEN = 'origin-test-admin-token-01';
+  beforeAll(async () => {
+    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN } });
+  });
+  afterAll(() => env.stop());
+
+  it('needs no Origin: a cross-site form cannot send Authorization', async () => {
+    const response = await fetch(`${env.app.url}/api/deliveries/rep_unknown/retry`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(response.status).toBe(404);
+  });
+});
