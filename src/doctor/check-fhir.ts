@@ -4,8 +4,9 @@ import { checkCapabilities } from './check-capabilities.ts';
 import { probeMrnSystem, type PatientSettings } from './check-mrn-system.ts';
 import { fail, networkReason, ok, warn, type CheckResult } from './doctor-check.ts';
 import { fhirAuthHeaders, fhirGet } from './fhir-get.ts';
+import { checkSmartAuth } from './check-smart-auth.ts';
 
-const AUTH_FIX = 'check FHIR_AUTH and its credentials (FHIR_BEARER_TOKEN, FHIR_USERNAME/FHIR_PASSWORD or FHIR_CLIENT_ID/SECRET/TOKEN_URL)';
+const AUTH_FIX = 'check FHIR_AUTH and its credentials (FHIR_BEARER_TOKEN, FHIR_USERNAME/FHIR_PASSWORD, FHIR_CLIENT_ID/SECRET/TOKEN_URL or FHIR_PRIVATE_KEY_FILE/KEY_ID)';
 
 /**
  * Reads /metadata, checks what delivery relies on, proves our credentials on a real search, then
@@ -13,16 +14,23 @@ const AUTH_FIX = 'check FHIR_AUTH and its credentials (FHIR_BEARER_TOKEN, FHIR_U
  */
 export async function checkFhirServer(fhir: Config['fhir'], patients: PatientSettings): Promise<CheckResult[]> {
   let headers: Record<string, string>;
-  try {
-    headers = await fhirAuthHeaders(fhir);
-  } catch (error) {
-    return [fail('FHIR auth', `no token from FHIR_TOKEN_URL (${(error as { code?: string }).code ?? networkReason(error)})`, AUTH_FIX)];
+  const results: CheckResult[] = [];
+  if (fhir.auth.kind === 'private_key_jwt') {
+    const smart = await checkSmartAuth(fhir.baseUrl, fhir.auth);
+    results.push(...smart.results);
+    if (!smart.headers) return results;
+    headers = smart.headers;
+  } else {
+    try {
+      headers = await fhirAuthHeaders(fhir);
+    } catch (error) {
+      return [fail('FHIR auth', `no token from FHIR_TOKEN_URL (${(error as { code?: string }).code ?? networkReason(error)})`, AUTH_FIX)];
+    }
   }
   const metadata = await fhirGet(`${fhir.baseUrl}/metadata`, headers);
-  if ('error' in metadata) return [fail('FHIR server', `${fhir.baseUrl}/metadata did not answer (${metadata.error})`, 'check FHIR_BASE_URL and network access')];
-  if (metadata.status === 401 || metadata.status === 403) return [fail('FHIR auth', `/metadata answered ${metadata.status}`, AUTH_FIX)];
+  if ('error' in metadata) return [...results, fail('FHIR server', `${fhir.baseUrl}/metadata did not answer (${metadata.error})`, 'check FHIR_BASE_URL and network access')];
+  if (metadata.status === 401 || metadata.status === 403) return [...results, fail('FHIR auth', `/metadata answered ${metadata.status}`, AUTH_FIX)];
   const statement = metadata.json as CapabilityStatement | undefined;
-  const results: CheckResult[] = [];
   if (metadata.status !== 200 || statement?.resourceType !== 'CapabilityStatement') {
     results.push(warn('FHIR capabilities', `/metadata answered ${metadata.status} without a CapabilityStatement; capabilities not checked`, 'ask the EHR vendor which R4 features are enabled'));
   } else {
