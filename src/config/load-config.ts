@@ -74,7 +74,7 @@ export interface Config {
   avara: { baseUrl: string; apiKey: string; webhookKeys: string[]; pdfAllowedHosts: string[] };
   fhir: { baseUrl: string; auth: FhirAuth };
   store: { sqlitePath: string };
-  http: { host: string; port: number; adminToken: string | undefined };
+  http: { host: string; port: number; adminToken: string | undefined; trustProxy: string[] | false };
   delivery: JobSettings & {
     /** DELIVERY_TARGETS: one delivery per (report, target), each with its own loop. */
     targets: DeliveryTarget[];
@@ -162,7 +162,7 @@ function toConfig(e: ServeEnv): Config {
     avara: { ...toAvaraReadSlice(e), webhookKeys: e.AVARA_WEBHOOK_KEY },
     fhir: { baseUrl: e.FHIR_BASE_URL.replace(/\/+$/, ''), auth: toFhirAuth(e) },
     store: { sqlitePath: e.SQLITE_PATH },
-    http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN },
+    http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN, trustProxy: e.TRUST_PROXY },
     delivery: {
       ...jobs,
       targets: e.DELIVERY_TARGETS,

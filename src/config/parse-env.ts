@@ -52,6 +52,9 @@ const Env = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535, 8080),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Addresses of the TLS proxy in front (express `trust proxy`: IPs, CIDRs, loopback, uniquelocal);
+  // only their X-Forwarded-For/-Proto are believed. Never "true": any client could claim https.
+  TRUST_PROXY: z.string().trim().transform((v) => (v === '' || v === 'false' ? false as const : v.split(',').map((a) => a.trim()).filter(Boolean))).default(false),
   // No default: an invented system matches no chart, so every patient would be duplicated (create)
   // or never found (match). Only the EHR team knows the right one.
   MRN_SYSTEM: z.string().min(1).optional(),

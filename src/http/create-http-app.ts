@@ -10,6 +10,7 @@ import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 import { fhirWebhookRouter, type FhirWebhookDeps } from './fhir-webhook-routes.ts';
+import { jwksRouter } from './jwks-routes.ts';
 import { guardWebhookIntake } from './guard-webhook-intake.ts';
 import { requireOwnHost } from './require-own-host.ts';
 import { requireSameOriginUnlessBearer } from './page/same-origin.ts';
@@ -17,6 +18,8 @@ import { requireSameOriginUnlessBearer } from './page/same-origin.ts';
 export interface HttpSettings {
   host: string;
   adminToken: string | undefined;
+  /** TRUST_PROXY: the proxies whose X-Forwarded-Proto/-For are believed; false: none. */
+  trustProxy?: string[] | false;
   /** Base of the links from the audit page to FHIR resources. */
   fhirBaseUrl?: string;
 }
@@ -41,7 +44,7 @@ const WEBHOOK_BODY_LIMIT = '1mb';
 export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.settings.trustProxy ?? false);
   app.use(requireOwnHost(deps.settings), requireSameOriginUnlessBearer(deps.settings));
 
   // The signature covers the raw bytes: no JSON parser may touch the body first.
@@ -59,6 +62,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   app.use(fhirWebhookRouter(deps.fhirWebhook ?? { secret: undefined }));
   app.use(healthRouter(deps.store, deps.readiness));
+  app.use(jwksRouter(deps.jwks));
   // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
   if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));
   app.use(auditPageRouter({ store: deps.store, settings: deps.settings, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }));

@@ -1,10 +1,13 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { digest, isLoopbackHost } from '../require-admin.ts';
 import { renderLogin } from './render-login.ts';
+import { createSessionStore } from './session-store.ts';
 
 const COOKIE = 'afs_session';
-const SESSION_PURPOSE = 'avara-fhir-sync audit page session v1';
+// A working day: an operator signs in once per shift; a stolen cookie is dead by the next one.
+const SESSION_TTL_SECONDS = 12 * 3600;
+const MAX_SESSIONS = 1000;
 
 export interface PageAuth {
   /** Lets a request in by bearer header, session cookie or a one-time `?token=` (then redirects it away). */
@@ -16,15 +19,18 @@ export interface PageAuth {
 
 /**
  * Browsers cannot send a bearer header from a link, so the page takes ADMIN_TOKEN once (login
- * form or `?token=`) and keeps an HttpOnly, SameSite=Strict cookie holding an HMAC of it, never
- * the token itself: the cookie cannot be turned back into API access elsewhere, and changing
- * ADMIN_TOKEN ends every session.
+ * form or `?token=`) and keeps an HttpOnly, SameSite=Strict cookie holding a random session id,
+ * never the token: the cookie cannot be turned back into API access elsewhere, it expires on the
+ * server, and sign-out ends it there.
  */
-export function createPageAuth(settings: { host: string; adminToken: string | undefined }): PageAuth {
+export function createPageAuth(settings: { host: string; adminToken: string | undefined }, now: () => number = Date.now): PageAuth {
   const token = settings.adminToken;
-  const session = token ? createHmac('sha256', token).update(SESSION_PURPOSE).digest('base64url') : undefined;
+  const sessions = createSessionStore({ ttlMs: SESSION_TTL_SECONDS * 1000, max: MAX_SESSIONS });
   const tokenOk = (offered: unknown) => typeof offered === 'string' && token !== undefined && timingSafeEqual(digest(offered), digest(token));
-  const sessionOk = (req: Request) => session !== undefined && timingSafeEqual(digest(readCookie(req, COOKIE) ?? ''), digest(session));
+  const sessionOk = (req: Request) => sessions.isValid(readCookie(req, COOKIE), now());
+  // Secure behind a TLS proxy (TRUST_PROXY and X-Forwarded-Proto), and always off loopback, where
+  // plain HTTP must not carry the cookie; plain loopback HTTP (the demo) keeps it usable.
+  const setSession = (req: Request, res: Response) => startSession(res, sessions.create(now()), req.secure || !isLoopbackHost(settings.host));
 
   const authenticate: RequestHandler = (req, res, next) => {
     if (!token) {
@@ -36,7 +42,7 @@ export function createPageAuth(settings: { host: string; adminToken: string | un
     const queryToken = req.query.token;
     if (queryToken !== undefined && tokenOk(queryToken)) {
       // Trade the token for the cookie at once, so it leaves the address bar and the history.
-      setSession(req, res, session!);
+      setSession(req, res);
       res.redirect(303, withoutToken(req));
       return;
     }
@@ -50,20 +56,19 @@ export function createPageAuth(settings: { host: string; adminToken: string | un
       res.status(401).type('html').send(renderLogin({ refused: true, next }).value);
       return;
     }
-    setSession(req, res, session!);
+    setSession(req, res);
     res.redirect(303, next);
   };
 
-  const logout: RequestHandler = (_req, res) => {
+  const logout: RequestHandler = (req, res) => {
+    sessions.end(readCookie(req, COOKIE));
     res.set('Set-Cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`).redirect(303, '/');
   };
   return { authenticate, login, logout };
 }
 
-function setSession(req: Request, res: Response, value: string): void {
-  // Secure only when this request came over TLS: on plain loopback HTTP the cookie must still work.
-  const secure = req.secure ? '; Secure' : '';
-  res.set('Set-Cookie', `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200${secure}`);
+function startSession(res: Response, id: string, secure: boolean): void {
+  res.set('Set-Cookie', `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_SECONDS}${secure ? '; Secure' : ''}`);
 }
 
 function readCookie(req: Request, name: string): string | undefined {

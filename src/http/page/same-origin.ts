@@ -33,14 +33,20 @@ export function requireSameOriginUnlessBearer(settings: { adminToken: string | u
 
 function isSameOrigin(req: Request): boolean {
   const host = req.get('host');
-  const claimed = hostOf(req.get('origin')) ?? hostOf(req.get('referer'));
-  return host !== undefined && claimed === host;
+  if (host === undefined) return false;
+  // Behind a trusted TLS proxy the scheme is known too: an http:// page of the same host is
+  // another origin. Without one, this listener cannot tell which scheme the browser used.
+  const schemeKnown = Boolean(req.app.get('trust proxy'));
+  const claimed = originOf(req.get('origin')) ?? originOf(req.get('referer'));
+  if (!claimed) return false;
+  return schemeKnown ? claimed.origin === `${req.protocol}://${host}` : claimed.host === host;
 }
 
-function hostOf(value: string | undefined): string | undefined {
+function originOf(value: string | undefined): { origin: string; host: string } | undefined {
   if (!value || value === 'null') return undefined;
   try {
-    return new URL(value).host;
+    const url = new URL(value);
+    return { origin: url.origin, host: url.host };
   } catch {
     return undefined;
   }
