@@ -56,6 +56,10 @@ describe('audit page over HTTP', () => {
     expect((await post('/login', {}, `token=${TOKEN}`)).status).toBe(403);
     const offsite = await post('/login', { origin }, `token=${TOKEN}&next=//evil.example/`);
     expect(offsite.headers.get('location')).toBe('/');
+    for (const next of ['/\\evil.example/', '/%5Cevil.example/x', 'https://evil.example/', '\\\\evil.example']) {
+      const redirected = await post('/login', { origin }, `token=${TOKEN}&next=${encodeURIComponent(next)}`);
+      expect(new URL(redirected.headers.get('location')!, origin).origin, next).toBe(origin);
+    }
   });
 
   it('lists deliveries with counts by state, a 24 h chart and links to the FHIR resources, without any script', async () => {

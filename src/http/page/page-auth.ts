@@ -51,7 +51,7 @@ export function createPageAuth(settings: { host: string; adminToken: string | un
 
   const login: RequestHandler = (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const next = typeof body.next === 'string' && /^\/(?!\/)/.test(body.next) ? body.next : '/';
+    const next = localPath(req, body.next);
     if (!tokenOk(body.token)) {
       res.status(401).type('html').send(renderLogin({ refused: true, next }).value);
       return;
@@ -77,6 +77,22 @@ function readCookie(req: Request, name: string): string | undefined {
     if (key === name) return rest.join('=');
   }
   return undefined;
+}
+
+/**
+ * Browsers read `/\evil.example/` as `//evil.example/`: a prefix test cannot tell. Resolve `next`
+ * the way a browser would, against this page's own origin, and keep only the path of a same-origin
+ * result.
+ */
+function localPath(req: Request, next: unknown): string {
+  if (typeof next !== 'string') return '/';
+  const own = `${req.protocol}://${req.get('host') ?? 'page.invalid'}`;
+  try {
+    const url = new URL(next, own);
+    return url.origin === new URL(own).origin ? url.pathname + url.search : '/';
+  } catch {
+    return '/';
+  }
 }
 
 function withoutToken(req: Request): string {
