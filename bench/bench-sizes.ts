@@ -1,4 +1,5 @@
 import type { DeliverySizes } from './stages/delivery-stage.ts';
+import type { Hl7Sizes } from './stages/hl7-stage.ts';
 import type { IntakeSizes } from './stages/intake-stage.ts';
 import type { MemorySizes } from './stages/memory-stage.ts';
 
@@ -8,6 +9,7 @@ export interface BenchSizes {
   intake: IntakeSizes;
   memory: MemorySizes;
   pollerStudies: number;
+  hl7: Hl7Sizes;
 }
 
 /** The numbers. */
@@ -17,6 +19,7 @@ export const FULL: BenchSizes = {
   intake: { seconds: 10, connections: [10, 100], p99RatePerSec: 20, p99Seconds: 30, loadedDeliveries: 2000 },
   memory: { smallQueue: 1000, largeQueue: 100_000, fewDeliveries: 1000, manyDeliveries: 10_000 },
   pollerStudies: 10_000,
+  hl7: { reports: 1000, searchReports: 300, workerConcurrencies: [1, 4, 8] },
 };
 
 /** Same stages, smaller numbers, each figure once: a fast check in under 3 minutes. */
@@ -26,4 +29,5 @@ export const QUICK: BenchSizes = {
   intake: { seconds: 2, connections: [10, 100], p99RatePerSec: 20, p99Seconds: 5, loadedDeliveries: 150 },
   memory: { smallQueue: 1000, largeQueue: 10_000, fewDeliveries: 50, manyDeliveries: 200 },
   pollerStudies: 1000,
+  hl7: { reports: 100, searchReports: 100, workerConcurrencies: [4] },
 };

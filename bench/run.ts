@@ -6,11 +6,12 @@ import { progress, round } from './figures.ts';
 import { describeMachine } from './machine.ts';
 import { fmt, renderTable, type Row } from './render-table.ts';
 import { measureDelivery } from './stages/delivery-stage.ts';
+import { measureHl7 } from './stages/hl7-stage.ts';
 import { measureIntake } from './stages/intake-stage.ts';
 import { measureMemory } from './stages/memory-stage.ts';
 import { measurePoller } from './stages/poller-stage.ts';
 
-// npm run bench [-- --quick] [-- --only delivery,intake,memory,poller]
+// npm run bench [-- --quick] [-- --only=delivery,intake,memory,poller,hl7]
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -24,6 +25,7 @@ const delivery = wanted('delivery') ? await measureDelivery(sizes.delivery, size
 const intake = wanted('intake') ? await measureIntake(sizes.intake, sizes.times) : undefined;
 const memory = wanted('memory') ? await measureMemory(sizes.memory, sizes.times) : undefined;
 const poller = wanted('poller') ? await measurePoller(sizes.pollerStudies, sizes.times) : undefined;
+const hl7 = wanted('hl7') ? await measureHl7(sizes.hl7, sizes.times) : undefined;
 machine.loadAvgEnd = loadavg().map((n) => round(n));
 
 const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
@@ -65,6 +67,14 @@ if (memory) {
 if (poller) {
   rows.push([`poller requests, ${poller.studies} unchanged studies (per sweep)`, String(poller.requestsForUnchangedStudies), `${poller.perStudyRequests} per-study`, `${Math.ceil(poller.studies / 100)} list pages, 0 per-study`, yes(poller.perStudyRequests === 0)]);
 }
+if (hl7) {
+  rows.push(
+    [`hl7 bare MLLP sender: one connection, send then await AA, ${hl7.reports} messages (messages/s)`, ...fmt(hl7.bare), '', ''],
+    [`hl7 product, DELIVERY_TARGETS=hl7v2, default WORKER_CONCURRENCY=4 (reports/s)`, ...fmt(hl7.productDefault), '', ''],
+    ...(hl7.bestWorkerConcurrency === 4 ? [] : [[`hl7 product, best WORKER_CONCURRENCY=${hl7.bestWorkerConcurrency} (reports/s)`, ...fmt(hl7.productBest), '', ''] as Row]),
+    ['hl7 product (best) / bare sender, per run', ...fmt(hl7.ratio, 2), '>= 0.8', yes(hl7.ratio.median >= 0.8)],
+  );
+}
 
 const table = renderTable(rows);
 process.stdout.write(`\n${table}\n`);
@@ -73,6 +83,12 @@ if (delivery) {
   for (const [step, ms] of Object.entries(delivery.breakdownMs)) process.stdout.write(`  ${step.padEnd(40)} ${ms.toFixed(1)}\n`);
   process.stdout.write(`CPU ms per report: serve ${delivery.cpuMsPerReport.serve.toFixed(1)}, FHIR store ${delivery.cpuMsPerReport.fhirStore.toFixed(1)} (alone: ${delivery.ceilingFhirCpuMsPerReport.toFixed(1)}), sandbox ${delivery.cpuMsPerReport.sandbox.toFixed(1)}\n`);
   process.stdout.write(`Pure steps, CPU ms per delivery: mapping ${delivery.inputs.mappingMs.toFixed(1)}, validation ${delivery.inputs.validationMs.toFixed(1)}, JSON ${delivery.inputs.serializeMs.toFixed(1)}; PDF ${(delivery.inputs.meanPdfBytes / 1024).toFixed(0)} KiB, text ${(delivery.inputs.meanTextBytes / 1024).toFixed(1)} KiB, bundle ${(delivery.inputs.meanBodyBytes / 1024).toFixed(0)} KiB\n`);
+}
+if (hl7) {
+  process.stdout.write(`\nWhere an HL7 delivery's time goes (WORKER_CONCURRENCY=${hl7.bestWorkerConcurrency}, mean ms per delivered report, wall time incl. waiting):\n`);
+  for (const [step, ms] of Object.entries(hl7.breakdownMs)) process.stdout.write(`  ${step.padEnd(40)} ${ms.toFixed(1)}\n`);
+  process.stdout.write(`CPU ms per report: serve ${hl7.cpuMsPerReport.serve.toFixed(1)}, receiver ${hl7.cpuMsPerReport.receiver.toFixed(1)}, sandbox ${hl7.cpuMsPerReport.sandbox.toFixed(1)}; bare: sender ${hl7.bareCpuMsPerMessage.sender.toFixed(1)}, receiver ${hl7.bareCpuMsPerMessage.receiver.toFixed(1)}\n`);
+  process.stdout.write(`Messages ${(hl7.meanMessageBytes.product / 1024).toFixed(0)} KiB from serve, ${(hl7.meanMessageBytes.bare / 1024).toFixed(0)} KiB from the bare sender (PDF ${(hl7.meanPdfBytes / 1024).toFixed(0)} KiB embedded); receiver idle between an ACK and the next message: ${hl7.receiverGapMs.product.toFixed(1)} ms (serve), ${hl7.receiverGapMs.bare.toFixed(1)} ms (bare)\n`);
 }
 process.stdout.write(`\n${quick ? 'quick' : 'full'} run took ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${machine.loadAvgStart.join(' ')} -> ${machine.loadAvgEnd.join(' ')}\n`);
 
@@ -104,6 +120,15 @@ const result = {
     },
   } : {}),
   ...(poller ? { poller } : {}),
+  ...(hl7 ? {
+    hl7: {
+      barePerSec: round(hl7.bare.median), productPerSec: round(hl7.productBest.median), ratio: round(hl7.ratio.median),
+      productDefaultPerSec: round(hl7.productDefault.median), bestWorkerConcurrency: hl7.bestWorkerConcurrency, reports: hl7.reports,
+      spreads: { bare: hl7.bare, productDefault: hl7.productDefault, productBest: hl7.productBest, ratio: hl7.ratio },
+      workerSearch: hl7.workerSearch, breakdownMs: hl7.breakdownMs, cpuMsPerReport: hl7.cpuMsPerReport, bareCpuMsPerMessage: hl7.bareCpuMsPerMessage,
+      meanMessageBytes: hl7.meanMessageBytes, meanPdfBytes: hl7.meanPdfBytes, receiverGapMs: hl7.receiverGapMs,
+    },
+  } : {}),
   table,
 };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

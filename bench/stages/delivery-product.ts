@@ -60,11 +60,11 @@ export async function measureProduct(sandbox: RpcChild<SandboxInfo>, reportIds: 
   }
 }
 
-function mapValues<K extends string>(pids: Record<K, number>, read: (pid: number, name: K) => number): Record<K, number> {
+export function mapValues<K extends string>(pids: Record<K, number>, read: (pid: number, name: K) => number): Record<K, number> {
   return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, read(pid as number, name as K)])) as Record<K, number>;
 }
 
-async function waitUntilDelivered(db: Database.Database, expected: number): Promise<void> {
+export async function waitUntilDelivered(db: Database.Database, expected: number): Promise<void> {
   const count = db.prepare(`SELECT count(*) AS n FROM deliveries WHERE state = 'delivered'`);
   const stuck = db.prepare(`SELECT count(*) AS n FROM deliveries WHERE state = 'dead'`);
   for (;;) {
@@ -81,21 +81,25 @@ export async function scrapeMetrics(url: string): Promise<Sample[]> {
   return parsePrometheusText(answer.body.toString('utf8'));
 }
 
-const STEPS: [string, string, string][] = [
+export const AVARA_STEPS: [string, string, string][] = [
   ['avara: study + report list', 'avara', 'getStudy|listReports'],
   ['avara: text', 'avara', 'getReportText'],
   ['avara: PDF download', 'avara', 'downloadPdf|getReportPdfUrl'],
   ['avara: signer', 'avara', 'getUser'],
+];
+
+const STEPS: [string, string, string][] = [
+  ...AVARA_STEPS,
   ['fhir: practitioner + patient search', 'fhir', 'search:Practitioner|search:Patient'],
   ['fhir: transaction', 'fhir', 'postTransaction'],
   ['fhir: read-back', 'fhir', 'search:DiagnosticReport'],
 ];
 
-function breakdown(samples: Sample[]): Record<string, number> {
+export function breakdown(samples: Sample[], steps: [string, string, string][] = STEPS): Record<string, number> {
   const delivered = sumOf(samples, 'avara_fhir_sync_delivery_duration_seconds_count', { outcome: 'delivered' });
   const total = (sumOf(samples, 'avara_fhir_sync_delivery_duration_seconds_sum', { outcome: 'delivered' }) * 1000) / delivered;
   const result: Record<string, number> = { 'delivery attempt (total)': total };
-  for (const [label, upstream, operations] of STEPS) {
+  for (const [label, upstream, operations] of steps) {
     let ms = 0;
     for (const operation of operations.split('|')) {
       ms += sumOf(samples, 'avara_fhir_sync_upstream_request_duration_seconds_sum', { upstream, operation }) * 1000;

@@ -84,6 +84,6 @@ export async function measureDelivery(sizes: DeliverySizes, times: number): Prom
   }
 }
 
-function bestOf(rates: Record<string, number>): number {
+export function bestOf(rates: Record<string, number>): number {
   return Number(Object.entries(rates).sort(([, a], [, b]) => b - a)[0]![0]);
 }
