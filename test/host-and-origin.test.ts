@@ -36,6 +36,25 @@ describe('loopback without ADMIN_TOKEN against other websites', () => {
     expect(await getWithHost(`${env.app.url}/`, `127.0.0.1:${port()}`)).toBe(200);
   });
 
+  it('never refuses health for its Host: a reverse proxy on this host forwards the public name', async () => {
+    expect(await getWithHost(`${env.app.url}/healthz`, 'reports.hospital.example')).toBe(200);
+    expect(await getWithHost(`${env.app.url}/readyz`, 'reports.hospital.example')).toBe(200);
+  });
+
+  it('leaves the Host check to the proxy when TRUST_PROXY names it, and still takes signed webhooks under any Host', async () => {
+    const proxied = await startTestEnv({ env: { TRUST_PROXY: '127.0.0.1' } });
+    try {
+      const proxiedPort = new URL(proxied.app.url).port;
+      expect(await getWithHost(`${proxied.app.url}/`, `reports.hospital.example:${proxiedPort}`)).toBe(200);
+      const [signed] = await proxied.sandbox.signReports(1, { sendWebhooks: false });
+      const response = await proxied.sendReportDelivered(signed!);
+      expect(response.status).toBe(200);
+      await proxied.waitForDelivery(signed!.reportId, 'delivered');
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   it('refuses a cross-site form post to the API, and a post naming no origin', async () => {
     expect((await replay({ origin: 'http://evil.example' })).status).toBe(403);
     expect((await replay({})).status).toBe(403);

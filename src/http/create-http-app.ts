@@ -1,3 +1,4 @@
+import type { JSONWebKeySet } from 'jose';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Store } from '../store/open-store.ts';
@@ -36,6 +37,8 @@ export interface HttpDeps {
   readiness?: Readiness;
   /** POST /webhooks/fhir (orders); answers 503 when absent or without a secret. */
   fhirWebhook?: FhirWebhookDeps;
+  /** The public key of FHIR_AUTH=private_key_jwt, which the EHR fetches to check our assertions. */
+  jwks?: JSONWebKeySet;
 }
 
 // design.md: bodies over 1 MiB are refused with 413.

@@ -1,13 +1,6 @@
 import { Router } from 'express';
 import type { JSONWebKeySet } from 'jose';
 
-declare module './create-http-app.ts' {
-  interface HttpDeps {
-    /** The public key of FHIR_AUTH=private_key_jwt, which the EHR fetches to check our assertions. */
-    jwks?: JSONWebKeySet;
-  }
-}
-
 /**
  * GET /.well-known/jwks.json, without auth: the EHR's SMART registration fetches it (design.md).
  * Absent unless FHIR_AUTH=private_key_jwt, so the route answers 404 then.

@@ -8,14 +8,20 @@ import { isLoopbackHost } from './require-admin.ts';
  * listener's, so anything else answers 421 before any route. On a non-loopback HOST the names a
  * proxy or DNS gives the service are not known here: ADMIN_TOKEN is required there instead
  * (require-admin.ts) and the rebound page has neither the token nor the session cookie.
+ *
+ * Behind a reverse proxy on the same host (TRUST_PROXY set) the proxy forwards the public name:
+ * the check is then the proxy's. Routes a browser page gains nothing from (signed webhooks, the
+ * public JWKS, health) are never refused for their Host, so a proxy setup cannot lose reports.
  */
-export function requireOwnHost(settings: { host: string }): RequestHandler {
-  const enforced = isLoopbackHost(settings.host);
+export function requireOwnHost(settings: { host: string; trustProxy?: unknown }): RequestHandler {
+  const enforced = isLoopbackHost(settings.host) && !settings.trustProxy;
   return (req, res, next) => {
-    if (!enforced || isLoopbackName(hostnameOf(req.get('host') ?? ''))) return next();
+    if (!enforced || OPEN_TO_ANY_HOST.test(req.path) || isLoopbackName(hostnameOf(req.get('host') ?? ''))) return next();
     res.status(421).set('Connection', 'close').type('text/plain').send('Misdirected request: this service answers only to its own host names.');
   };
 }
+
+const OPEN_TO_ANY_HOST = /^\/(?:webhooks\/|\.well-known\/|healthz$|readyz$)/;
 
 function hostnameOf(host: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
