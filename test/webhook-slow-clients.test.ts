@@ -39,8 +39,14 @@ describe('POST /webhooks/avara against slow clients', () => {
     expect(request.received()).toContain('stale_timestamp');
   });
 
+  it('takes a burst of 200 small webhooks at once: the budget is bytes, and real bodies are a few hundred', async () => {
+    const bodies = Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `whe_burst_${i}`, type: 'some.future_event', data: {} }));
+    const statuses = await Promise.all(bodies.map((body) => env.postWebhook(body, env.signedHeaders(body)).then((r) => r.status)));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+
   it('answers 503 with Retry-After at once to bodies beyond the ones it reads together', async () => {
-    const held = Array.from({ length: WEBHOOK_GUARD_DEFAULTS.maxBodiesInFlight }, () => trickle(signedHeaders()));
+    const held = Array.from({ length: WEBHOOK_GUARD_DEFAULTS.maxBytesInFlight / MIB }, () => trickle(signedHeaders()));
     await env.waitFor('held bodies reach the server', () => held.every((r) => r.socket.bytesWritten > 1024));
     const extra = trickle(signedHeaders());
     expect(await within('answer beyond the cap', AT_ONCE_MS, extra.status)).toBe(503);
@@ -48,7 +54,7 @@ describe('POST /webhooks/avara against slow clients', () => {
   });
 
   it('keeps /healthz answering and webhooks delivering while slow senders hold bodies, then cuts them off', async () => {
-    const held = Array.from({ length: WEBHOOK_GUARD_DEFAULTS.maxBodiesInFlight - 4 }, () => trickle(signedHeaders()));
+    const held = Array.from({ length: WEBHOOK_GUARD_DEFAULTS.maxBytesInFlight / MIB - 4 }, () => trickle(signedHeaders()));
     const health = await fetch(`${env.app.url}/healthz`);
     expect(health.status).toBe(200);
     const [signed] = await env.sandbox.signReports(1);

@@ -3,18 +3,21 @@ import type { Logger } from 'pino';
 import { checkWebhookHeaders } from '../avara/verify-webhook.ts';
 
 export interface WebhookGuardSettings {
-  /** Bodies of POST /webhooks/avara being read at once; beyond, 503 + Retry-After at once. */
-  maxBodiesInFlight: number;
+  /** Bytes of POST /webhooks/avara bodies being read at once (as declared); beyond, 503 + Retry-After at once. */
+  maxBytesInFlight: number;
+  /** What a body may be at most (design.md: 1 MiB), reserved for one that declares no length. */
+  maxBodyBytes: number;
   /** How long one body may take to arrive once its headers passed. */
   bodyTimeoutMs: number;
 }
 
-// Webhook bodies are a few KB (a report.delivered is ~400 bytes) but design.md allows up to
-// 1 MiB, so a slot is worth up to 1 MiB of buffer: 32 slots bound unauthenticated memory to
-// 32 MiB, while Avara, which sends a handful at once, never meets the cap in normal operation.
-// A few KB arrive in one round trip; 10 s is generous for a congested path, and a slot held
+// The budget is in bytes, not requests: webhook bodies are a few KB (a report.delivered is ~400
+// bytes), so thousands of real ones fit at once (a burst from Avara, a backlog replayed), while
+// bodies that claim up to design.md's 1 MiB each bound unauthenticated memory to 32 MiB. A body
+// gives its share back once read: storing and answering it are not bounded here.
+// A few KB arrive in one round trip; 10 s is generous for a congested path, and a share held
 // longer lets a few slow senders shut Avara out.
-export const WEBHOOK_GUARD_DEFAULTS: WebhookGuardSettings = { maxBodiesInFlight: 32, bodyTimeoutMs: 10_000 };
+export const WEBHOOK_GUARD_DEFAULTS: WebhookGuardSettings = { maxBytesInFlight: 32 * 1024 * 1024, maxBodyBytes: 1024 * 1024, bodyTimeoutMs: 10_000 };
 
 const BUSY_RETRY_AFTER_SECONDS = 5;
 
@@ -30,7 +33,7 @@ export function guardWebhookIntake(deps: {
   count?: (type: string, outcome: string) => void;
   settings?: WebhookGuardSettings;
 }): RequestHandler {
-  const { maxBodiesInFlight, bodyTimeoutMs } = deps.settings ?? WEBHOOK_GUARD_DEFAULTS;
+  const { maxBytesInFlight, maxBodyBytes, bodyTimeoutMs } = deps.settings ?? WEBHOOK_GUARD_DEFAULTS;
   let inFlight = 0;
   return (req, res, next) => {
     const refused = checkWebhookHeaders(req.headers, Math.floor(deps.now() / 1000));
@@ -40,22 +43,29 @@ export function guardWebhookIntake(deps: {
       closeWith(res, refused.status, { error: refused.code });
       return;
     }
-    if (inFlight >= maxBodiesInFlight) {
+    const declared = Number(req.headers['content-length']);
+    const share = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBodyBytes) : maxBodyBytes;
+    if (inFlight + share > maxBytesInFlight) {
       deps.count?.('unknown', 'intake_busy');
       deps.log.warn({ inFlight }, 'webhook refused: too many bodies being received');
       closeWith(res.set('Retry-After', String(BUSY_RETRY_AFTER_SECONDS)), 503, { error: 'intake_busy' });
       return;
     }
-    inFlight++;
+    inFlight += share;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      inFlight -= share;
+    };
     const timer = setTimeout(() => {
       if (req.complete) return;
       deps.log.warn('webhook refused: body not received in time');
       closeWith(res, 408, { error: 'body_timeout' });
     }, bodyTimeoutMs);
-    res.once('close', () => {
-      clearTimeout(timer);
-      inFlight--;
-    });
+    req.once('end', release);
+    res.once('close', release);
     next();
   };
 }
