@@ -16,7 +16,7 @@ const TOLERANCE_SECONDS = 300;
  * be given (the package's own check reads the clock).
  */
 export function verifyAvaraWebhook(
-  rawBody: string,
+  rawBody: Buffer | string,
   headers: Record<string, string | string[] | undefined>,
   secrets: readonly string[],
   nowSeconds: number = Math.floor(Date.now() / 1000),
@@ -26,16 +26,22 @@ export function verifyAvaraWebhook(
   const id = header(headers, 'webhook-id')!;
   const signatures = header(headers, 'webhook-signature')!;
   const timestamp = Number(header(headers, 'webhook-timestamp'));
-  if (!secrets.some((secret) => signatureMatches(secret, id, timestamp, rawBody, signatures))) {
+  // Standard Webhooks signs the bytes as sent: a body decoded first would turn invalid UTF-8
+  // into U+FFFD, refusing a correct sender and accepting another body under its signature.
+  const bytes = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
+  if (!secrets.some((secret) => signatureMatches(secret, id, timestamp, bytes, signatures))) {
     return reject(401, 'bad_signature');
   }
-  // Parsed only after the signature matched (§7.2 step 7).
+  // Parsed only after the signature matched (§7.2 step 7); JSON is UTF-8 (RFC 8259), so bytes
+  // that are not are a malformed body, not something to guess at.
   try {
-    return { ok: true, payload: JSON.parse(rawBody) as unknown };
+    return { ok: true, payload: JSON.parse(STRICT_UTF8.decode(bytes)) as unknown };
   } catch {
     return reject(400, 'malformed_json');
   }
 }
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * What can be judged from the headers alone: the three Standard Webhooks headers are present and
@@ -50,10 +56,10 @@ export function checkWebhookHeaders(headers: Record<string, string | string[] | 
   return null;
 }
 
-function signatureMatches(secret: string, id: string, timestamp: number, rawBody: string, offered: string): boolean {
+function signatureMatches(secret: string, id: string, timestamp: number, rawBody: Buffer, offered: string): boolean {
   const key = signingKey(secret);
   if (!key) return false;   // a malformed secret matches nothing; config validation names it at start-up
-  const expected = Buffer.from(createHmac('sha256', key).update(`${id}.${timestamp}.${rawBody}`).digest('base64'));
+  const expected = Buffer.from(createHmac('sha256', key).update(`${id}.${timestamp}.`).update(rawBody).digest('base64'));
   // Several space-separated signatures may arrive during key rotation; only v1 entries count.
   return offered.split(' ').some((entry) => {
     const comma = entry.indexOf(',');

@@ -5,7 +5,7 @@ import { verifyAvaraWebhook } from '../avara/verify-webhook.ts';
 import type { GroupCommit } from '../store/group-commit.ts';
 import { recordWebhook, type RecordOutcome } from '../store/inbox.ts';
 import type { Store } from '../store/open-store.ts';
-import { neutralAnswer } from './neutral-answers.ts';
+import { neutralAnswer, typeForLog, typeLabel } from './neutral-answers.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
 
 /**
@@ -51,7 +51,7 @@ const STORE_RETRY_AFTER_SECONDS = 30;
  * POST /webhooks/avara (design.md "HTTP"): verify on the raw bytes, then store durably, then
  * answer. Nothing is stored for a request that fails verification or validation.
  */
-export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, headers: Record<string, string | string[] | undefined>): Promise<IntakeAnswer> {
+export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: Buffer | string, headers: Record<string, string | string[] | undefined>): Promise<IntakeAnswer> {
   const now = deps.now ?? Date.now;
   const count = deps.count ?? (() => {});
   const verdict = verifyAvaraWebhook(rawBody, headers, deps.webhookKeys, Math.floor(now() / 1000));
@@ -77,8 +77,8 @@ export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: string, head
   if (type !== 'report.delivered') {
     // Events we do not handle get the neutral answer their spec allows; never a 4xx or 410,
     // which makes a sender disable the endpoint.
-    count(type, 'not_handled');
-    deps.log.info({ type }, 'webhook type not handled; neutral answer');
+    count(typeLabel(type), 'not_handled');
+    deps.log.info({ type: typeForLog(type) }, 'webhook type not handled; neutral answer');
     return { status: 200, body: neutralAnswer(type) };
   }
   const parsed = ReportDeliveredDataSchema.safeParse(data);
@@ -113,6 +113,6 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   return Array.isArray(value) ? value[0] : value;
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+function sha256(body: Buffer | string): string {
+  return createHash('sha256').update(body).digest('hex');
 }

@@ -3,6 +3,27 @@
 // requests are refused explicitly rather than left to time out.
 const NOT_SUPPORTED = 'not supported by avara-fhir-sync';
 
+/** The event types avara-api.md §7.3 documents. */
+const DOCUMENTED_TYPES = new Set([
+  'report.delivered', 'study.access_requested', 'ephemeral.access_requested', 'secondary_capture.access_requested',
+  'modality_worklist.requested', 'patient_study.enrichment_requested', 'clinical_context.enrichment_requested',
+]);
+
+/**
+ * What a type may be called in a metric label or a log line: a documented type as it is, any
+ * other `other`. A signed sender (or a future Avara) chooses `type`; as a label it would make one
+ * series per value, without bound.
+ */
+export function typeLabel(type: string): string {
+  return DOCUMENTED_TYPES.has(type) ? type : 'other';
+}
+
+/** The sent type for a log line: kept (it helps to see what Avara started sending), but short and printable. */
+export function typeForLog(type: string): string {
+  const printable = type.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 64 ? `${printable.slice(0, 64)}...` : printable;
+}
+
 export function neutralAnswer(type: string): unknown {
   switch (type) {
     case 'study.access_requested':

@@ -57,7 +57,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       res.status(503).set('Retry-After', '30').json({ error: 'shutting_down' });
       return;
     }
-    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const answer = await handleAvaraWebhook(deps.intake, raw, req.headers);
     const body = answer.pending ? await answer.pending : answer.body;
     res.status(answer.status).set(answer.headers ?? {}).json(body);
