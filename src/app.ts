@@ -103,6 +103,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     isAccepting: () => accepting,
     jwks,
     metrics: metrics.registry,
+    onAuthFailure: metrics.adminAuthFailed,
     readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },
     fhirWebhook: {
       secret: config.orders.fhirWebhookSecret,

@@ -45,7 +45,7 @@ describe('deploy/alerts.yml', () => {
   it('has the alerts the issue asks for, each with an expression, a for: clause, a severity and a summary', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'AvaraFhirSyncReportsNotDelivered', 'AvaraFhirSyncDeadLetters', 'AvaraFhirSyncWebhookSignatureFailures',
-      'AvaraFhirSyncAvaraAuthFailing', 'AvaraFhirSyncFhirAuthFailing', 'AvaraFhirSyncPollerNotCompleting',
+      'AvaraFhirSyncAvaraAuthFailing', 'AvaraFhirSyncFhirAuthFailing', 'AvaraFhirSyncPollerNotCompleting', 'AvaraFhirSyncAdminTokenGuessing',
     ]);
     for (const rule of rules) {
       expect(rule.expr, rule.alert).not.toBe('');

@@ -6,6 +6,7 @@ import { handleAvaraWebhook, type IntakeDeps } from '../deliveries/intake.ts';
 import { deliveriesRouter } from './deliveries-routes.ts';
 import type { Registry } from 'prom-client';
 import { healthRouter, type Readiness } from './health-routes.ts';
+import { createAuthFailures } from './auth-failures.ts';
 import { metricsRouter } from './metrics-routes.ts';
 import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
@@ -37,6 +38,8 @@ export interface HttpDeps {
   readiness?: Readiness;
   /** POST /webhooks/fhir (orders); answers 503 when absent or without a secret. */
   fhirWebhook?: FhirWebhookDeps;
+  /** Counts a refused admin authentication (metrics), by surface. */
+  onAuthFailure?: (surface: string) => void;
   /** The public key of FHIR_AUTH=private_key_jwt, which the EHR fetches to check our assertions. */
   jwks?: JSONWebKeySet;
 }
@@ -67,9 +70,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use(healthRouter(deps.store, deps.readiness));
   app.use(jwksRouter(deps.jwks));
   // Scrapers send the same bearer token (Prometheus `authorization.credentials_file`).
-  if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings), metricsRouter(deps.metrics));
-  app.use(auditPageRouter({ store: deps.store, settings: deps.settings, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }));
-  app.use('/api', requireAdmin(deps.settings), deliveriesRouter({ store: deps.store, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
+  const authFailures = createAuthFailures({ log: deps.log, ...(deps.onAuthFailure ? { count: deps.onAuthFailure } : {}) });
+  if (deps.metrics) app.use('/metrics', requireAdmin(deps.settings, authFailures, 'metrics'), metricsRouter(deps.metrics));
+  app.use(auditPageRouter({ store: deps.store, settings: deps.settings, targets: deps.intake.targets, authFailures, onRequeued: deps.intake.onEnqueued }));
+  app.use('/api', requireAdmin(deps.settings, authFailures, 'api'), deliveriesRouter({ store: deps.store, targets: deps.intake.targets, onRequeued: deps.intake.onEnqueued }), summaryRouter(deps.store));
   app.use(errorHandler(deps.log));
   return app;
 }

@@ -17,6 +17,7 @@ export interface Metrics {
   /** Its own registry, not prom-client's global one: several apps can run in one process (tests). */
   registry: Registry;
   webhookReceived(type: string, outcome: string): void;
+  adminAuthFailed(surface: string): void;
   attemptFinished(finished: AttemptFinished): void;
   upstreamRequest(upstream: Upstream, operation: string, outcome: string, ms: number): void;
   /** Unix ms of the last FHIR call that succeeded, or null (for /readyz). */
@@ -30,6 +31,7 @@ export function createMetrics(store: Store, now: () => number = Date.now, target
   const webhooks = new Counter({ name: `${P}webhooks_received_total`, help: 'Webhooks received, by event type and verdict (stored, duplicate, bad_signature, ...)', labelNames: ['type', 'outcome'], registers });
   const attempts = new Counter({ name: `${P}deliveries_total`, help: 'Finished delivery attempts by target and outcome (delivered, failed, dead, skipped, released, lease_lost)', labelNames: ['target', 'outcome'], registers });
   const failures = new Counter({ name: `${P}delivery_failures_total`, help: 'Failed, dead-lettered or released attempts by target and error code', labelNames: ['target', 'code'], registers });
+  const authFailures = new Counter({ name: `${P}admin_auth_failures_total`, help: 'Refused admin authentications (API bearer token, /metrics, audit page sign-in) by surface', labelNames: ['surface'], registers });
   const critical = new Counter({ name: `${P}critical_reports_delivered_total`, help: 'Deliveries of studies with a critical report, by target', labelNames: ['target'], registers });
   const duration = new Histogram({ name: `${P}delivery_duration_seconds`, help: 'Duration of one delivery attempt, by target and outcome', labelNames: ['target', 'outcome'], buckets: SECONDS, registers });
   const upstream = new Histogram({ name: `${P}upstream_request_duration_seconds`, help: 'Avara and FHIR calls (including their short in-call retries) by upstream, operation and outcome (ok or error code)', labelNames: ['upstream', 'operation', 'outcome'], buckets: SECONDS, registers });
@@ -70,6 +72,7 @@ export function createMetrics(store: Store, now: () => number = Date.now, target
   return {
     registry,
     webhookReceived: (type, outcome) => webhooks.inc({ type, outcome }),
+    adminAuthFailed: (surface) => authFailures.inc({ surface }),
     attemptFinished(finished) {
       const target = finished.target ?? 'fhir';
       attempts.inc({ target, outcome: finished.outcome });

@@ -7,6 +7,7 @@ import type { Store } from '../../store/open-store.ts';
 import { auditTrailOf } from '../deliveries-routes.ts';
 import { parseDeliveryQuery } from '../delivery-query.ts';
 import { html, type SafeHtml } from './html.ts';
+import type { AuthFailures } from '../auth-failures.ts';
 import { createPageAuth } from './page-auth.ts';
 import { renderDeliveryDetail } from './render-delivery-detail.ts';
 import { renderDeliveryList } from './render-delivery-list.ts';
@@ -18,6 +19,8 @@ export interface AuditPageDeps {
   settings: { host: string; adminToken: string | undefined; fhirBaseUrl?: string };
   /** DELIVERY_TARGETS, in order; the first is shown when a link names none. */
   targets: readonly string[];
+  /** Refused sign-ins, shared with the API's token check. */
+  authFailures?: AuthFailures;
   onRequeued?: () => void;
   now?: () => number;
 }
@@ -29,7 +32,7 @@ const IN_FLIGHT_REFRESH_SECONDS = 2;
 export function auditPageRouter(deps: AuditPageDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
-  const auth = createPageAuth(deps.settings);
+  const auth = createPageAuth(deps.settings, deps.now, deps.authFailures);
   const sameOrigin = requireSameOrigin();
   const form = express.urlencoded({ extended: false, limit: '4kb' });
   const signedIn = deps.settings.adminToken !== undefined;

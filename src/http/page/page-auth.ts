@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { digest, isLoopbackHost } from '../require-admin.ts';
+import type { AuthFailures } from '../auth-failures.ts';
 import { renderLogin } from './render-login.ts';
 import { createSessionStore } from './session-store.ts';
 
@@ -23,7 +24,7 @@ export interface PageAuth {
  * never the token: the cookie cannot be turned back into API access elsewhere, it expires on the
  * server, and sign-out ends it there.
  */
-export function createPageAuth(settings: { host: string; adminToken: string | undefined }, now: () => number = Date.now): PageAuth {
+export function createPageAuth(settings: { host: string; adminToken: string | undefined }, now: () => number = Date.now, failures?: AuthFailures): PageAuth {
   const token = settings.adminToken;
   const sessions = createSessionStore({ ttlMs: SESSION_TTL_SECONDS * 1000, max: MAX_SESSIONS });
   const tokenOk = (offered: unknown) => typeof offered === 'string' && token !== undefined && timingSafeEqual(digest(offered), digest(token));
@@ -38,8 +39,14 @@ export function createPageAuth(settings: { host: string; adminToken: string | un
       res.status(503).type('text/plain').send('The audit page needs ADMIN_TOKEN on a non-loopback HOST.');
       return;
     }
-    if (tokenOk(/^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1]) || sessionOk(req)) return next();
+    if (sessionOk(req)) return next();
+    if (failures?.refuseIfBlocked(req, res)) return;
+    const bearer = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
+    if (tokenOk(bearer)) return next();
     const queryToken = req.query.token;
+    if (bearer !== undefined || queryToken !== undefined) {
+      if (!tokenOk(queryToken)) failures?.failed(req, 'page');
+    }
     if (queryToken !== undefined && tokenOk(queryToken)) {
       // Trade the token for the cookie at once, so it leaves the address bar and the history.
       setSession(req, res);
@@ -52,7 +59,9 @@ export function createPageAuth(settings: { host: string; adminToken: string | un
   const login: RequestHandler = (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = localPath(req, body.next);
+    if (failures?.refuseIfBlocked(req, res)) return;
     if (!tokenOk(body.token)) {
+      failures?.failed(req, 'page');
       res.status(401).type('html').send(renderLogin({ refused: true, next }).value);
       return;
     }
