@@ -19,6 +19,15 @@ describe('guessing the admin token (issue 21, item 4)', () => {
     body: new URLSearchParams({ token, next: '/' }).toString(),
   });
 
+  it('names the sign-in form\'s own limit when its body is too large, not the webhooks\' 1 MiB', async () => {
+    const response = await fetch(`${env.app.url}/login`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.app.url },
+      body: `token=${'x'.repeat(10_000)}`,
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'payload_too_large', message: 'body over 4096 bytes' });
+  });
+
   it('after 10 refusals in a minute a source gets 429 with Retry-After, across the API and the sign-in form; each refusal is logged without the value and counted', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await api(`${GUESS}-${i}`)).status);

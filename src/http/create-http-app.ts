@@ -84,7 +84,9 @@ function errorHandler(log: Logger): ErrorRequestHandler {
     if (res.headersSent) return;
     const status = typeof error?.status === 'number' ? error.status : 500;
     if (status === 413) {
-      res.status(413).json({ error: 'payload_too_large', message: `body over ${WEBHOOK_BODY_LIMIT}` });
+      // The parser that refused it knows its own limit (1 MiB for webhooks, a few KB for the sign-in form).
+      const limit = typeof error?.limit === 'number' ? `${error.limit} bytes` : WEBHOOK_BODY_LIMIT;
+      res.status(413).json({ error: 'payload_too_large', message: `body over ${limit}` });
       return;
     }
     if (status >= 400 && status < 500) {
