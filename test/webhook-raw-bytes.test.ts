@@ -39,7 +39,7 @@ describe('POST /webhooks/avara with raw bytes and types of the sender\'s choosin
   afterAll(() => env.stop());
 
   const post = (body: Buffer, headers: Record<string, string>) =>
-    fetch(`${env.app.url}/webhooks/avara`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    fetch(`${env.app.url}/webhooks/avara`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/json', ...headers } });
 
   it('answers 400 malformed_json (not 401) to a correctly signed body that is not UTF-8, storing nothing', async () => {
     const key = env.sandbox.webhookKey;
