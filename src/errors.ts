@@ -32,6 +32,9 @@ export type ErrorCode =
   // HL7 v2 target (hl7v2-mapping.md "Acknowledgments").
   | 'hl7_rejected'
   | 'hl7_no_ack'
+  // fhir-documents target (fhir-mapping.md "Document target"): a person looks at the chart.
+  | 'write_outcome_unknown'
+  | 'encounter_not_found'
   | 'lease_expired_repeatedly'
   // Orders (EHR -> Avara): the EHR's data cannot make a study; fixed records are picked up again.
   | 'order_no_study_uid'

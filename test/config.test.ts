@@ -90,8 +90,17 @@ describe('configuration', () => {
     expect(both.delivery.hl7).toMatchObject({ host: 'engine.hospital.example', port: 2575, ackTimeoutMs: 30_000, messageType: 'ORU^R01', sendingApplication: 'AVARA', processingId: 'P', patientClass: 'O', embedPdf: true, tls: undefined });
     expect(configError({ ...VALID, DELIVERY_TARGETS: 'hl7v2', HL7_HOST: 'e', HL7_PORT: '2575', HL7_TLS: 'true', HL7_TLS_CERT_FILE: '/c.pem' })).toBe('HL7_TLS_KEY_FILE: is required with HL7_TLS_CERT_FILE');
     expect(configError({ ...VALID, DELIVERY_TARGETS: 'fhir,fhir' })).toMatch(/^DELIVERY_TARGETS: names a target twice/);
-    expect(configError({ ...VALID, DELIVERY_TARGETS: 'fhir-documents' })).toMatch(/^DELIVERY_TARGETS: fhir-documents is not available in this version yet/);
-    expect(configError({ ...VALID, DELIVERY_TARGETS: 'smtp' })).toMatch(/^DELIVERY_TARGETS: each target must be fhir or hl7v2/);
+    expect(configError({ ...VALID, DELIVERY_TARGETS: 'smtp' })).toMatch(/^DELIVERY_TARGETS: each target must be fhir, fhir-documents or hl7v2/);
+  });
+
+  it('takes fhir-documents as a target, with a PDF, no encounter and identifier search by default', () => {
+    const documents = loadConfig({ ...VALID, DELIVERY_TARGETS: 'fhir-documents' });
+    expect(documents.delivery.targets).toEqual(['fhir-documents']);
+    expect(documents.delivery.documents).toEqual({ content: 'pdf', encounter: 'none', identifierSearch: true });
+    const text = loadConfig({ ...VALID, DELIVERY_TARGETS: 'fhir,fhir-documents', FHIR_DOCUMENT_CONTENT: 'text', FHIR_DOCUMENT_ENCOUNTER: 'search', FHIR_DOCUMENT_IDENTIFIER_SEARCH: 'false' });
+    expect(text.delivery.documents).toEqual({ content: 'text', encounter: 'search', identifierSearch: false });
+    expect(configError({ ...VALID, FHIR_DOCUMENT_CONTENT: 'html' })).toMatch(/^FHIR_DOCUMENT_CONTENT: /);
+    expect(configError({ ...VALID, FHIR_DOCUMENT_ENCOUNTER: 'create' })).toMatch(/^FHIR_DOCUMENT_ENCOUNTER: /);
   });
 
   it('names an invalid variable without echoing its value', () => {

@@ -48,6 +48,14 @@ export interface MappingSettings {
   studyTimeZone: string;
 }
 
+/** The `fhir-documents` target (fhir-mapping.md "Document target"). */
+export interface DocumentSettings {
+  content: 'pdf' | 'text';
+  encounter: 'none' | 'search';
+  /** Whether a lost write answer is looked for by identifier (else it stops as write_outcome_unknown). */
+  identifierSearch: boolean;
+}
+
 export interface Hl7Settings {
   host: string;
   port: number;
@@ -87,6 +95,8 @@ export interface Config {
     mapping: MappingSettings;
     /** The `hl7v2` target's interface engine and message settings; undefined when it is not a target. */
     hl7: Hl7Settings | undefined;
+    /** Read by the `fhir-documents` target only; defaults when it is not a target. */
+    documents: DocumentSettings;
   };
   /** The reconciliation poller and backfill: what they enqueue goes to every target. */
   poll: { intervalMs: number; maxRequestsPerSecond: number; targets: DeliveryTarget[] };
@@ -178,6 +188,7 @@ function toConfig(e: ServeEnv): Config {
         studyTimeZone,
       },
       hl7: e.DELIVERY_TARGETS.includes('hl7v2') ? toHl7Settings(e) : undefined,
+      documents: { content: e.FHIR_DOCUMENT_CONTENT, encounter: e.FHIR_DOCUMENT_ENCOUNTER, identifierSearch: e.FHIR_DOCUMENT_IDENTIFIER_SEARCH },
     },
     poll: toPollSlice(e),
     orders: {

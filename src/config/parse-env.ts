@@ -30,7 +30,7 @@ const timeZone = z.string().refine((tz) => {
 }, 'must be an IANA time zone such as Europe/Berlin');
 
 /** Where every signed report goes (design.md "Delivery targets"). */
-export const DELIVERY_TARGETS = ['fhir', 'hl7v2'] as const;
+export const DELIVERY_TARGETS = ['fhir', 'fhir-documents', 'hl7v2'] as const;
 export type DeliveryTarget = (typeof DELIVERY_TARGETS)[number];
 
 const Env = z.object({
@@ -86,10 +86,11 @@ const Env = z.object({
   SYNC_WEBHOOK_BUDGET_MS: int(100, 60_000, 1500),
   WORKLIST_ALLOWED_AE_TITLES: commaList.optional(),
   DELIVERY_TARGETS: commaList.pipe(z.array(z.enum(DELIVERY_TARGETS, {
-    error: (issue) => (issue.input === 'fhir-documents'
-      ? 'fhir-documents is not available in this version yet (fhir and hl7v2 are)'
-      : 'each target must be fhir or hl7v2'),
+    error: () => 'each target must be fhir, fhir-documents or hl7v2',
   })).min(1).refine((targets) => new Set(targets).size === targets.length, 'names a target twice')).default(['fhir']),
+  FHIR_DOCUMENT_CONTENT: z.enum(['pdf', 'text']).default('pdf'),
+  FHIR_DOCUMENT_ENCOUNTER: z.enum(['none', 'search']).default('none'),
+  FHIR_DOCUMENT_IDENTIFIER_SEARCH: bool.default(true),
   HL7_HOST: optionalText,
   HL7_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   HL7_TLS: bool.default(false),
