@@ -21,9 +21,20 @@ export interface FhirClientSettings {
 /** A parameter given several values (e.g. `occurrence: ['ge2026-11-20', 'le2026-11-21']`) repeats in the URL: AND. */
 export type SearchQuery = Record<string, string | string[]>;
 
+/** Where the server put a created resource (its `Location`). */
+export interface CreatedResource {
+  id: string;
+  versionId: string | undefined;
+}
+
 export interface FhirClient {
   search<T extends Resource>(resourceType: T['resourceType'], query: SearchQuery): Promise<T[]>;
   postTransaction(bundle: Bundle): Promise<Bundle>;
+  /**
+   * One plain `POST <type>` (no If-None-Exist). Never sent twice within the call: after a timeout,
+   * a dropped connection or a 5xx the resource may exist, and only the caller can look for it.
+   */
+  create(resource: Resource): Promise<CreatedResource>;
   /** Every page of a search, following the server's `next` links (each page retried on its own). */
   searchPages<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): AsyncGenerator<T[], void, undefined>;
   readonly baseUrl: string;
@@ -31,12 +42,13 @@ export interface FhirClient {
 
 export function createFhirClient(settings: FhirClientSettings): FhirClient {
   const timeoutMs = settings.timeoutMs ?? 60_000;
+  const fetchClassified = classifyingFetch({ baseUrl: settings.baseUrl, timeoutMs }, settings.auth);
   const medplum = new MedplumClient({
     baseUrl: `${settings.baseUrl}/`,
     fhirUrlPath: '',
     cacheTime: 0,
     autoBatchTime: 0,
-    fetch: classifyingFetch({ baseUrl: settings.baseUrl, timeoutMs }, settings.auth),
+    fetch: fetchClassified,
   });
   if (settings.auth.kind === 'basic') medplum.setBasicAuth(settings.auth.username, settings.auth.password);
   if (settings.auth.kind === 'bearer') medplum.setAccessToken(settings.auth.token);
@@ -76,7 +88,40 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     // echoed back (a delivery bundle carries its PDF twice, hundreds of KB to serialize and parse).
     postTransaction: (bundle: Bundle) =>
       retrying('transaction', (options) => medplum.executeBatch(bundle, { ...options, headers: { Prefer: 'return=minimal' } }), 'postTransaction'),
+    // Beside Medplum's client, which keeps the answer's Location to itself; same fetch, same auth.
+    create: (resource: Resource) =>
+      requestWithRetries({ ...retry, maxRetries: 0, observe: settings.observe }, {
+        operation: `create:${resource.resourceType}`,
+        async attempt({ signal }) {
+          const headers: Record<string, string> = { 'Content-Type': 'application/fhir+json', Accept: 'application/fhir+json', Prefer: 'return=minimal' };
+          const authorization = staticAuthorization(settings.auth);
+          if (authorization) headers.Authorization = authorization;
+          const response = await fetchClassified(`${settings.baseUrl}/${resource.resourceType}`, { method: 'POST', headers, body: JSON.stringify(resource), signal });
+          return createdResource(resource.resourceType, response);
+        },
+        failureWithoutAnswer: (error) => toFhirError(error, `create ${resource.resourceType}`),
+      }),
   };
+}
+
+function staticAuthorization(auth: FhirAuth): string | undefined {
+  if (auth.kind === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth.kind === 'bearer') return `Bearer ${auth.token}`;
+  return undefined;
+}
+
+/** The id from `Location` (`[base/]Type/id[/_history/vid]`), else from a returned body. */
+async function createdResource(resourceType: string, response: Response): Promise<CreatedResource> {
+  const location = response.headers.get('location') ?? '';
+  const match = new RegExp(`(?:^|/)${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/_history/([A-Za-z0-9\\-.]{1,64}))?/?$`).exec(location);
+  if (match) {
+    await response.body?.cancel();
+    return { id: match[1]!, versionId: match[2] };
+  }
+  const body = (await response.json().catch(() => undefined)) as { resourceType?: string; id?: string; meta?: { versionId?: string } } | undefined;
+  if (body?.resourceType === resourceType && body.id) return { id: body.id, versionId: body.meta?.versionId };
+  // Written, by the status, but not where: the caller's search finds it.
+  throw SyncError.retryable('fhir_readback_failed', `FHIR answered ${response.status} to a ${resourceType} create without naming the resource`);
 }
 
 export function toSearchParams(query: SearchQuery): URLSearchParams {
