@@ -10,6 +10,7 @@ import { createLogger } from './create-logger.ts';
 import { startSandbox } from './standins/avara-sandbox/start-sandbox.ts';
 import { sandboxStartupLine } from './standins/avara-sandbox/sandbox-startup-line.ts';
 import { startFhirServer } from './standins/fhir-store/start-fhir-server.ts';
+import { EHR_MODES, type EhrMode } from './standins/fhir-store/documents-mode.ts';
 import { readJwksOption } from './standins/fhir-store/smart/read-jwks-option.ts';
 import { MLLP_ACK_MODES, type MllpAckMode, startMllpReceiver } from './standins/mllp-receiver/start-mllp-receiver.ts';
 import { runDemo } from './commands/run-demo.ts';
@@ -88,9 +89,10 @@ program
   .option('--auth <mode>', 'none, or smart: SMART Backend Services tokens required (with --jwks and --client-id)', (v) => (v === 'none' || v === 'smart' ? v : invalid('must be none or smart')), 'none')
   .option('--jwks <file or URL>', "--auth smart: the client's public keys, a JWK Set file or its https URL")
   .option('--client-id <id>', '--auth smart: the client id assertions must carry as iss and sub')
-  .action(async (opts: { port: number; host: string; auth: 'none' | 'smart'; jwks?: string; clientId?: string }) => {
+  .option('--ehr <kind>', 'transactions, or documents: like Epic/Oracle Health (no transactions or conditional writes; Patient, Practitioner, ImagingStudy, DiagnosticReport read-only)', (v) => EHR_MODES.find((m) => m === v) ?? invalid('must be transactions or documents'), 'transactions')
+  .action(async (opts: { port: number; host: string; auth: 'none' | 'smart'; jwks?: string; clientId?: string; ehr: EhrMode }) => {
     const smart = opts.auth === 'smart' ? await readJwksOption(opts.jwks, opts.clientId) : undefined;
-    const server = await startFhirServer({ port: opts.port, host: opts.host, auth: { smart } });
+    const server = await startFhirServer({ port: opts.port, host: opts.host, auth: { smart }, ehr: opts.ehr });
     process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl })}\n`);
     stopOnSignals(createLogger('info'), () => server.stop());
   });

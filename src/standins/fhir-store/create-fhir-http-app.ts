@@ -4,6 +4,7 @@ import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { buildCapabilityStatement } from './capability-statement.ts';
+import { documentsModeRefusal, type EhrMode, type Refusal } from './documents-mode.ts';
 import type { FaultState, InjectedEntryFailure, InjectedFailure } from './fault-switches.ts';
 import type { IndexedMemoryRepository } from './indexed-memory-repository.ts';
 import { processBundle } from './process-bundle.ts';
@@ -19,6 +20,8 @@ export type FhirHttpAppDeps = {
   basePath: string;
   /** SMART Backend Services in front of every FHIR request (smart/smart-auth-router.ts). */
   auth?: express.Router;
+  /** Default transactions; documents refuses what Epic / Oracle Health refuse (documents-mode.ts). */
+  ehr?: EhrMode;
 };
 
 // Delivery bundles carry base64 PDFs (a 30 MB PDF is 40 MB of base64).
@@ -67,6 +70,12 @@ async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially
   }
   const baseUrl = `${req.protocol}://${req.get('host')}${deps.basePath}`;
   const relativeUrl = withPageSize(req.method, req.url.replace(/^\//, ''));
+  const refusal = deps.ehr === 'documents' ? documentsModeRefusal(req.method, relativeUrl, req.get('if-none-exist')) : undefined;
+  if (refusal) {
+    writeRefusal(res, refusal);
+    finishRecord(record, refusal.status);
+    return;
+  }
   const racyGapMs = faults.racyGapMs();
   const response = racyGapMs !== undefined && isBundlePost(req, relativeUrl)
     ? await processBundle({ ...deps, racy: { gapMs: racyGapMs, runSerially } }, req.body)
@@ -86,7 +95,7 @@ async function handleFhirRequest(deps: FhirHttpAppDeps, runSerially: RunSerially
 
 async function dispatch(deps: FhirHttpAppDeps, req: Request, relativeUrl: string, baseUrl: string): Promise<FhirResponse> {
   const path = relativeUrl.split('?')[0];
-  if (req.method === 'GET' && path === 'metadata') return [allOk, buildCapabilityStatement(baseUrl)];
+  if (req.method === 'GET' && path === 'metadata') return [allOk, buildCapabilityStatement(baseUrl, deps.ehr ?? 'transactions')];
   if (isBundlePost(req, relativeUrl)) return processBundle(deps, req.body);
   const request: FhirRequest = {
     method: req.method as HttpMethod,
@@ -151,6 +160,10 @@ function writeInjectedFailure(res: Response, failure: InjectedFailure): void {
     issue: [{ severity: 'error', code: 'transient', details: { text: `Injected fault: ${failure.status}` } }],
   };
   res.status(failure.status).type(FHIR_JSON).send(JSON.stringify(outcome));
+}
+
+function writeRefusal(res: Response, refusal: Refusal): void {
+  res.status(refusal.status).type(FHIR_JSON).send(JSON.stringify(refusal.outcome));
 }
 
 /** Body parsing errors (malformed JSON, too large) as OperationOutcomes; never echoes the body. */

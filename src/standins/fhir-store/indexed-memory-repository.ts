@@ -7,6 +7,7 @@ import { loadFhirDefinitions } from './load-fhir-definitions.ts';
 import type { MemoryStorage } from './memory-storage.ts';
 import { memoryStorageOf } from './memory-storage.ts';
 import { SearchIndex } from './search-index.ts';
+import { withTypedBareIds } from './typed-bare-ids.ts';
 import { validateStoredResource } from './validate-stored-resource.ts';
 
 /** What a write inside a transaction replaced, so a failure can put it back. */
@@ -65,7 +66,8 @@ export class IndexedMemoryRepository extends MemoryRepository {
     this.index.remove(resourceType, id);
   }
 
-  override async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+  override async search<T extends Resource>(request: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    const searchRequest = withTypedBareIds(request);
     // Sorting stays with MemoryRepository so its comparator decides the order.
     const ids = searchRequest.sortRules?.length ? undefined : this.index.candidates(searchRequest);
     if (!ids) {

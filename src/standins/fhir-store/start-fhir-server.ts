@@ -1,4 +1,6 @@
+import type { WithId } from '@medplum/core';
 import { FhirRouter } from '@medplum/fhir-router';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +10,7 @@ import { createFaultSwitches } from './fault-switches.ts';
 import { IndexedMemoryRepository } from './indexed-memory-repository.ts';
 import type { RecordedRequest } from './request-log.ts';
 import { createRequestLog } from './request-log.ts';
+import type { EhrMode } from './documents-mode.ts';
 import { smartAuthRouter, type SmartAuthControl, type SmartAuthOptions } from './smart/smart-auth-router.ts';
 
 export type StartFhirServerOptions = {
@@ -19,6 +22,8 @@ export type StartFhirServerOptions = {
   basePath?: string;
   /** Behave like an EHR that authenticates backend services with SMART (private_key_jwt). */
   auth?: { smart?: SmartAuthOptions };
+  /** Default transactions. documents: behave like Epic / Oracle Health (see documents-mode.ts). */
+  ehr?: EhrMode;
 };
 
 export type EmbeddedFhirServerFaults = FaultSwitches & {
@@ -34,6 +39,11 @@ export type EmbeddedFhirServer = {
   port: number;
   /** The store itself, for tests to seed, count and search without HTTP. */
   repository: IndexedMemoryRepository;
+  /**
+   * Stores a resource as the EHR's own data would be there (keeping its id if it has one), past
+   * documents mode's refusals: how tests register the patients and practitioners it never takes.
+   */
+  seed<T extends Resource>(resource: T): Promise<WithId<T>>;
   faults: EmbeddedFhirServerFaults;
   /** The last 1,000 requests received, oldest first, with when and how each ended. */
   requests(): readonly RecordedRequest[];
@@ -50,7 +60,7 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
   const switches = createFaultSwitches();
   const requestLog = createRequestLog();
   const smart = options.auth?.smart ? smartAuthRouter(options.auth.smart) : undefined;
-  const app = createFhirHttpApp({ repository, router: new FhirRouter(), faults: switches, requestLog, basePath, auth: smart?.router });
+  const app = createFhirHttpApp({ repository, router: new FhirRouter(), faults: switches, requestLog, basePath, auth: smart?.router, ehr: options.ehr });
   const server = createServer(app);
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
@@ -73,6 +83,7 @@ export async function startFhirServer(options: StartFhirServerOptions = {}): Pro
     baseUrl,
     port,
     repository,
+    seed: (resource) => repository.createResource(resource),
     faults,
     requests: () => requestLog.entries(),
     smart: smart && { ...smart.control, tokenUrl: `${baseUrl}/auth/token` },
