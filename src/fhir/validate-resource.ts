@@ -34,6 +34,15 @@ export function validateDeliveryBundle(bundle: Bundle): void {
   }
 }
 
+/** The same check for one resource sent on its own (the `fhir-documents` target's plain create). */
+export function validateOneResource(resource: Resource): void {
+  loadR4Definitions();
+  const issues = errorIssues(resource);
+  if (issues.length > 0) {
+    throw SyncError.permanent('fhir_invalid_resource', `invalid FHIR ${resource.resourceType}: ${issues.map(describeIssue).join('; ')}`);
+  }
+}
+
 // medplum's validator refuses any string over 1 MiB, which FHIR does not: a 1 MB PDF is
 // ~1.4 MB of base64. Large attachment data is checked here for base64 shape, then stood in for.
 const LARGE_DATA_CHARS = 64 * 1024;
