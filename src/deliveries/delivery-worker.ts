@@ -10,6 +10,7 @@ import { sqliteJobQueue } from '../store/sqlite-job-queue.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import type { DeliveryTarget, TargetDeps } from './targets/delivery-target.ts';
 import { createFhirTarget } from './targets/fhir/fhir-target.ts';
+import { createFhirDocumentsTarget } from './targets/fhir-documents/fhir-documents-target.ts';
 import { createHl7v2Target } from './targets/hl7v2/hl7v2-target.ts';
 
 /** The delivery slice of the configuration, as it is. */
@@ -46,6 +47,7 @@ export function startWorker(deps: WorkerDeps): Worker {
   const hl7 = deps.settings.hl7;
   const builders: Record<string, ((deps: TargetDeps) => DeliveryTarget) | undefined> = {
     fhir: createFhirTarget,
+    'fhir-documents': (shared: TargetDeps) => createFhirDocumentsTarget(shared, deps.settings.documents),
     ...(hl7 ? { hl7v2: (shared: TargetDeps) => createHl7v2Target(shared, hl7) } : {}),
     ...deps.targets,
   };
