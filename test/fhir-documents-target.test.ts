@@ -123,3 +123,31 @@ describe('fhir-documents target when the EHR cannot search DocumentReference by 
     expect(env.fhir.requests().filter((r) => isDocumentPost(r.method, r.path)).map((r) => r.dropped)).toEqual([true]);
   });
 });
+
+describe('fhir-documents target filing on an encounter (FHIR_DOCUMENT_ENCOUNTER=search)', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await startTestEnv({ env: { DELIVERY_TARGETS: TARGET, FHIR_DOCUMENT_ENCOUNTER: 'search', FHIR_DOCUMENT_CONTENT: 'text', MAX_ATTEMPTS: '2' }, fhir: { ehr: 'documents' } });
+  });
+  afterAll(() => env?.stop());
+
+  it('files the text on the one encounter covering the study date, and dead-letters encounter_not_found without one', async () => {
+    const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
+    const study = env.sandbox.getStudyState(signed!.studyId);
+    const patient = await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: study.reportMetadata.mrn! }] });
+    const day = study.reportMetadata.studyDate!;
+    const encounter = await env.fhir.seed({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient/${patient.id}` }, period: { start: `${day}T08:00:00Z`, end: `${day}T18:00:00Z` } });
+    await env.fhir.seed({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient/${patient.id}` }, period: { start: '2001-01-01', end: '2001-01-02' } });
+    await env.sendReportDelivered(signed!);
+    await settled(env, signed!.reportId, 'delivered');
+    const [document] = await documentsOf(env, signed!.reportId);
+    expect(document!.context?.encounter).toEqual([{ reference: `Encounter/${encounter.id}` }]);
+    expect(document!.content.map((c) => c.attachment.contentType)).toEqual(['text/plain; charset=utf-8']);
+
+    const [without] = await env.sandbox.signReports(1, { sendWebhooks: false });
+    await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: env.sandbox.getStudyState(without!.studyId).reportMetadata.mrn! }] });
+    await env.sendReportDelivered(without!);
+    expect(await settled(env, without!.reportId, 'dead')).toMatchObject({ lastErrorCode: 'encounter_not_found', attempts: 2 });
+    expect(await documentsOf(env, without!.reportId)).toEqual([]);
+  });
+});
