@@ -87,10 +87,19 @@ export async function runAttempt<L extends JobLease, Event extends string>(jobs:
       queue.releaseLocks(lease);
     }));
   } catch (error) {
-    await bestEffort(log, false, () => queue.together(() => {
-      outcome = recordFailure(jobs, deps, lease, toSyncError(error), log, deps.now() - started, onPause);
-      queue.releaseLocks(lease);
-    }));
+    let recorded: ReturnType<typeof recordFailure> | undefined;
+    let committed = false;
+    await bestEffort(log, false, async () => {
+      await queue.together(() => {
+        recorded = recordFailure(jobs, deps, lease, toSyncError(error), log, deps.now() - started, onPause);
+        queue.releaseLocks(lease);
+      });
+      committed = true;
+    });
+    if (recorded && committed) {
+      outcome = recorded.outcome;
+      recorded.announce();
+    }
   } finally {
     clearInterval(heartbeat);
     // Normally given back above already; then this changes nothing.
@@ -99,26 +108,38 @@ export async function runAttempt<L extends JobLease, Event extends string>(jobs:
   return outcome;
 }
 
+/**
+ * Records the failure as its verb; what is said about it (log lines, the pause) is returned to be
+ * done after the commit, so nobody reading the log sees a state the database does not hold yet.
+ */
 function recordFailure<L extends JobLease, Event extends string>(
   jobs: JobAttempts<L, Event>, deps: JobLoopDeps, lease: L, failure: SyncError, log: Logger, ms: number, onPause: ((ms: number, code: string) => void) | undefined,
-): string {
+): { outcome: string; announce(): void } {
   const { queue, noun } = jobs;
   const at = deps.now();
   const decision = decideFailure(failure, lease.attempt, deps.settings);
   const outcome = decision.action === 'release' ? 'released' : decision.action === 'dead' ? 'dead' : 'failed';
-  jobs.onFinished?.({ outcome, ms, code: failure.code });
   if (decision.action === 'release') {
     queue.release(lease, at + decision.delayMs, decision.reason, at);
-    if (decision.reason === 'credentials_refused') onPause?.(decision.delayMs, failure.code);
-    else log.info({ code: failure.code, retryInMs: decision.delayMs }, 'rate limited; waiting as asked');
   } else if (decision.action === 'dead') {
     queue.dead(lease, { code: failure.code, message: failure.message }, at);
-    log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, `${noun} dead-lettered; a person must look`);
   } else {
     queue.fail(lease, { code: failure.code, message: failure.message }, at + decision.delayMs, at);
-    log.warn({ outcome: 'failed', code: failure.code, retryInMs: decision.delayMs }, `${noun} failed; will retry`);
   }
-  return outcome;
+  return {
+    outcome,
+    announce() {
+      jobs.onFinished?.({ outcome, ms, code: failure.code });
+      if (decision.action === 'release') {
+        if (decision.reason === 'credentials_refused') onPause?.(decision.delayMs, failure.code);
+        else log.info({ code: failure.code, retryInMs: decision.delayMs }, 'rate limited; waiting as asked');
+      } else if (decision.action === 'dead') {
+        log.error({ outcome: 'dead', code: failure.code, retryable: failure.retryable }, `${noun} dead-lettered; a person must look`);
+      } else {
+        log.warn({ outcome: 'failed', code: failure.code, retryInMs: decision.delayMs }, `${noun} failed; will retry`);
+      }
+    },
+  };
 }
 
 /**
