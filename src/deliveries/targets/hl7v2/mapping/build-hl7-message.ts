@@ -21,10 +21,11 @@ export function buildHl7Message(input: Hl7MessageInput, options: Hl7MessageOptio
   const patient = [buildPid(input.study, facts.metadata, options), buildPv1(options)];
   const { messageType, segments } =
     options.messageType === 'MDM^T02' ? mdmSegments(facts, deliveredReport(facts, input.reportId), options) : oruSegments(facts, options);
-  const body = [...patient, ...segments];
-  const contentHash = messageContentHash(toText(buildMsh(options, messageType, { time: '', controlId: '' }), body));
+  // The body (most of it the PDF) is written once; only MSH differs between the hashed and the sent form.
+  const body = toText([...patient, ...segments]);
+  const contentHash = messageContentHash(`${toText([buildMsh(options, messageType, { time: '', controlId: '' })])}\r${body}`);
   const controlId = messageControlId(input.study.studyId, contentHash);
-  const text = toText(buildMsh(options, messageType, { time: hl7Instant(options.now()), controlId }), body);
+  const text = `${toText([buildMsh(options, messageType, { time: hl7Instant(options.now()), controlId })])}\r${body}`;
   return { text, controlId, contentHash, messageType };
 }
 
@@ -52,6 +53,6 @@ function deliveredReport(facts: ReportFacts, reportId: string): SignedReport {
   return document;
 }
 
-function toText(msh: Hl7Segment, body: Hl7Segment[]): string {
-  return new Hl7Message([msh, ...body]).toString();
+function toText(segments: Hl7Segment[]): string {
+  return new Hl7Message(segments).toString();
 }

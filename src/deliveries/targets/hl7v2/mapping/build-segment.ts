@@ -4,8 +4,12 @@ import { escapeHl7 } from '../../../../hl7/escape-hl7.ts';
 /** One value; absent and '' both leave the position empty. */
 export type Hl7Value = string | undefined;
 
-/** One component: a value, or subcomponents in order (e.g. the CNN inside OBR-32). */
-export type Hl7Component = Hl7Value | { subcomponents: readonly Hl7Value[] };
+/**
+ * One component: a value, subcomponents in order (e.g. the CNN inside OBR-32), or a value that
+ * cannot hold a delimiter by construction (base64), written as it is: escaping a 300 KB PDF
+ * scans it for nothing on every delivery.
+ */
+export type Hl7Component = Hl7Value | { subcomponents: readonly Hl7Value[] } | { base64: string };
 
 /** A field: one value, its components in order, or repetitions of components. */
 export type Hl7FieldValue = Hl7Component | readonly Hl7Component[] | { repetitions: readonly (readonly Hl7Component[])[] };
@@ -41,6 +45,7 @@ function renderComponents(components: readonly Hl7Component[]): string[] {
 
 function renderComponent(component: Hl7Component): string {
   if (component === undefined || typeof component === 'string') return escapeHl7(component ?? '');
+  if ('base64' in component) return component.base64;
   return trimTrailingEmpty(component.subcomponents.map((part) => escapeHl7(part ?? ''))).join(CONTEXT.subcomponentSeparator);
 }
 

@@ -48,5 +48,5 @@ function textObservation(facts: ReportFacts, text: string, status: 'F' | 'C'): R
 // ED: source application (empty), type AP(plication), subtype PDF, encoding, data.
 function pdfValue(pdf: Uint8Array): Hl7FieldValue {
   const base64 = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength).toString('base64');
-  return [undefined, 'AP', 'PDF', 'Base64', base64];
+  return [undefined, 'AP', 'PDF', 'Base64', { base64 }];
 }
