@@ -55,7 +55,7 @@ program
   .option('--reports <n>', 'reports to sign off (with --orders: orders to place)', positive, 25)
   .option('--orders', 'the EHR -> Avara direction: FHIR orders become Avara studies, signed reports come back basedOn them')
   .option('--keep', 'keep everything running and print the URLs')
-  .option('--targets <list>', 'delivery targets: fhir, hl7v2 or both (hl7v2 runs the embedded MLLP receiver)', demoTargets, ['fhir'])
+  .option('--targets <list>', 'delivery targets: fhir, fhir-documents, hl7v2 or a list (hl7v2 runs the embedded MLLP receiver; fhir-documents runs the store as a documents-only EHR with the patients pre-registered)', demoTargets, ['fhir'])
   .action(async (opts: { reports: number; orders?: boolean; keep?: boolean; targets: string[] }) => {
     const keep = opts.keep ?? false;
     const result = opts.orders
@@ -242,7 +242,9 @@ registerOrdersCommands(program, sqlitePath);
 
 function demoTargets(value: string): string[] {
   const targets = value.split(',').map((t) => t.trim()).filter(Boolean);
-  if (targets.length === 0 || targets.some((t) => t !== 'fhir' && t !== 'hl7v2')) invalid('must be fhir, hl7v2 or fhir,hl7v2');
+  if (targets.length === 0 || targets.some((t) => !['fhir', 'hl7v2', 'fhir-documents'].includes(t))) invalid('must be fhir, fhir-documents, hl7v2 or a list of them (fhir,hl7v2)');
+  // One embedded store cannot be both a full FHIR server and a documents-only EHR.
+  if (targets.includes('fhir') && targets.includes('fhir-documents')) invalid('cannot combine fhir and fhir-documents in one demo (the embedded store runs in one mode); run them one at a time');
   return targets;
 }
 

@@ -44,6 +44,19 @@ describe('the embedded demos', () => {
     expect(text()).toContain('HL7 receiver: 3 messages accepted, 3 received');
   });
 
+  it('--targets fhir-documents pre-registers the patients in a documents-only store and files one DocumentReference per report', async () => {
+    const { out, text } = capture();
+    const result = await runDemo({ reports: 3, keep: false, out, targets: ['fhir-documents'] });
+    expect(result.ok).toBe(true);
+    expect(text()).toMatch(/^report\s+patient\s+status\s+FHIR DocumentReference$/m);
+    expect(text().match(/ delivered {2}DocumentReference\/\S+$/gm)).toHaveLength(3);
+    expect(text()).toMatch(/delivered: 3/);
+  });
+
+  it('refuses fhir and fhir-documents together: one embedded store cannot be in both modes', async () => {
+    await expect(runDemo({ reports: 1, keep: false, out: capture().out, targets: ['fhir', 'fhir-documents'] })).rejects.toThrow(/cannot combine fhir and fhir-documents/);
+  });
+
   it('closes the loop for orders: FHIR order -> Avara study -> signed report basedOn the order, on the same chart', async () => {
     const { out, text } = capture();
     const result = await runOrdersDemo({ orders: 3, keep: false, out });

@@ -10,6 +10,7 @@ import { startFhirServer, type EmbeddedFhirServer } from '../standins/fhir-store
 import { getDelivery, type Delivery } from '../store/deliveries.ts';
 import type { Store } from '../store/open-store.ts';
 import { startMllpReceiver, type MllpReceiver } from '../standins/mllp-receiver/start-mllp-receiver.ts';
+import { refuseMixedFhirTargets, signForRegisteredPatients } from './demo-documents.ts';
 
 export interface DemoOptions {
   reports: number;
@@ -43,8 +44,9 @@ const DEMO_SETTINGS = { PATIENT_MODE: 'create', MRN_SYSTEM: DEMO_MRN_SYSTEM, STU
 
 /** Sandbox, embedded FHIR store and the service on loopback, on a temporary SQLite file. */
 export async function startDemoStack(extraEnv: Record<string, string> = {}, targets: string[] = ['fhir']): Promise<DemoStack> {
+  refuseMixedFhirTargets(targets);
   const dir = mkdtempSync(join(tmpdir(), 'avara-fhir-sync-demo-'));
-  const fhir = await startFhirServer({ port: 0 });
+  const fhir = await startFhirServer({ port: 0, ...(targets.includes('fhir-documents') ? { ehr: 'documents' as const } : {}) });
   const sandbox = await startSandbox({ port: 0, seed: 20261126 });
   const receiver = targets.includes('hl7v2') ? await startMllpReceiver({ port: 0, ack: 'AA' }) : undefined;
   const hl7Env = receiver ? { HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port), HL7_RECEIVING_APPLICATION: 'DEMO_RIS' } : {};
@@ -101,7 +103,9 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop
 
   const started = Date.now();
   options.out.write(`Signing off ${options.reports} reports in the Avara sandbox (targets: ${targets.join(', ')})...\n`);
-  const signed = await sandbox.signReports(options.reports);
+  const signed = targets.includes('fhir-documents')
+    ? await signForRegisteredPatients(sandbox, stack.fhir, `${app.url}/webhooks/avara`, DEMO_MRN_SYSTEM, options.reports)
+    : await sandbox.signReports(options.reports);
   const byTarget = await waitForFinalStates(app.store, signed.map((s) => s.reportId), targets, options.timeoutMs ?? 120_000);
   options.out.write(renderTable(byTarget, targets, sandbox));
   for (const target of targets) {
@@ -132,7 +136,7 @@ async function waitForFinalStates(store: Store, reportIds: string[], targets: st
   }
 }
 
-// Per target: its state, and what it wrote (the FHIR DiagnosticReport; the HL7 control id and its ACK's).
+// Per target: its state, and what it wrote (the FHIR DiagnosticReport or DocumentReference; the HL7 control id and its ACK's).
 function renderTable(rows: RowsByTarget[], targets: string[], sandbox: Sandbox): string {
   const lines = rows.map((byTarget) => {
     const any = Object.values(byTarget).find((row) => row !== undefined);
@@ -143,16 +147,17 @@ function renderTable(rows: RowsByTarget[], targets: string[], sandbox: Sandbox):
       if (!row) return ['not received', ''];
       const wrote = target === 'hl7v2'
         ? (row.hl7ControlId ? `${row.hl7ControlId} ACK ${row.hl7AckControlId ?? (row.state === 'delivered' ? '(unchanged content)' : '-')}` : row.lastErrorCode ?? '')
-        : row.fhirRefs?.DiagnosticReport?.split('/_history')[0] ?? row.lastErrorCode ?? '';
+        : row.fhirRefs?.[target === 'fhir-documents' ? 'DocumentReference' : 'DiagnosticReport']?.split('/_history')[0] ?? row.lastErrorCode ?? '';
       return [row.state, wrote];
     })];
   });
-  const header = ['report', 'patient', ...targets.flatMap((target) =>
-    target === 'hl7v2' ? [targets.length > 1 ? 'hl7v2' : 'status', 'HL7 control id and ACK'] : [targets.length > 1 ? 'fhir' : 'status', 'FHIR DiagnosticReport'])];
+  const header = ['report', 'patient', ...targets.flatMap((target) => [targets.length > 1 ? target : 'status', COLUMN[target] ?? 'FHIR DiagnosticReport'])];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n') + '\n';
 }
+
+const COLUMN: Record<string, string> = { hl7v2: 'HL7 control id and ACK', fhir: 'FHIR DiagnosticReport', 'fhir-documents': 'FHIR DocumentReference' };
 
 /** Initials only: the demo table must not show a patient's name either. */
 function initials(name: string | undefined): string {
