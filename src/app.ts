@@ -63,7 +63,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store.close();
     throw error;
   }
-  const metrics = createMetrics(store, now, config.delivery.targets);
+  const metrics = createMetrics(store, now, config.delivery.targets, config.poll.intervalMs);
   const { avara, fhir } = createInstrumentedClients(config, metrics);
   const worker = inThread
     ? await startWorkerThread({ config, log, metrics, nice: config.delivery.nice }).catch((error: unknown) => {

@@ -24,7 +24,7 @@ export interface Metrics {
   fhirLastSuccessAt(): number | null;
 }
 
-export function createMetrics(store: Store, now: () => number = Date.now, targets: readonly string[] = ['fhir']): Metrics {
+export function createMetrics(store: Store, now: () => number = Date.now, targets: readonly string[] = ['fhir'], pollIntervalMs = 0): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -62,6 +62,7 @@ export function createMetrics(store: Store, now: () => number = Date.now, target
       this.set(Number(readSetting(store.db, POLL_LAST_SUCCESS_KEY) ?? 0) / 1000);
     },
   });
+  new Gauge({ name: `${P}poll_interval_seconds`, help: 'POLL_INTERVAL_SECONDS: 0 when the reconciliation poller is off', registers }).set(pollIntervalMs / 1000);
   new Gauge({
     name: `${P}studies_cancelled_after_delivery`, help: 'Studies cancelled in Avara after their report reached the EHR (a person must decide)', registers,
     collect() {
