@@ -5,6 +5,13 @@ import { probeMrnSystem, type PatientSettings } from './check-mrn-system.ts';
 import { fail, networkReason, ok, warn, type CheckResult } from './doctor-check.ts';
 import { fhirAuthHeaders, fhirGet } from './fhir-get.ts';
 import { checkSmartAuth } from './check-smart-auth.ts';
+import { checkDocumentsTarget, type DocumentCheckSettings } from './check-documents.ts';
+
+/** Which FHIR targets are configured: the full-server checks fail against a documents-only EHR by design. */
+export interface FhirTargets {
+  fhir: boolean;
+  documents: DocumentCheckSettings | undefined;
+}
 
 const AUTH_FIX = 'check FHIR_AUTH and its credentials (FHIR_BEARER_TOKEN, FHIR_USERNAME/FHIR_PASSWORD, FHIR_CLIENT_ID/SECRET/TOKEN_URL or FHIR_PRIVATE_KEY_FILE/KEY_ID)';
 
@@ -12,7 +19,8 @@ const AUTH_FIX = 'check FHIR_AUTH and its credentials (FHIR_BEARER_TOKEN, FHIR_U
  * Reads /metadata, checks what delivery relies on, proves our credentials on a real search, then
  * asks whether the EHR's patients carry MRN_SYSTEM at all.
  */
-export async function checkFhirServer(fhir: Config['fhir'], patients: PatientSettings): Promise<CheckResult[]> {
+export async function checkFhirServer(fhir: Config['fhir'], patients: PatientSettings, targets: FhirTargets = { fhir: true, documents: undefined }): Promise<CheckResult[]> {
+  const fullServer = targets.fhir || !targets.documents;
   let headers: Record<string, string>;
   const results: CheckResult[] = [];
   if (fhir.auth.kind === 'private_key_jwt') {
@@ -30,13 +38,15 @@ export async function checkFhirServer(fhir: Config['fhir'], patients: PatientSet
   const metadata = await fhirGet(`${fhir.baseUrl}/metadata`, headers);
   if ('error' in metadata) return [...results, fail('FHIR server', `${fhir.baseUrl}/metadata did not answer (${metadata.error})`, 'check FHIR_BASE_URL and network access')];
   if (metadata.status === 401 || metadata.status === 403) return [...results, fail('FHIR auth', `/metadata answered ${metadata.status}`, AUTH_FIX)];
-  const statement = metadata.json as CapabilityStatement | undefined;
-  if (metadata.status !== 200 || statement?.resourceType !== 'CapabilityStatement') {
+  const answered = metadata.json as CapabilityStatement | undefined;
+  const statement = metadata.status === 200 && answered?.resourceType === 'CapabilityStatement' ? answered : undefined;
+  if (!statement) {
     results.push(warn('FHIR capabilities', `/metadata answered ${metadata.status} without a CapabilityStatement; capabilities not checked`, 'ask the EHR vendor which R4 features are enabled'));
-  } else {
+  } else if (fullServer) {
     results.push(...checkCapabilities(statement));
   }
-  results.push(await probeSearch(fhir.baseUrl, headers));
+  if (fullServer) results.push(await probeSearch(fhir.baseUrl, headers));
+  if (targets.documents) results.push(...(await checkDocumentsTarget(fhir.baseUrl, headers, statement, targets.documents)));
   results.push(await probeMrnSystem(fhir.baseUrl, headers, patients));
   return results;
 }

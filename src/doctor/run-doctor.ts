@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config.ts';
 import { checkAvaraAccess, checkWebhookKeys } from './check-avara.ts';
 import { checkDatabase } from './check-database.ts';
 import { checkFhirServer } from './check-fhir.ts';
+import { identifierSystems } from '../deliveries/mapping/identifier-systems.ts';
 import { checkHl7Target } from './check-hl7.ts';
 import { checkMappingSettings } from './check-mapping-settings.ts';
 import { fail, ok, type CheckResult } from './doctor-check.ts';
@@ -30,7 +31,12 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
   checkMappingSettings(config).forEach(emit);
   checkWebhookKeys(config.avara).forEach(emit);
   emit(await checkAvaraAccess(config.avara));
-  (await checkFhirServer(config.fhir, { mrnSystem: config.delivery.mapping.mrnSystem, patientMode: config.delivery.patientMode })).forEach(emit);
+  const { targets, mapping, documents } = config.delivery;
+  const fhirTargets = {
+    fhir: targets.includes('fhir'),
+    documents: targets.includes('fhir-documents') ? { ...documents, reportIdSystem: identifierSystems(mapping).reportId } : undefined,
+  };
+  (await checkFhirServer(config.fhir, { mrnSystem: mapping.mrnSystem, patientMode: config.delivery.patientMode }, fhirTargets)).forEach(emit);
   if (config.delivery.hl7) (await checkHl7Target(config.delivery.hl7)).forEach(emit);
   checkDatabase(config.store.sqlitePath).forEach(emit);
   return results.every((r) => r.level !== 'FAIL');
