@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { startApp } from './app.ts';
 import { createAvaraClient } from './avara/avara-client.ts';
@@ -15,7 +16,7 @@ import { readJwksOption } from './standins/fhir-store/smart/read-jwks-option.ts'
 import { MLLP_ACK_MODES, type MllpAckMode, startMllpReceiver } from './standins/mllp-receiver/start-mllp-receiver.ts';
 import { runDemo } from './commands/run-demo.ts';
 import { runOrdersDemo } from './commands/run-orders-demo.ts';
-import { openStore } from './store/open-store.ts';
+import { openStore, type Store } from './store/open-store.ts';
 import { replayDelivery, requeueDelivery } from './store/deliveries.ts';
 import { verifyAuditChain } from './store/audit.ts';
 import { formatStatusReport, statusReport } from './commands/status-report.ts';
@@ -25,7 +26,15 @@ import { formatCheck } from './doctor/doctor-check.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
 import { registerOrdersCommands } from './orders/orders-commands.ts';
 
-const program = new Command('avara-fhir-sync').description('Deliver signed Avara radiology reports into an EHR through FHIR R4');
+const program = new Command('avara-fhir-sync')
+  .description('Deliver signed Avara radiology reports into an EHR (FHIR R4, HL7 v2)')
+  .version(packageVersion());
+
+// `audit export | head` closes the pipe early: that is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 const port = (value: string): number => {
   const n = Number(value);
@@ -128,7 +137,7 @@ program
   .description('delivery counts by state, oldest waiting, last delivered, dead letters')
   .option('--json', 'machine-readable output')
   .action((opts: { json?: boolean }) => {
-    const store = openStore({ sqlitePath: sqlitePath() });
+    const store = openExistingStore();
     const report = statusReport(store.db, Date.now());
     store.close();
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatusReport(report));
@@ -139,7 +148,7 @@ audit
   .command('verify')
   .description('check the audit hash chain; exit 1 and name the first broken row when it was altered')
   .action(() => {
-    const store = openStore({ sqlitePath: sqlitePath() });
+    const store = openExistingStore();
     const verdict = verifyAuditChain(store.db);
     store.close();
     if (verdict.ok) process.stdout.write(`audit chain intact: ${verdict.rows} rows\n`);
@@ -152,7 +161,7 @@ audit
   .requiredOption('--since <YYYY-MM-DD>', 'first day (UTC) to export', (v) => parseSinceDate(v) ?? invalid('must be a date YYYY-MM-DD'))
   .option('--format <format>', 'csv or ndjson', (v) => (v === 'csv' || v === 'ndjson' ? v : invalid('must be csv or ndjson')), 'csv')
   .action((opts: { since: number; format: ExportFormat }) => {
-    const store = openStore({ sqlitePath: sqlitePath() });
+    const store = openExistingStore();
     try {
       writeAuditExport(store.db, opts.since, opts.format, (chunk) => process.stdout.write(chunk));
     } finally {
@@ -175,11 +184,17 @@ program
   .option('--dead', 'requeue every dead delivery')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); all of the report\'s failed or dead ones otherwise')
   .action((reportId: string | undefined, opts: { dead?: boolean; target?: string }) => {
-    const store = openStore({ sqlitePath: sqlitePath() });
+    if (!opts.dead && !reportId) throw new InvalidArgumentError('give a reportId or --dead');
+    const store = openExistingStore();
     try {
       if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), 'cli')} dead deliveries requeued\n`);
-      else if (reportId) process.stdout.write(`${reportId}: ${requeueDelivery(store.db, reportId, Date.now(), 'cli', opts.target)}\n`);
-      else throw new InvalidArgumentError('give a reportId or --dead');
+      else {
+        const result = requeueDelivery(store.db, reportId!, Date.now(), 'cli', opts.target);
+        const said = { requeued: 'requeued', not_found: 'no delivery of this report here', not_retryable: 'not failed or dead; nothing to retry' }[result];
+        process.stdout.write(`${reportId}: ${said}\n`);
+        // A script must be able to tell that nothing was requeued.
+        if (result !== 'requeued') process.exitCode = 1;
+      }
     } finally {
       store.close();
     }
@@ -191,7 +206,7 @@ program
   .argument('<reportId>')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); every delivered one otherwise')
   .action((reportId: string, opts: { target?: string }) => {
-    const store = openStore({ sqlitePath: sqlitePath() });
+    const store = openExistingStore();
     try {
       const result = replayDelivery(store.db, reportId, Date.now(), 'cli', opts.target);
       process.stdout.write(`${reportId}: ${result === 'not_retryable' ? 'not delivered yet; nothing to replay' : result}\n`);
@@ -250,6 +265,24 @@ function demoTargets(value: string): string[] {
 
 function invalid(message: string): never {
   throw new InvalidArgumentError(message);
+}
+
+/**
+ * The database of a command that reads or changes what serve recorded: it must exist. Opening a
+ * missing path would create an empty database and report zeros as if all were well.
+ */
+function openExistingStore(): Store {
+  const path = sqlitePath();
+  if (path !== ':memory:' && !existsSync(path)) {
+    throw new InvalidArgumentError(`no database at ${path} (SQLITE_PATH); nothing was created. Point SQLITE_PATH at the file serve uses, or run migrate to create one`);
+  }
+  return openStore({ sqlitePath: path });
+}
+
+/** From src/ (tsx) or dist/src/ (built): the first package.json above this file. */
+function packageVersion(): string {
+  const path = ['../package.json', '../../package.json'].map((relative) => new URL(relative, import.meta.url)).find((url) => existsSync(url));
+  return path ? (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version : 'unknown';
 }
 
 function sqlitePath(): string {
