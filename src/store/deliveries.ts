@@ -188,7 +188,7 @@ export function getDelivery(db: DbOrTx, reportId: string, target: string = FIRST
   return db.select().from(deliveries).where(eq(deliveries.id, deliveryId(target, reportId))).get();
 }
 
-/** Every target's delivery of the report, in the order of DELIVERY_TARGETS when given. */
+/** Every target's delivery of the report. */
 export function getDeliveriesOfReport(db: DbOrTx, reportId: string): Delivery[] {
   return db.select().from(deliveries).where(eq(deliveries.reportId, reportId)).all();
 }
