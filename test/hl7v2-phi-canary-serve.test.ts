@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
-import { startChildAppHarness, type ChildAppHarness } from './support/child-app-harness.ts';
+import type { MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import type { ChildAppHarness } from './support/child-app-harness.ts';
+import { startHl7v2Child } from './support/hl7v2-child.ts';
 
 // The receiver's error texts echo what it was sent (here the patient's name and MRN, as a real
 // engine's "unknown patient" does): they are kept for operators, never written to serve's logs.
@@ -14,16 +15,7 @@ describe('PHI canary on HL7 errors: serve (child process) keeps AR/AE texts out 
   let receiver: MllpReceiver;
   let harness: ChildAppHarness;
   beforeEach(async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AR', errorText: BUSY_TEXT });
-    harness = await startChildAppHarness({
-      env: {
-        DELIVERY_TARGETS: 'fhir,hl7v2',
-        HL7_HOST: receiver.address.host,
-        HL7_PORT: String(receiver.address.port),
-        HL7_ACK_TIMEOUT_SECONDS: '10',
-        LOG_LEVEL: 'trace',
-      },
-    });
+    ({ receiver, harness } = await startHl7v2Child({ HL7_ACK_TIMEOUT_SECONDS: '10', LOG_LEVEL: 'trace' }, { ack: 'AR', errorText: BUSY_TEXT }));
   });
   afterEach(async () => {
     await harness.stop();

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startMllpReceiver, type MllpReceiver, type StartMllpReceiverOptions } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import type { MllpReceiver, StartMllpReceiverOptions } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { listAuditEvents } from '../src/store/audit.ts';
-import { startChildAppHarness, type ChildAppHarness, type ChildRun } from './support/child-app-harness.ts';
+import type { ChildAppHarness, ChildRun } from './support/child-app-harness.ts';
+import { startHl7v2Child } from './support/hl7v2-child.ts';
 import { generateTestCertificates, type TestCertificates } from './support/generate-test-certificates.ts';
 
 // HL7 over TLS end to end: a real `serve` child reads HL7_TLS_* files the test writes from
@@ -44,17 +45,7 @@ describe('HL7 v2 over TLS through serve (HL7_TLS=true)', () => {
 
   /** The receiver with `tls`, then serve with both targets and the HL7_TLS_* variables in `tlsEnv`. */
   async function start(tls: StartMllpReceiverOptions['tls'], tlsEnv: Record<string, string>): Promise<{ receiver: MllpReceiver; harness: ChildAppHarness; run: ChildRun }> {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA', tls });
-    harness = await startChildAppHarness({
-      env: {
-        DELIVERY_TARGETS: 'fhir,hl7v2',
-        HL7_HOST: receiver.address.host,
-        HL7_PORT: String(receiver.address.port),
-        HL7_ACK_TIMEOUT_SECONDS: '10',
-        HL7_TLS: 'true',
-        ...tlsEnv,
-      },
-    });
+    ({ receiver, harness } = await startHl7v2Child({ HL7_ACK_TIMEOUT_SECONDS: '10', HL7_TLS: 'true', ...tlsEnv }, { tls }));
     const run = await harness.start({ entry: 'serve' });
     return { receiver, harness, run };
   }
