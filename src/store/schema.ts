@@ -71,6 +71,15 @@ export const deliveries = sqliteTable(
     // What a receiver said when it refused the content (AE/CE): shown to operators in the API
     // and on the page, never logged or exported (it may quote patient data).
     rejectionText: text('rejection_text'),
+    // The audit page's search keys, recorded by the attempt that read the study. The MRN (or the
+    // external patient id) only as an HMAC under a key kept in `settings`: an exact search can
+    // match it, the database never holds it. The accession is an order number, not a person.
+    mrnHash: text('mrn_hash'),
+    accession: text('accession'),
+    // Where the report stands in its study (signing order), for grouping: null until an attempt
+    // has read the study's reports.
+    signedAt: integer('signed_at'),
+    isAddendum: integer('is_addendum', { mode: 'boolean' }),
   },
   (t) => [
     uniqueIndex('deliveries_report_target').on(t.reportId, t.target),
@@ -79,6 +88,8 @@ export const deliveries = sqliteTable(
     // The API and the audit page page newest first by (created_at, id).
     index('deliveries_created').on(t.createdAt, t.id),
     index('deliveries_delivered').on(t.deliveredAt),
+    index('deliveries_mrn_hash').on(t.mrnHash),
+    index('deliveries_accession').on(t.accession),
   ],
 );
 
