@@ -49,6 +49,29 @@ describe('the delivery content hash', () => {
     expect(deliveryContentHash(swapped)).not.toBe(deliveryContentHash(bundle));
   });
 
+  it('is the same whether the delivery creates the patient or finds the one an earlier delivery created', () => {
+    const created = buildDeliveryBundle(input(), mappingOptions({ newUuid: counterUuids(1) }));
+    const found = buildDeliveryBundle({ ...input(), patient: { kind: 'existing', reference: 'Patient/4711' } }, mappingOptions({ newUuid: counterUuids(9) }));
+    expect(found.entry!.length).toBe(created.entry!.length - 1);
+    expect(deliveryContentHash(found)).toBe(deliveryContentHash(created));
+  });
+
+  it('ignores meta profiles and versions but not the critical tag', () => {
+    const bundle = buildDeliveryBundle(input(), mappingOptions());
+    const reprofiled = structuredClone(bundle);
+    const report = reprofiled.entry!.at(-1)!.resource!;
+    report.meta = { ...report.meta, profile: ['http://example.org/other-profile'], versionId: '7', lastUpdated: '2026-12-07T00:00:00Z' };
+    expect(deliveryContentHash(reprofiled)).toBe(deliveryContentHash(bundle));
+    const tagged = structuredClone(bundle);
+    tagged.entry!.at(-1)!.resource!.meta = { tag: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: 'AA' }] };
+    expect(deliveryContentHash(tagged)).not.toBe(deliveryContentHash(bundle));
+  });
+
+  it('changes when the patient key it is given changes', () => {
+    const bundle = buildDeliveryBundle({ ...input(), patient: { kind: 'existing', reference: 'Patient/1' } }, mappingOptions());
+    expect(deliveryContentHash(bundle, 'urn:mrn|1')).not.toBe(deliveryContentHash(bundle, 'urn:mrn|2'));
+  });
+
   it('is 64 hex characters of SHA-256', () => {
     expect(deliveryContentHash(buildDeliveryBundle(input(), mappingOptions()))).toMatch(/^[0-9a-f]{64}$/);
   });

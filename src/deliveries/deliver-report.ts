@@ -18,6 +18,7 @@ import { validateDeliveryBundle } from '../fhir/validate-resource.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import { gatherSignedReports, type PdfLinkHint } from './gather-signed-reports.ts';
 import { collectFhirRefs } from './collect-fhir-refs.ts';
+import { findUnchangedDelivery, type DeliveredContent } from './find-unchanged-delivery.ts';
 import { ensureSamePatient } from './ensure-same-patient.ts';
 import { ensureReportSigned } from './ensure-report-signed.ts';
 import { readEhrOrder } from './read-ehr-order.ts';
@@ -44,6 +45,8 @@ export interface DeliveryDeps {
   acquireLocks(keys: string[]): Promise<boolean>;
   /** Throws `lease_lost` when this attempt no longer owns its job (another worker took it over). */
   assertLeaseHeld(): Promise<void>;
+  /** What the study's deliveries to this target recorded when they reached it (a replay of unchanged content writes nothing). */
+  deliveredContentOfStudy?(studyId: string): DeliveredContent[];
   /** Records the audit page's label (initials + masked MRN) as soon as the patient is known. */
   notePatientLabel?(label: string): Promise<void>;
 }
@@ -58,6 +61,8 @@ export type DeliveryOutcome =
       critical: boolean;
       /** Cancelled in Avara after an earlier delivery: delivered, never retracted, flagged for a person. */
       cancelledAfterDelivery: boolean;
+      /** Same content as a delivery the EHR still holds at its recorded version: nothing was written. */
+      unchanged: boolean;
     }
   | { kind: 'skipped'; code: 'study_cancelled' | 'study_external'; reason: string }
   | { kind: 'locked' };
@@ -95,6 +100,17 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
     { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() },
   );
   validateDeliveryBundle(bundle);
+  const contentHash = deliveryContentHash(bundle, key && `${key.system}|${key.value}`);
+  const systems = identifierSystems(deps.settings.mapping);
+  const delivered = {
+    contentHash,
+    textMissingFor: gathered.textMissingFor,
+    usedWebhookLink: gathered.usedWebhookLink,
+    critical: signed.some((r) => r.isCritical === true),
+    cancelledAfterDelivery: study.isCancelled,
+  };
+  const unchanged = await findUnchangedDelivery(deps.fhir, systems.studyId, studyId, contentHash, deps.deliveredContentOfStudy?.(studyId) ?? []);
+  if (unchanged) return { kind: 'delivered', refs: { ...unchanged }, unchanged: true, ...delivered };
   // A late attempt whose job was taken over must not write next to the new owner: a server's
   // conditional create may race.
   await deps.assertLeaseHeld();
@@ -102,17 +118,9 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const refs = collectFhirRefs(bundle, response);
   // The chart this study is on, kept with the delivery so that no later delivery moves it.
   if (patient.kind === 'existing') refs.Patient = patient.reference;
-  refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, identifierSystems(deps.settings.mapping).studyId, studyId);
+  refs.DiagnosticReport = await readBackDiagnosticReport(deps.fhir, systems.studyId, studyId);
   for (const userId of signerIds) deps.signersInEhr.add(userId);
-  return {
-    kind: 'delivered',
-    refs,
-    contentHash: deliveryContentHash(bundle),
-    textMissingFor: gathered.textMissingFor,
-    usedWebhookLink: gathered.usedWebhookLink,
-    critical: signed.some((r) => r.isCritical === true),
-    cancelledAfterDelivery: study.isCancelled,
-  };
+  return { kind: 'delivered', refs, unchanged: false, ...delivered };
 }
 
 /**

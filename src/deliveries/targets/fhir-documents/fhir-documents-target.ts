@@ -11,6 +11,7 @@ import { ensureReportSigned } from '../../ensure-report-signed.ts';
 import { ensureSamePatient } from '../../ensure-same-patient.ts';
 import { gatherSignedReports } from '../../gather-signed-reports.ts';
 import { currentMetadata } from '../../mapping/current-metadata.ts';
+import { resourceContentHash } from '../../mapping/delivery-content-hash.ts';
 import { decideDeliveryPolicy } from '../../mapping/decide-delivery-policy.ts';
 import { identifierSystems } from '../../mapping/identifier-systems.ts';
 import { compareBySignOff, isSigned } from '../../mapping/order-signed-reports.ts';
@@ -50,13 +51,14 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
       const ms = () => now() - started;
       const done = (result: Delivered) => ({ kind: 'done' as const, outcome: 'delivered', record: () => recordDelivered(lease, result, log, ms()) });
 
-      const recorded = getDelivery(db, lease.reportId, lease.target)?.fhirRefs ?? undefined;
+      const row = getDelivery(db, lease.reportId, lease.target);
+      const recorded = row?.fhirRefs ?? undefined;
       const study = await deps.avara.getStudy(lease.studyId);
       const policy = decideDeliveryPolicy(study, {
         deliverExternalStudies: deps.settings.deliverExternalStudies,
         studyAlreadyDelivered: study.isCancelled && isStudyDelivered(db, lease.studyId, lease.target),
       });
-      if (recorded?.DocumentReference) return done(await recheck(recorded));
+      if (recorded?.DocumentReference) return done(await recheck(recorded, row?.contentHash ?? ''));
       if (!policy.deliver) {
         return { kind: 'done', outcome: 'skipped', record: () => void markSkipped(db, lease, { code: policy.code, message: policy.reason }, now()) };
       }
@@ -85,7 +87,7 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
       }
 
       const document = await buildDocument(study, report, signed, chart, lease);
-      const contentHash = sha256(JSON.stringify(document));
+      const contentHash = resourceContentHash(document);
       await context.assertLeaseHeld();
       const sent: SendResult = await sendDocument({
         fhir: deps.fhir,
@@ -128,10 +130,11 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
   }
 
   /** Replay of a delivered report: nothing is sent again, only looked at. */
-  async function recheck(recorded: Record<string, string>): Promise<Delivered> {
+  async function recheck(recorded: Record<string, string>, contentHash: string): Promise<Delivered> {
     const reference = recorded.DocumentReference!;
     const [found] = await deps.fhir.search<DocumentReference>('DocumentReference', { _id: reference.split('/')[1]!, _elements: 'identifier' });
-    return { reference, patient: recorded.Patient ?? '', contentHash: '', detail: { unchanged: true, ...(found ? {} : { flag: 'document_not_found_on_recheck' }) }, critical: false };
+    // The hash the delivery recorded stays: nothing was sent, so the chart holds that content.
+    return { reference, patient: recorded.Patient ?? '', contentHash, detail: { unchanged: true, ...(found ? {} : { flag: 'document_not_found_on_recheck' }) }, critical: false };
   }
 
   function recordDelivered(lease: Lease, result: Delivered, log: Logger, ms: number): void {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { deliveredRefsOfStudy, isStudyDelivered, markDelivered, markSkipped, type Lease } from '../../../store/deliveries.ts';
+import { deliveredRefsOfStudy, deliveredRowsOfStudy, isStudyDelivered, markDelivered, markSkipped, type Lease } from '../../../store/deliveries.ts';
 import { forgetWebhookPdfLinks } from '../../../store/inbox.ts';
 import { deliverReport, type DeliveryDeps, type DeliveryOutcome } from '../../deliver-report.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
@@ -28,7 +28,7 @@ export function createFhirTarget(deps: TargetDeps): DeliveryTarget {
     }
     deps.onFinished?.({ target: lease.target, outcome: 'delivered', ms, critical: outcome.critical });
     forgetWebhookPdfLinks(db, lease.reportId);
-    log.info({ outcome: 'delivered', ms, diagnosticReport: outcome.refs.DiagnosticReport }, 'delivery finished');
+    log.info({ outcome: 'delivered', ms, diagnosticReport: outcome.refs.DiagnosticReport, unchanged: outcome.unchanged }, 'delivery finished');
   }
 
   return {
@@ -39,6 +39,7 @@ export function createFhirTarget(deps: TargetDeps): DeliveryTarget {
         avara: deps.avara, fhir: deps.fhir, settings: deps.settings, userCache: deps.userCache, signersInEhr,
         isStudyDelivered: (studyId) => isStudyDelivered(db, studyId, lease.target),
         deliveredRefsOfStudy: (studyId) => deliveredRefsOfStudy(db, studyId, lease.target),
+        deliveredContentOfStudy: (studyId) => deliveredRowsOfStudy(db, studyId, lease.target),
         acquireLocks: context.acquireLocks,
         assertLeaseHeld: context.assertLeaseHeld,
         notePatientLabel: (label) => context.recordStep({ patientLabel: label }, null),
@@ -55,6 +56,8 @@ function deliveredDetail(outcome: Extract<DeliveryOutcome, { kind: 'delivered' }
   // A report without text is delivered with its PDF only; the gap is on the record.
   return {
     critical: outcome.critical,
+    // A replay of content the EHR already holds at the recorded version: nothing was written.
+    ...(outcome.unchanged ? { unchanged: true } : {}),
     ...(outcome.textMissingFor.length > 0 ? { textMissingFor: outcome.textMissingFor } : {}),
     ...(outcome.cancelledAfterDelivery ? { flag: 'study_cancelled_after_delivery' } : {}),
   };

@@ -104,10 +104,14 @@ function waitsForEarlierReport(db: TargetDeps['db'], lease: Lease, signedInOrder
   return pendingDeliveriesOfStudy(db, lease.studyId, lease.target).some((row) => earlier.has(row.reportId));
 }
 
-/** The control id under which this target already accepted the same content for another report of the study. */
+/**
+ * The control id under which this target already accepted the same content for the study: for
+ * another of its reports, or for this one before (a replay of unchanged content sends nothing;
+ * the row keeps its hash through the replay, and its own state is in_progress by now).
+ */
 function alreadyAccepted(db: TargetDeps['db'], lease: Lease, contentHash: string): string | undefined {
   return deliveredRowsOfStudy(db, lease.studyId, lease.target)
-    .find((row) => row.reportId !== lease.reportId && row.state === 'delivered' && row.contentHash === contentHash)?.hl7ControlId ?? undefined;
+    .find((row) => row.contentHash === contentHash && (row.reportId === lease.reportId || row.state === 'delivered'))?.hl7ControlId ?? undefined;
 }
 
 function messageOptions(settings: Hl7Settings, deps: TargetDeps): Hl7MessageOptions {

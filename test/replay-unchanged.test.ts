@@ -1,0 +1,84 @@
+import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import { listAuditEvents } from '../src/store/audit.ts';
+import { getDelivery, replayDelivery } from '../src/store/deliveries.ts';
+import { startTestEnv, type TestEnv } from './support/test-env.ts';
+
+const SID = 'https://api.avarasoftware.com/fhir/sid';
+
+/** Replays and waits until the report's delivered events number `count` (each replay adds one). */
+async function replay(env: TestEnv, reportId: string, count: number, target?: string): Promise<void> {
+  expect(replayDelivery(env.app.store.db, reportId, Date.now(), 'test', target)).toBe('requeued');
+  env.app.wake();
+  await env.waitFor(`delivered event ${count} of ${reportId}`, () => deliveredEvents(env, reportId, target).length === count && getDelivery(env.app.store.db, reportId, target)?.state === 'delivered');
+}
+
+function deliveredEvents(env: TestEnv, reportId: string, target = 'fhir') {
+  return listAuditEvents(env.app.store.db, reportId).filter((e) => e.event === 'delivered' && (e.detail as { target?: string } | null)?.target === target);
+}
+
+/** Every version the FHIR store holds of the study's DiagnosticReport, read from its `_history`. */
+async function reportVersions(env: TestEnv, studyId: string): Promise<string[]> {
+  const [report] = await env.fhirSearch<DiagnosticReport>('DiagnosticReport', { identifier: `${SID}/study-id|${studyId}` });
+  const history = (await (await fetch(`${env.fhir.baseUrl}/DiagnosticReport/${report!.id}/_history`, { headers: { accept: 'application/fhir+json' } })).json()) as Bundle;
+  return (history.entry ?? []).map((e) => e.resource?.meta?.versionId ?? '?').sort();
+}
+
+describe('a replay of unchanged content writes nothing (issue 18, item 7)', () => {
+  let env: TestEnv | undefined;
+  let receiver: MllpReceiver | undefined;
+  afterEach(async () => {
+    await env?.stop();
+    await receiver?.stop();
+    env = undefined;
+    receiver = undefined;
+  });
+
+  it('fhir: no new EHR version and the same hash for unchanged content; a changed report text writes one new version', async () => {
+    env = await startTestEnv({ env: { PATIENT_MODE: 'create' } });
+    const [signed] = await env.sandbox.signReports(1);
+    const first = await env.waitForDelivery(signed!.reportId, 'delivered');
+    const versions = await reportVersions(env, signed!.studyId);
+    expect(versions).toHaveLength(1);
+
+    // The first delivery created the Patient; the replays find it. The hash must not see that.
+    for (const count of [2, 3]) {
+      await replay(env, signed!.reportId, count);
+      const again = getDelivery(env.app.store.db, signed!.reportId)!;
+      expect(again.contentHash).toBe(first.contentHash);
+      expect(again.fhirRefs).toEqual(first.fhirRefs);
+      expect(await reportVersions(env, signed!.studyId)).toEqual(versions);
+      expect(deliveredEvents(env, signed!.reportId).at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
+    }
+    expect(env.fhir.requests().filter((r) => r.method === 'POST' && r.path.replace(/\/+$/, '') === new URL(env!.fhir.baseUrl).pathname.replace(/\/+$/, ''))).toHaveLength(1);
+
+    env.sandbox.getReportState(signed!.reportId).plainText = 'FINDINGS: Corrected.\n\nIMPRESSION: A changed impression.';
+    await replay(env, signed!.reportId, 4);
+    const changed = getDelivery(env.app.store.db, signed!.reportId)!;
+    expect(changed.contentHash).not.toBe(first.contentHash);
+    expect(await reportVersions(env, signed!.studyId)).toHaveLength(2);
+    expect(changed.fhirRefs?.DiagnosticReport).not.toBe(first.fhirRefs?.DiagnosticReport);
+    expect(deliveredEvents(env, signed!.reportId).at(-1)!.detail).not.toHaveProperty('unchanged');
+  });
+
+  it('hl7v2: an unchanged replay sends no message; the recorded control id and hash stay', async () => {
+    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
+    env = await startTestEnv({ env: { DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } });
+    const [signed] = await env.sandbox.signReports(1);
+    await env.waitFor('hl7v2 delivery', () => getDelivery(env!.app.store.db, signed!.reportId, 'hl7v2')?.state === 'delivered');
+    const first = getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!;
+    expect(receiver.received()).toHaveLength(1);
+
+    await replay(env, signed!.reportId, 2, 'hl7v2');
+    const again = getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!;
+    expect(receiver.received()).toHaveLength(1);
+    expect([again.contentHash, again.hl7ControlId]).toEqual([first.contentHash, first.hl7ControlId]);
+    expect(deliveredEvents(env, signed!.reportId, 'hl7v2').at(-1)!.detail).toMatchObject({ unchanged: true });
+
+    env.sandbox.getReportState(signed!.reportId).plainText = 'IMPRESSION: A changed impression.';
+    await replay(env, signed!.reportId, 3, 'hl7v2');
+    expect(receiver.received()).toHaveLength(2);
+    expect(getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!.contentHash).not.toBe(first.contentHash);
+  });
+});
