@@ -99,7 +99,13 @@ export interface Config {
     documents: DocumentSettings;
   };
   /** The reconciliation poller and backfill: what they enqueue goes to every target. */
-  poll: { intervalMs: number; maxRequestsPerSecond: number; targets: DeliveryTarget[] };
+  poll: {
+    intervalMs: number;
+    maxRequestsPerSecond: number;
+    targets: DeliveryTarget[];
+    /** POLL_SINCE as unix ms (UTC midnight): reaches before the first start; undefined = the first start alone. */
+    sinceMs: number | undefined;
+  };
   orders: JobSettings & {
     enabled: boolean;
     pollIntervalMs: number;
@@ -151,7 +157,12 @@ function toAvaraReadSlice(e: EnvWith<'AVARA_API_KEY'>): BackfillConfig['avara'] 
 }
 
 function toPollSlice(e: Env): Config['poll'] {
-  return { intervalMs: e.POLL_INTERVAL_SECONDS * 1000, maxRequestsPerSecond: e.POLL_MAX_REQUESTS_PER_SECOND, targets: e.DELIVERY_TARGETS };
+  return {
+    intervalMs: e.POLL_INTERVAL_SECONDS * 1000,
+    maxRequestsPerSecond: e.POLL_MAX_REQUESTS_PER_SECOND,
+    targets: e.DELIVERY_TARGETS,
+    sinceMs: e.POLL_SINCE === undefined ? undefined : Date.parse(`${e.POLL_SINCE}T00:00:00Z`),
+  };
 }
 
 function toConfig(e: ServeEnv): Config {

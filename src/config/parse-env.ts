@@ -63,6 +63,8 @@ const Env = z.object({
   WORKER_NICE: int(0, 19, 10),
   POLL_INTERVAL_SECONDS: int(0, 86_400, 300),
   POLL_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(1000).default(5),
+  // The poller's reach into history before the database's first start; a UTC day, as backfill takes.
+  POLL_SINCE: z.string().refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'must be a date as YYYY-MM-DD (UTC)').optional(),
   MAX_ATTEMPTS: int(1, 1000, 12),
   RETRY_BASE_SECONDS: z.coerce.number().positive().max(86_400).default(10),
   RETRY_MAX_SECONDS: z.coerce.number().positive().max(7 * 86_400).default(3600),
@@ -131,26 +133,41 @@ export function parseOne<N extends keyof Env>(env: NodeJS.ProcessEnv, name: N): 
   return parsed.data as Env[N];
 }
 
+/** A problem found between variables (a credential the chosen FHIR_AUTH needs): its name and why. */
+export type CrossCheck = (parsed: Partial<Env>) => Iterable<readonly [name: keyof Env, why: string]>;
+
+/** Every variable of design.md "Environment", in the order .env.example lists them. */
+export const ENV_NAMES = Object.keys(Env.shape) as (keyof Env)[];
+
 /**
- * Validates the whole environment and names every variable at fault in one line, so a first
- * start shows all that is missing at once. Never echoes a value: it may be a key.
+ * Validates the command's variables (`only`; every one by default) and names every variable at
+ * fault in one line, so a first start shows all that is missing at once: required ones missing,
+ * values refused, and what `checks` find between the values that did parse. Never echoes a value:
+ * it may be a key. Variables outside `only` are not read, so a wrong one cannot stop the command.
  */
-export function parseEnv<K extends Needed>(env: NodeJS.ProcessEnv, required: readonly K[]): EnvWith<K> {
-  // Empty strings in .env files mean "not set", as in most dotenv tools.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = Env.safeParse(present);
+export function parseEnv<K extends Needed>(
+  env: NodeJS.ProcessEnv, required: readonly K[], options: { only?: readonly (keyof Env)[]; checks?: CrossCheck } = {},
+): EnvWith<K> {
   const problems = new Map<string, string>();
-  for (const name of required) {
-    if (present[name] === undefined) problems.set(name, MISSING_HINTS[name] ? `is required (${MISSING_HINTS[name]})` : 'is required');
+  const parsed: Record<string, unknown> = {};
+  for (const name of options.only ?? ENV_NAMES) {
+    // Empty strings in .env files mean "not set", as in most dotenv tools.
+    const value = env[name] === '' ? undefined : env[name];
+    if (value === undefined && (required as readonly string[]).includes(name)) {
+      const hint = MISSING_HINTS[name as Needed];
+      problems.set(name, hint ? `is required (${hint})` : 'is required');
+      continue;
+    }
+    const result = Env.shape[name].safeParse(value);
+    if (result.success) parsed[name] = result.data;
+    else problems.set(name, result.error.issues[0]?.message ?? 'is invalid');
   }
-  for (const issue of parsed.success ? [] : parsed.error.issues) {
-    const name = String(issue.path[0] ?? 'environment');
-    if (!problems.has(name)) problems.set(name, issue.message);
+  for (const [name, why] of options.checks?.(parsed as Partial<Env>) ?? []) {
+    if (!problems.has(name)) problems.set(name, why);
   }
-  if (problems.size > 0 || !parsed.success) {
-    const order = Object.keys(Env.shape);
-    const names = [...problems.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  if (problems.size > 0) {
+    const names = [...problems.keys()].sort((a, b) => ENV_NAMES.indexOf(a as keyof Env) - ENV_NAMES.indexOf(b as keyof Env));
     throw new ConfigError(names.map((name) => `${name}: ${problems.get(name)}`).join('; '), names);
   }
-  return parsed.data as EnvWith<K>;
+  return parsed as EnvWith<K>;
 }

@@ -5,9 +5,14 @@ import { toSyncError } from '../errors.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import { FIRST_TARGET } from '../store/deliveries.ts';
 import type { Store } from '../store/open-store.ts';
-import { POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
+import { POLL_CURSOR_KEY, POLL_CUTOFF_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
 import { readSetting, writeSetting } from '../store/settings-values.ts';
+import { firstStartOf } from '../store/first-start.ts';
+import { getPolledStudy } from '../store/polled-studies.ts';
+import type { Study } from '../avara/schemas.ts';
+import { pollCutoffMs, splitAtCutoff, undeliveredCompletedReports } from './history-cutoff.ts';
 import { reconcileStudy } from './reconcile-study.ts';
+import { studySignature } from './study-fingerprint.ts';
 import { sweepCompletedStudies, type SweepStats } from './sweep-completed-studies.ts';
 import { createThrottle } from './throttle.ts';
 
@@ -17,11 +22,13 @@ export interface PollerSettings {
   /** DELIVERY_TARGETS: a report found is enqueued for each. */
   targets?: readonly string[];
   pageSize?: number;
+  /** POLL_SINCE (unix ms): also enqueue reports signed from then, before the first start. */
+  sinceMs?: number;
 }
 
 export interface PollerDeps {
   store: Store;
-  avara: Pick<AvaraClient, 'listStudiesPage'>;
+  avara: Pick<AvaraClient, 'listStudiesPage' | 'listReports'>;
   log: Logger;
   settings: PollerSettings;
   now?: () => number;
@@ -32,6 +39,8 @@ export interface SweepOutcome extends SweepStats {
   ran: boolean;
   enqueued: number;
   changedStudies: number;
+  /** Completed reports left alone because they were signed before the cutoff (backfill's). */
+  historical: number;
 }
 
 export interface Poller {
@@ -49,6 +58,7 @@ export function startPoller(deps: PollerDeps): Poller {
   const now = deps.now ?? Date.now;
   const { db } = deps.store;
   const pageSize = deps.settings.pageSize ?? 100;
+  const targets = deps.settings.targets ?? [FIRST_TARGET];
   let stopping = false;
   let current: Promise<SweepOutcome> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -57,17 +67,32 @@ export function startPoller(deps: PollerDeps): Poller {
     const holder = randomUUID();
     // Never two sweeps at once, even with two processes on one database.
     if (!tryAcquireLocks(db, [SWEEP_LOCK], holder, now() + LOCK_MS, now())) {
-      return { ran: false, enqueued: 0, changedStudies: 0, pages: 0, studies: 0, restartedFromZero: false, completed: false };
+      return { ran: false, enqueued: 0, changedStudies: 0, historical: 0, pages: 0, studies: 0, restartedFromZero: false, completed: false };
     }
     let enqueued = 0;
     let changedStudies = 0;
+    let historical = 0;
+    const throttle = createThrottle(deps.settings.maxRequestsPerSecond);
+    const cutoff = pollCutoffMs(firstStartOf(db, now()), deps.settings.sinceMs);
+    // POLL_SINCE moved back since the last full sweep: studies unchanged in Avara may now hold
+    // reports inside the cutoff, so each is looked at once more.
+    const revisit = cutoff < Number(readSetting(db, POLL_CUTOFF_KEY) ?? Number.POSITIVE_INFINITY);
+    const allowedReports = async (study: Study): Promise<Set<string> | undefined> => {
+      if (!revisit && getPolledStudy(db, study.studyId)?.signature === studySignature(study)) return undefined;
+      const split = await splitAtCutoff(study, undeliveredCompletedReports(db, study, targets), cutoff, async (studyId) => {
+        await throttle();
+        return (await deps.avara.listReports(studyId)).reports;
+      });
+      historical += split.historical.length;
+      return new Set(split.fresh);
+    };
     try {
       const stats = await sweepCompletedStudies(
         deps.avara,
         {
           startCursor: readSetting(db, POLL_CURSOR_KEY),
           pageSize,
-          throttle: createThrottle(deps.settings.maxRequestsPerSecond),
+          throttle,
           shouldStop: () => stopping,
           // The cursor is saved after each page, so a sweep that fails half-way resumes there.
           onPage: (next) => {
@@ -75,16 +100,20 @@ export function startPoller(deps: PollerDeps): Poller {
             extendLocks(db, holder, now() + LOCK_MS);
           },
         },
-        (study) => {
-          const result = reconcileStudy(db, study, 'poll', now(), deps.settings.targets ?? [FIRST_TARGET]);
+        async (study) => {
+          const allowed = await allowedReports(study);
+          const result = reconcileStudy(db, study, 'poll', now(), targets, { revisit, mayEnqueue: (reportId) => allowed?.has(reportId) ?? false });
           if (result.changed) changedStudies += 1;
           enqueued += result.enqueued.length;
           if (result.enqueued.length > 0) deps.onEnqueued?.();
         },
       );
-      if (stats.completed) writeSetting(db, POLL_LAST_SUCCESS_KEY, String(now()), now());
-      deps.log.info({ pages: stats.pages, studies: stats.studies, changedStudies, enqueued, completed: stats.completed, restartedFromZero: stats.restartedFromZero }, 'poll sweep finished');
-      return { ran: true, enqueued, changedStudies, ...stats };
+      if (stats.completed) {
+        writeSetting(db, POLL_LAST_SUCCESS_KEY, String(now()), now());
+        writeSetting(db, POLL_CUTOFF_KEY, String(cutoff), now());
+      }
+      deps.log.info({ pages: stats.pages, studies: stats.studies, changedStudies, enqueued, historical, cutoff: new Date(cutoff).toISOString(), completed: stats.completed, restartedFromZero: stats.restartedFromZero }, 'poll sweep finished');
+      return { ran: true, enqueued, changedStudies, historical, ...stats };
     } finally {
       releaseLocks(db, holder);
     }
@@ -109,6 +138,10 @@ export function startPoller(deps: PollerDeps): Poller {
 
   // First sweep soon after start (a deployment may have missed webhooks), then every interval.
   schedule(Math.min(deps.settings.intervalMs, 5_000));
+  if (deps.settings.intervalMs > 0) {
+    const cutoff = new Date(pollCutoffMs(firstStartOf(db, now()), deps.settings.sinceMs)).toISOString();
+    deps.log.info({ cutoff }, 'poller enqueues reports signed from the cutoff on (first start, or POLL_SINCE when earlier); older ones only through backfill');
+  }
   return {
     sweepNow,
     async stop() {

@@ -17,14 +17,24 @@ export interface ReconcileResult {
  * is enqueued (the same queue as webhooks: whichever finds it first), and lifecycle changes
  * after a delivery are put on the record for a person. One transaction per study.
  */
-export function reconcileStudy(db: Db, study: Study, source: EnqueueInput['source'], now: number, targets: readonly string[]): ReconcileResult {
+export interface ReconcileOptions {
+  /** False for a report signed before the poller's cutoff: history is left to backfill. */
+  mayEnqueue?: (reportId: string) => boolean;
+  /** Look again at a study whose signature is unchanged (POLL_SINCE now reaches further back). */
+  revisit?: boolean;
+}
+
+export function reconcileStudy(
+  db: Db, study: Study, source: EnqueueInput['source'], now: number, targets: readonly string[], options: ReconcileOptions = {},
+): ReconcileResult {
   const signature = studySignature(study);
+  const mayEnqueue = options.mayEnqueue ?? (() => true);
   return db.transaction(
     (tx) => {
       const seen = getPolledStudy(tx, study.studyId);
-      if (seen?.signature === signature) return { changed: false, enqueued: [] };
+      if (seen?.signature === signature && !options.revisit) return { changed: false, enqueued: [] };
       const enqueued = (study.reportIds ?? [])
-        .filter((r) => r.status === 'completed')
+        .filter((r) => r.status === 'completed' && mayEnqueue(r.reportId))
         .filter((r) => enqueueDelivery(tx, { reportId: r.reportId, studyId: study.studyId, source, isCritical: r.isCritical === true, targets }, now))
         .map((r) => r.reportId);
       const hashes = demographicHashes(study);
@@ -45,7 +55,7 @@ export function reconcileStudy(db: Db, study: Study, source: EnqueueInput['sourc
         appendAuditEvent(tx, { reportId: delivered!.reportId, event: 'demographics_changed', at: now, detail: { studyId: study.studyId, fields } });
       }
       savePolledStudy(tx, { studyId: study.studyId, signature, demographicHashes: hashes, cancelledFlagged, seenAt: now });
-      return { changed: true, enqueued };
+      return { changed: seen?.signature !== signature, enqueued };
     },
     { behavior: 'immediate' },
   );

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as schema from './schema.ts';
+import { recordFirstStart } from './first-start.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 /** A transaction handle or the database itself: both can run the queries in this folder. */
@@ -35,7 +36,11 @@ export function openStore(settings: { sqlitePath: string; migrate?: boolean }): 
   sqlite.pragma('busy_timeout = 2000');
   sqlite.pragma('foreign_keys = ON');
   const db = drizzle(sqlite, { schema });
-  if (settings.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  if (settings.migrate !== false) {
+    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    // The poller's cutoff (POLL_SINCE): recorded by the first open that may write the schema.
+    recordFirstStart(db, Date.now());
+  }
   return {
     db,
     sqlite,
