@@ -4,18 +4,34 @@ import type { Attachment } from '@medplum/fhirtypes';
 export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export const PDF_CONTENT_TYPE = 'application/pdf';
 
-/** Inline attachment with `data`, SHA-1 `hash` (base64, as FHIR defines it) and `size` in bytes. */
+/** Bytes as an inline attachment carries them: base64 `data`, SHA-1 `hash` (base64, as FHIR defines it), `size` in bytes. */
+export interface EncodedBytes {
+  data: string;
+  size: number;
+  hash: string;
+}
+
+/**
+ * Encodes once what several attachments may carry: base64 of a 200 KB PDF costs about a
+ * millisecond in Node 20, and a delivery bundle carries its latest PDF twice.
+ */
+export function encodeBytes(bytes: Uint8Array): EncodedBytes {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { data: buffer.toString('base64'), size: buffer.byteLength, hash: createHash('sha1').update(buffer).digest('base64') };
+}
+
+/** Inline attachment with `data`, `hash` and `size`. */
 export function inlineAttachment(
   contentType: string,
-  bytes: Uint8Array,
+  bytes: Uint8Array | EncodedBytes,
   fields: { title: string; creation?: string },
 ): Attachment {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { data, size, hash } = bytes instanceof Uint8Array ? encodeBytes(bytes) : bytes;
   return {
     contentType,
-    data: buffer.toString('base64'),
-    size: buffer.byteLength,
-    hash: createHash('sha1').update(buffer).digest('base64'),
+    data,
+    size,
+    hash,
     title: fields.title,
     ...(fields.creation ? { creation: fields.creation } : {}),
   };
@@ -25,6 +41,6 @@ export function textAttachment(text: string, fields: { title: string; creation?:
   return inlineAttachment(TEXT_CONTENT_TYPE, Buffer.from(text, 'utf8'), fields);
 }
 
-export function pdfAttachment(pdf: Uint8Array, fields: { title: string; creation?: string }): Attachment {
+export function pdfAttachment(pdf: Uint8Array | EncodedBytes, fields: { title: string; creation?: string }): Attachment {
   return inlineAttachment(PDF_CONTENT_TYPE, pdf, fields);
 }

@@ -56,7 +56,7 @@ function signerReferences(context: MappingContext): Reference<Practitioner>[] {
 function presentedForm(context: MappingContext, ownTexts: ReadonlyMap<SignedReport, string | undefined>): Attachment[] {
   const creation = context.latest.report.signedAt!;
   const text = combineReportTexts(context.original, context.addenda, ownTexts);
-  const pdf = pdfAttachment(context.latest.pdf, { title: 'Report PDF', creation });
+  const pdf = pdfAttachment(context.encodedPdf(context.latest), { title: 'Report PDF', creation });
   return text === undefined ? [pdf] : [textAttachment(text, { title: 'Report text', creation }), pdf];
 }
 

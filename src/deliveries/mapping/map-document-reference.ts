@@ -2,7 +2,7 @@ import type { DocumentReference, DocumentReferenceContent } from '@medplum/fhirt
 import { CLINICAL_NOTE_CATEGORY, DIAGNOSTIC_IMAGING_STUDY, MIME_TYPE_SUFFICIENT, US_CORE_DOCUMENT_REFERENCE } from './code-systems.ts';
 import type { SignedReport } from './delivery-input.ts';
 import type { MappingContext } from './mapping-context.ts';
-import { pdfAttachment, textAttachment } from './attachments.ts';
+import { pdfAttachment, textAttachment, type EncodedBytes } from './attachments.ts';
 import { hasText } from './combine-report-texts.ts';
 
 /** One signed Avara report, original or addendum, as its own document (fhir-mapping.md "DocumentReference"). */
@@ -26,7 +26,7 @@ export function mapDocumentReference(context: MappingContext, signed: SignedRepo
       ? { relatesTo: [{ code: 'appends', target: { reference: context.refs.documents.get(context.original.report.reportId)! } }] }
       : {}),
     description: isAddendum ? 'Radiology report addendum' : 'Radiology report',
-    content: documentContent(signed),
+    content: documentContent(signed, context.encodedPdf(signed)),
     context: {
       related: [{ reference: context.refs.diagnosticReport }, { reference: context.refs.imagingStudy }],
       ...(context.effectiveStarted ? { period: { start: context.effectiveStarted } } : {}),
@@ -34,7 +34,7 @@ export function mapDocumentReference(context: MappingContext, signed: SignedRepo
   };
 }
 
-function documentContent({ pdf, plainText }: SignedReport): DocumentReferenceContent[] {
+function documentContent({ plainText }: SignedReport, pdf: EncodedBytes): DocumentReferenceContent[] {
   const content: DocumentReferenceContent[] = [
     { attachment: pdfAttachment(pdf, { title: 'Report PDF' }), format: MIME_TYPE_SUFFICIENT },
   ];

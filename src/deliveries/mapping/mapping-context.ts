@@ -2,6 +2,7 @@ import type { Identifier } from '@medplum/fhirtypes';
 import type { ReportMetadata, Study } from '../../avara/schemas.ts';
 import { SyncError } from '../../errors.ts';
 import { accessionIdentifier } from './accession-identifier.ts';
+import { encodeBytes, type EncodedBytes } from './attachments.ts';
 import { currentMetadata } from './current-metadata.ts';
 import type { DeliveryInput, MappingOptions, SignedReport } from './delivery-input.ts';
 import { identifierSystems, type IdentifierSystems } from './identifier-systems.ts';
@@ -34,6 +35,8 @@ export interface MappingContext {
   accession: Identifier | undefined;
   systems: IdentifierSystems;
   refs: EntryRefs;
+  /** A signed report's PDF as base64, SHA-1 and size, encoded on first use and then shared. */
+  encodedPdf(signed: SignedReport): EncodedBytes;
 }
 
 export function createMappingContext(input: DeliveryInput, options: MappingOptions): MappingContext {
@@ -57,6 +60,7 @@ export function createMappingContext(input: DeliveryInput, options: MappingOptio
     accession: accessionIdentifier(input.study, input.ehrOrder, options),
     systems: identifierSystems(options),
     refs: allocateRefs(input, [original, ...addenda], options.newUuid),
+    encodedPdf: encodeOnce(),
   };
 }
 
@@ -91,6 +95,20 @@ function checkPatient(patient: DeliveryInput['patient']): void {
 
 function isPdf(bytes: Uint8Array): boolean {
   return bytes.length > 5 && Buffer.from(bytes.subarray(0, 5)).toString('latin1') === '%PDF-';
+}
+
+// The latest PDF goes into its DocumentReference and into the DiagnosticReport's presentedForm:
+// one encoding for both, the same string, which validation then checks once.
+function encodeOnce(): (signed: SignedReport) => EncodedBytes {
+  const encoded = new Map<SignedReport, EncodedBytes>();
+  return (signed) => {
+    let bytes = encoded.get(signed);
+    if (!bytes) {
+      bytes = encodeBytes(signed.pdf);
+      encoded.set(signed, bytes);
+    }
+    return bytes;
+  };
 }
 
 // Practitioners in signing order, original signer first (fhir-mapping.md `performer`).
