@@ -2,6 +2,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { checkAvaraAccess, checkWebhookKeys } from './check-avara.ts';
 import { checkDatabase } from './check-database.ts';
+import { checkHistory } from './check-history.ts';
 import { checkFhirServer } from './check-fhir.ts';
 import { identifierSystems } from '../deliveries/mapping/identifier-systems.ts';
 import { checkHl7Target } from './check-hl7.ts';
@@ -30,7 +31,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
   };
   checkMappingSettings(config).forEach(emit);
   checkWebhookKeys(config.avara).forEach(emit);
-  emit(await checkAvaraAccess(config.avara));
+  const avaraAccess = await checkAvaraAccess(config.avara);
+  emit(avaraAccess);
   const { targets, mapping, documents } = config.delivery;
   const fhirTargets = {
     fhir: targets.includes('fhir'),
@@ -39,5 +41,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
   (await checkFhirServer(config.fhir, { mrnSystem: mapping.mrnSystem, patientMode: config.delivery.patientMode }, fhirTargets)).forEach(emit);
   if (config.delivery.hl7) (await checkHl7Target(config.delivery.hl7)).forEach(emit);
   checkDatabase(config.store.sqlitePath).forEach(emit);
+  // Counting needs Avara; without access the line above already says what to fix.
+  if (avaraAccess.level === 'OK') emit(await checkHistory(config, Date.now()));
   return results.every((r) => r.level !== 'FAIL');
 }
