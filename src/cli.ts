@@ -19,6 +19,9 @@ import { runOrdersDemo } from './commands/run-orders-demo.ts';
 import { openStore, type Store } from './store/open-store.ts';
 import { replayDelivery, requeueDelivery } from './store/deliveries.ts';
 import { verifyAuditChain } from './store/audit.ts';
+import { parseExpectedHead, type ChainVerdict, type ExpectedHead } from './store/audit-chain.ts';
+import { verifyAuditFile } from './commands/verify-audit-file.ts';
+import { formatChainVerdict } from './commands/format-chain-verdict.ts';
 import { formatStatusReport, statusReport } from './commands/status-report.ts';
 import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/audit-export.ts';
 import { runDoctor } from './doctor/run-doctor.ts';
@@ -146,13 +149,21 @@ program
 const audit = program.command('audit').description('the hash-chained audit trail');
 audit
   .command('verify')
-  .description('check the audit hash chain; exit 1 and name the first broken row when it was altered')
-  .action(() => {
-    const store = openExistingStore();
-    const verdict = verifyAuditChain(store.db);
-    store.close();
-    if (verdict.ok) process.stdout.write(`audit chain intact: ${verdict.rows} rows\n`);
-    else process.stdout.write(`audit chain BROKEN at seq ${verdict.brokenAtSeq} (${verdict.rows} rows intact before it)\n`);
+  .description('check the audit hash chain and print its head (rows:hash of the last row); exit 1 naming the first broken row, or when --expect-head is no longer in the chain')
+  .option('--expect-head <rows:hash>', 'a head recorded earlier (by this command, or the audit_chain metrics: hash prefix of 12+ hex digits); exit 1 unless the chain still holds it, so deleted newest rows show', (v) => parseExpectedHead(v) ?? invalid('must be <rows>:<hash>, the hash whole or its first 12 or more hex digits'))
+  .option('--file <export.ndjson>', 'check an `audit export --format ndjson` file instead of the database (no database needed)')
+  .action(async (opts: { expectHead?: ExpectedHead; file?: string }) => {
+    let verdict: ChainVerdict;
+    if (opts.file) verdict = await verifyAuditFile(opts.file, opts.expectHead);
+    else {
+      const store = openExistingStore();
+      try {
+        verdict = verifyAuditChain(store.db, opts.expectHead);
+      } finally {
+        store.close();
+      }
+    }
+    process.stdout.write(formatChainVerdict(verdict, opts.file ? 'audit export' : 'audit chain', opts.expectHead));
     process.exitCode = verdict.ok ? 0 : 1;
   });
 audit

@@ -41,7 +41,7 @@ describe('status, audit verify and audit export as child processes', () => {
     const csv = await cli('audit', 'export', '--since', today);
     expect(csv.code).toBe(0);
     const lines = csv.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('seq,at,reportId,event,attempt,code,by,diagnosticReport,hash');
+    expect(lines[0]).toBe('seq,at,reportId,event,attempt,code,by,operator,diagnosticReport,hash,prevHash');
     expect(lines).toHaveLength(rows + 1);
     expect(csv.stdout).toContain(`,${dead},dead,1,fhir_unavailable,`);
     const ndjson = await cli('audit', 'export', '--since', today, '--format', 'ndjson');

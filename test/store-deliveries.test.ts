@@ -76,7 +76,7 @@ describe('delivery state in SQLite', () => {
     const lease = claimNextDelivery(store.db, 1000, LEASE_MS)!;
     markDelivered(store.db, lease, { refs: {}, contentHash: 'x' }, 2000);
     expect(listAuditEvents(store.db, 'rep_a').map((e) => e.event)).toEqual(['enqueued', 'attempt_started', 'delivered']);
-    expect(verifyAuditChain(store.db)).toEqual({ ok: true, rows: 3 });
+    expect(verifyAuditChain(store.db)).toMatchObject({ ok: true, rows: 3 });
   });
 
   it('refuses to update or delete audit rows', () => {
@@ -89,7 +89,7 @@ describe('delivery state in SQLite', () => {
     for (const at of [1, 2, 3]) appendAuditEvent(store.db, { reportId: 'rep_a', event: 'enqueued', at });
     store.sqlite.exec('DROP TRIGGER audit_events_no_update');
     store.sqlite.prepare('UPDATE audit_events SET at = 99 WHERE seq = 2').run();
-    expect(verifyAuditChain(store.db)).toEqual({ ok: false, rows: 1, brokenAtSeq: 2 });
+    expect(verifyAuditChain(store.db)).toMatchObject({ ok: false, rows: 1, brokenAtSeq: 2 });
   });
 
   it('grants study and patient locks to one holder at a time, and frees them when the holder expires', () => {

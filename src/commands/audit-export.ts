@@ -3,25 +3,28 @@ import { iterateAuditEvents, type AuditRow } from '../store/iterate-audit-events
 
 export type ExportFormat = 'csv' | 'ndjson';
 
-const COLUMNS = ['seq', 'at', 'reportId', 'event', 'attempt', 'code', 'by', 'diagnosticReport', 'hash'] as const;
-type ExportRecord = Record<(typeof COLUMNS)[number], string | number | null>;
+export const EXPORT_COLUMNS = ['seq', 'at', 'reportId', 'event', 'attempt', 'code', 'by', 'operator', 'diagnosticReport', 'hash', 'prevHash'] as const;
+export type ExportRecord = Record<(typeof EXPORT_COLUMNS)[number], string | number | null>;
 
 /**
- * `audit export`: one record per audit row since the given time, for compliance. Ids, events,
- * codes, times and the chain hash only: never messages, which are free text.
+ * `audit export`: one record per audit row since the given time, for compliance. CSV has ids,
+ * events, codes, times and the chain links only, never free text (error messages, operators'
+ * reasons). NDJSON adds each row's `detail` exactly as stored, because the hash covers it:
+ * that is what lets `audit verify --file` recompute every hash without the database.
  */
 export function writeAuditExport(db: Db, sinceMs: number, format: ExportFormat, write: (chunk: string) => void): number {
   let rows = 0;
-  if (format === 'csv') write(`${COLUMNS.join(',')}\n`);
+  if (format === 'csv') write(`${EXPORT_COLUMNS.join(',')}\n`);
   for (const row of iterateAuditEvents(db, sinceMs)) {
-    const record = toRecord(row);
-    write(format === 'csv' ? `${COLUMNS.map((c) => csvField(record[c])).join(',')}\n` : `${JSON.stringify(record)}\n`);
+    const record = toExportRecord(row);
+    write(format === 'csv' ? `${EXPORT_COLUMNS.map((c) => csvField(record[c])).join(',')}\n` : `${JSON.stringify({ ...record, detail: row.detail ?? null })}\n`);
     rows += 1;
   }
   return rows;
 }
 
-function toRecord(row: AuditRow): ExportRecord {
+/** The summary columns of a row, all derived from what its hash covers. */
+export function toExportRecord(row: AuditRow): ExportRecord {
   const detail = (row.detail ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   const fhir = (detail.fhir ?? {}) as Record<string, unknown>;
@@ -33,8 +36,10 @@ function toRecord(row: AuditRow): ExportRecord {
     attempt: typeof detail.attempt === 'number' ? detail.attempt : null,
     code: text(detail.code) ?? (row.event === 'released' ? text(detail.reason) : null),
     by: text(detail.by) ?? text(detail.source),
+    operator: text(detail.operator),
     diagnosticReport: text(fhir.DiagnosticReport),
     hash: row.hash,
+    prevHash: row.prevHash,
   };
 }
 

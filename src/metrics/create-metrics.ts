@@ -6,6 +6,7 @@ import { countDeliveriesByTarget } from '../store/deliveries.ts';
 import { oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AttemptFinished } from '../queue/run-job-loop.ts';
+import { registerAuditChainGauges } from './audit-chain-gauges.ts';
 
 // Names are part of the operations contract: deploy/alerts.yml and dashboards use them.
 const P = 'avara_fhir_sync_';
@@ -69,6 +70,7 @@ export function createMetrics(store: Store, now: () => number = Date.now, target
       this.set(countStudiesCancelledAfterDelivery(store.db));
     },
   });
+  registerAuditChainGauges(store.db, P, registers);
 
   return {
     registry,

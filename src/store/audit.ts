@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
+import { chainHash, GENESIS, walkAuditChain, type ChainVerdict, type ExpectedHead } from './audit-chain.ts';
 import type { Db, DbOrTx } from './open-store.ts';
 import { preparedOnce } from './prepared-statements.ts';
 import { auditEvents } from './schema.ts';
@@ -57,8 +57,6 @@ export interface AuditEvent extends AuditEventInput {
   hash: string;
 }
 
-const GENESIS = '0'.repeat(64);
-
 export function appendAuditEvent(tx: DbOrTx, input: AuditEventInput): void {
   const last = preparedOnce(tx, 'audit.last', (db) => db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).prepare()).get();
   const prevHash = last?.hash ?? GENESIS;
@@ -69,12 +67,6 @@ export function appendAuditEvent(tx: DbOrTx, input: AuditEventInput): void {
       .values({ at: sql.placeholder('at'), reportId: sql.placeholder('reportId'), event: sql.placeholder('event'), detail: sql.placeholder('detail'), prevHash: sql.placeholder('prevHash'), hash: sql.placeholder('hash') })
       .prepare(),
   ).run({ at: input.at, reportId: input.reportId, event: input.event, detail, prevHash, hash });
-}
-
-function chainHash(prevHash: string, at: number, reportId: string | null, event: string, detail: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify([prevHash, at, reportId, event, detail]))
-    .digest('hex');
 }
 
 export function listAuditEvents(db: Db, reportId: string): AuditEvent[] {
@@ -91,22 +83,36 @@ export function countAuditEvents(db: DbOrTx, reportId: string, event: AuditEvent
   return db.select({ n: sql<number>`count(*)` }).from(auditEvents).where(and(eq(auditEvents.reportId, reportId), eq(auditEvents.event, event))).get()?.n ?? 0;
 }
 
-/** Walks the whole chain in pages; reports the first row whose hash or link does not match. */
-export function verifyAuditChain(db: Db): { ok: true; rows: number } | { ok: false; rows: number; brokenAtSeq: number } {
-  let prevHash = GENESIS;
+/**
+ * Walks the whole chain in pages; reports the first row whose hash or link does not match, and
+ * the head (rows, last hash). Rows deleted from the end leave a shorter chain that is intact in
+ * itself: only a head recorded elsewhere (`expect`) tells.
+ */
+export function verifyAuditChain(db: Db, expect?: ExpectedHead): ChainVerdict {
+  const walk = walkAuditChain({ start: 'genesis', ...(expect ? { expect } : {}) });
   let afterSeq = 0;
-  let rows = 0;
   for (;;) {
     const page = db.select().from(auditEvents).where(gt(auditEvents.seq, afterSeq)).orderBy(asc(auditEvents.seq)).limit(1000).all();
-    if (page.length === 0) return { ok: true, rows };
+    if (page.length === 0) return walk.verdict();
     for (const row of page) {
-      const expected = chainHash(prevHash, row.at, row.reportId, row.event, row.detail ?? null);
-      if (row.prevHash !== prevHash || row.hash !== expected) return { ok: false, rows, brokenAtSeq: row.seq };
-      prevHash = row.hash;
+      if (!walk.add(row)) return walk.verdict();
       afterSeq = row.seq;
-      rows += 1;
     }
   }
+}
+
+/** The newest row's seq and hash; undefined while the trail is empty. */
+export function readAuditChainEnd(db: Db): { seq: number; hash: string } | undefined {
+  return db.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get();
+}
+
+export function readAuditHash(db: Db, seq: number): string | undefined {
+  return db.select({ hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.seq, seq)).get()?.hash;
+}
+
+/** Rows with `afterSeq < seq <= throughSeq`. */
+export function countAuditRows(db: Db, afterSeq: number, throughSeq: number): number {
+  return db.select({ n: sql<number>`count(*)` }).from(auditEvents).where(and(gt(auditEvents.seq, afterSeq), lte(auditEvents.seq, throughSeq))).get()?.n ?? 0;
 }
 
 function toAuditEvent(row: typeof auditEvents.$inferSelect): AuditEvent {
