@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { startApp } from './app.ts';
 import { createAvaraClient } from './avara/avara-client.ts';
-import { runBackfill } from './deliveries/backfill.ts';
+import { checkBackfillRange, runBackfill } from './deliveries/backfill.ts';
 import { createBackfillProgress } from './commands/render-backfill-progress.ts';
 import { countPolledStudies } from './store/polled-studies.ts';
 import { ConfigError } from './config/config-error.ts';
@@ -239,6 +239,7 @@ program
   .option('--until <YYYY-MM-DD>', 'last day (UTC) of signedAt to include', isoDay)
   .option('--dry-run', 'only count what would be enqueued')
   .action(async (opts: { since: string; until?: string; dryRun?: boolean }) => {
+    checkBackfillRange(opts.since, opts.until);
     const config = loadBackfillConfig(process.env);
     const store = openStore(config.store);
     const avara = createAvaraClient(config.avara);
@@ -246,7 +247,11 @@ program
     let stopRequested = false;
     // Ctrl-C: finish the study at hand and stop; a second one exits at once (each enqueue is
     // its own committed transaction, so either way the queue is consistent).
-    process.on('SIGINT', () => (stopRequested ? process.exit(130) : (stopRequested = true)));
+    process.on('SIGINT', () => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      process.stderr.write(`\nbackfill: stopping after the study at hand${opts.dryRun ? ' (dry run: nothing is enqueued)' : ''}; Ctrl-C again to exit at once\n`);
+    });
     try {
       const result = await runBackfill(store, avara, {
         since: opts.since,
@@ -256,6 +261,9 @@ program
         targets: config.poll.targets,
         shouldStop: () => stopRequested,
         onProgress: progress.update,
+        onLockTakenOver: ({ pid, host }) => process.stderr.write(
+          `backfill: took over the lock of backfill process ${pid} on ${host}, which is no longer running (killed?); what it enqueued stays queued, this run enqueues the rest\n`,
+        ),
       });
       progress.finish(result);
       if (result.interrupted) process.exitCode = 130;

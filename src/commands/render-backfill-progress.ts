@@ -27,13 +27,18 @@ export function createBackfillProgress(out: NodeJS.WriteStream | NodeJS.Writable
     },
     finish(p: BackfillProgress): void {
       if (isTty) out.write('\n');
-      const verdict = p.interrupted ? 'interrupted (everything enqueued so far stays queued; run again to continue)' : 'complete';
       out.write(
-        `backfill ${verdict}: ${p.pages} pages, ${p.studies} studies, ${p.found} signed reports in range, ` +
+        `${verdict(p, dryRun)}: ${p.pages} pages, ${p.studies} studies, ${p.found} signed reports in range, ` +
           `${dryRun ? `${p.found} would be enqueued (dry run)` : `${p.enqueued} enqueued`}, ${p.alreadyKnown} already known, ${p.requests} requests\n`,
       );
     },
   };
+}
+
+// A dry run enqueues nothing, so an interrupted one has nothing to continue: its counts are partial.
+function verdict(p: BackfillProgress, dryRun: boolean): string {
+  if (dryRun) return p.interrupted ? 'backfill dry run interrupted (nothing was enqueued; the counts cover only the studies seen so far)' : 'backfill dry run complete (nothing was enqueued)';
+  return p.interrupted ? 'backfill interrupted (everything enqueued so far stays queued; run again to continue)' : 'backfill complete';
 }
 
 function bar(done: number, total: number): string {

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { AvaraClient } from '../avara/avara-client.ts';
 import type { Study } from '../avara/schemas.ts';
 import { enqueueDelivery, getDelivery } from '../store/deliveries.ts';
-import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
+import { extendLocks, releaseLocks } from '../store/locks.ts';
 import type { Store } from '../store/open-store.ts';
 import { sweepCompletedStudies } from './sweep-completed-studies.ts';
 import { createThrottle } from './throttle.ts';
+import { acquireBackfillLock, BACKFILL_LOCK_MS, type StaleHolder } from './backfill-lock.ts';
+
+export { BackfillBusyError } from './backfill-lock.ts';
 
 export interface BackfillOptions {
   /** Inclusive day bounds on the report's signedAt, `YYYY-MM-DD` in UTC. */
@@ -17,6 +19,8 @@ export interface BackfillOptions {
   targets: readonly string[];
   shouldStop?: () => boolean;
   onProgress?: (progress: BackfillProgress) => void;
+  /** The lock was held by a backfill on this host that is no longer running (killed). */
+  onLockTakenOver?: (from: StaleHolder) => void;
   now?: () => number;
 }
 
@@ -31,12 +35,16 @@ export interface BackfillProgress {
   interrupted: boolean;
 }
 
-export class BackfillBusyError extends Error {
-  override name = 'BackfillBusyError';
+/** `--until` before `--since`: an empty range is a typing mistake, not a request for nothing. */
+export class BackfillRangeError extends Error {
+  override name = 'BackfillRangeError';
 }
 
-const LOCK = 'sweep:backfill';
-const LOCK_MS = 120_000;
+export function checkBackfillRange(since: string, until: string | undefined): void {
+  if (until !== undefined && until < since) {
+    throw new BackfillRangeError(`--until ${until} is before --since ${since}: that range holds no day; nothing was enqueued`);
+  }
+}
 
 /**
  * `backfill --since`: the poller's full sweep, filtered client-side on signedAt (avara-api.md
@@ -46,8 +54,9 @@ const LOCK_MS = 120_000;
 export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listStudiesPage' | 'listReports'>, options: BackfillOptions): Promise<BackfillProgress> {
   const now = options.now ?? Date.now;
   const { db } = store;
-  const holder = randomUUID();
-  if (!tryAcquireLocks(db, [LOCK], holder, now() + LOCK_MS, now())) throw new BackfillBusyError('another backfill is running on this database');
+  checkBackfillRange(options.since, options.until);
+  const { holder, tookOverFrom } = acquireBackfillLock(db, now());
+  if (tookOverFrom) options.onLockTakenOver?.(tookOverFrom);
   const fromMs = Date.parse(`${options.since}T00:00:00Z`);
   const toMs = options.until ? Date.parse(`${options.until}T00:00:00Z`) + 86_400_000 : Infinity;
   const throttle = createThrottle(options.maxRequestsPerSecond);
@@ -82,7 +91,7 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
         shouldStop: options.shouldStop,
         onPage: (_next, sweep) => {
           Object.assign(progress, { pages: sweep.pages, studies: sweep.studies });
-          extendLocks(db, holder, now() + LOCK_MS);
+          extendLocks(db, holder, now() + BACKFILL_LOCK_MS);
           options.onProgress?.({ ...progress });
         },
       },

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { placeholdersFor, preparedOnce, setPlaceholder } from './prepared-statements.ts';
 import type { Db } from './open-store.ts';
 import { locks } from './schema.ts';
@@ -33,4 +33,17 @@ export function extendLocks(db: Db, holder: string, expiresAt: number): void {
 
 export function releaseLocks(db: Db, holder: string): void {
   preparedOnce(db, 'locks.release', (db) => db.delete(locks).where(eq(locks.holder, sql.placeholder('holder'))).prepare()).run({ holder });
+}
+
+/** Who holds `key` and until when, or undefined when nobody does. */
+export function readLock(db: Db, key: string): { holder: string; expiresAt: number } | undefined {
+  return db.select({ holder: locks.holder, expiresAt: locks.expiresAt }).from(locks).where(eq(locks.key, key)).get();
+}
+
+/**
+ * Hands `key` from `from` to `to` only while `from` still holds it: of two processes taking over
+ * one dead holder's lock at once, exactly one succeeds.
+ */
+export function takeOverLock(db: Db, key: string, from: string, to: string, expiresAt: number): boolean {
+  return db.update(locks).set({ holder: to, expiresAt }).where(and(eq(locks.key, key), eq(locks.holder, from))).run().changes === 1;
 }
