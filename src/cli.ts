@@ -28,6 +28,8 @@ import { runDoctor } from './doctor/run-doctor.ts';
 import { formatCheck } from './doctor/doctor-check.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
 import { registerOrdersCommands } from './orders/orders-commands.ts';
+import { addEnvironmentHelp } from './commands/add-environment-help.ts';
+import { openExistingStore as openExistingStoreAt } from './commands/open-existing-store.ts';
 
 const program = new Command('avara-fhir-sync')
   .description('Deliver signed Avara radiology reports into an EHR (FHIR R4, HL7 v2)')
@@ -273,6 +275,7 @@ program
   });
 
 registerOrdersCommands(program, sqlitePath);
+addEnvironmentHelp(program);
 
 function demoTargets(value: string): string[] {
   const targets = value.split(',').map((t) => t.trim()).filter(Boolean);
@@ -286,16 +289,8 @@ function invalid(message: string): never {
   throw new InvalidArgumentError(message);
 }
 
-/**
- * The database of a command that reads or changes what serve recorded: it must exist. Opening a
- * missing path would create an empty database and report zeros as if all were well.
- */
 function openExistingStore(): Store {
-  const path = sqlitePath();
-  if (path !== ':memory:' && !existsSync(path)) {
-    throw new InvalidArgumentError(`no database at ${path} (SQLITE_PATH); nothing was created. Point SQLITE_PATH at the file serve uses, or run migrate to create one`);
-  }
-  return openStore({ sqlitePath: path });
+  return openExistingStoreAt(sqlitePath());
 }
 
 /** From src/ (tsx) or dist/src/ (built): the first package.json above this file. */

@@ -120,7 +120,7 @@ describe('configuration', () => {
   });
 
   it('requires the credentials the chosen FHIR_AUTH needs', () => {
-    expect(configError({ ...VALID, FHIR_AUTH: 'client_credentials', FHIR_CLIENT_ID: 'x' })).toBe('FHIR_CLIENT_SECRET: is required when FHIR_AUTH=client_credentials');
+    expect(configError({ ...VALID, FHIR_AUTH: 'client_credentials', FHIR_CLIENT_ID: 'x' })).toBe('FHIR_CLIENT_SECRET: is required when FHIR_AUTH=client_credentials; FHIR_TOKEN_URL: is required when FHIR_AUTH=client_credentials');
     expect(loadConfig({ ...VALID, FHIR_AUTH: 'bearer', FHIR_BEARER_TOKEN: 't' }).fhir.auth).toEqual({ kind: 'bearer', token: 't' });
   });
 

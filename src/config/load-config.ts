@@ -1,5 +1,7 @@
 import { ConfigError } from './config-error.ts';
 import { parseEnv, parseOne, REQUIRED_BY_SERVE, type DeliveryTarget, type Env, type EnvWith } from './parse-env.ts';
+import { BACKFILL_ENV, BACKFILL_REQUIRED } from './command-env.ts';
+import { serveCrossChecks } from './serve-checks.ts';
 
 export type { DeliveryTarget };
 
@@ -123,7 +125,7 @@ export interface Config {
 
 /** `serve`'s configuration; also what doctor, `orders sync` and the demo run on. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  return deepFreeze(toConfig(parseEnv(env, REQUIRED_BY_SERVE)));
+  return deepFreeze(toConfig(parseEnv(env, REQUIRED_BY_SERVE, { checks: serveCrossChecks })));
 }
 
 /** The database alone: what the read-only commands (status, retry, audit, ...) open. */
@@ -142,7 +144,7 @@ export interface BackfillConfig {
  * needs the Avara key, not the FHIR server, the webhook key or the mapping settings.
  */
 export function loadBackfillConfig(env: NodeJS.ProcessEnv): BackfillConfig {
-  const e = parseEnv(env, ['AVARA_API_KEY']);
+  const e = parseEnv(env, BACKFILL_REQUIRED, { only: BACKFILL_ENV });
   return deepFreeze({ avara: toAvaraReadSlice(e), store: { sqlitePath: e.SQLITE_PATH }, poll: toPollSlice(e) });
 }
 
@@ -166,9 +168,6 @@ function toPollSlice(e: Env): Config['poll'] {
 }
 
 function toConfig(e: ServeEnv): Config {
-  if (e.RETRY_MAX_SECONDS < e.RETRY_BASE_SECONDS) {
-    throw new ConfigError('RETRY_MAX_SECONDS: must not be smaller than RETRY_BASE_SECONDS', ['RETRY_MAX_SECONDS']);
-  }
   const jobs: JobSettings = {
     concurrency: e.WORKER_CONCURRENCY,
     maxAttempts: e.MAX_ATTEMPTS,
@@ -218,13 +217,8 @@ function toConfig(e: ServeEnv): Config {
   };
 }
 
+// HL7_HOST, HL7_PORT and the TLS pairs were checked by serveCrossChecks with everything else.
 function toHl7Settings(e: ServeEnv): Hl7Settings {
-  const problems = new Map<string, string>();
-  for (const name of ['HL7_HOST', 'HL7_PORT'] as const) if (e[name] === undefined) problems.set(name, 'is required when DELIVERY_TARGETS includes hl7v2');
-  // Mutual TLS needs both halves of the client's identity.
-  if (e.HL7_TLS && e.HL7_TLS_CERT_FILE !== undefined && e.HL7_TLS_KEY_FILE === undefined) problems.set('HL7_TLS_KEY_FILE', 'is required with HL7_TLS_CERT_FILE');
-  if (e.HL7_TLS && e.HL7_TLS_KEY_FILE !== undefined && e.HL7_TLS_CERT_FILE === undefined) problems.set('HL7_TLS_CERT_FILE', 'is required with HL7_TLS_KEY_FILE');
-  if (problems.size > 0) throw new ConfigError([...problems].map(([name, why]) => `${name}: ${why}`).join('; '), [...problems.keys()]);
   return {
     host: e.HL7_HOST!,
     port: e.HL7_PORT!,
@@ -243,6 +237,7 @@ function toHl7Settings(e: ServeEnv): Hl7Settings {
 }
 
 function toFhirAuth(e: ServeEnv): FhirAuth {
+  // serveCrossChecks already named every missing credential; this only narrows the types.
   const need = (name: keyof Env): string => {
     const value = e[name];
     if (typeof value !== 'string') throw new ConfigError(`${name}: is required when FHIR_AUTH=${e.FHIR_AUTH}`, [name]);

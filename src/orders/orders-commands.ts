@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../create-logger.ts';
 import { createFhirClient } from '../fhir/fhir-client.ts';
 import { openStore } from '../store/open-store.ts';
+import { openExistingStore } from '../commands/open-existing-store.ts';
 import { countOrdersByState, recentOrderErrors, requeueOrders } from '../store/order-status.ts';
 import { claimNextOrder, getOrder, noteOrderChange } from '../store/orders.ts';
 import { runOrderAttempt } from './run-order-attempt.ts';
@@ -13,7 +14,7 @@ export function registerOrdersCommands(program: Command, sqlitePath: () => strin
   const orders = program.command('orders').description('the EHR -> Avara direction: FHIR orders become Avara studies');
   orders.command('status').description('orders by state and the most recent errors').option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
-      const store = openStore({ sqlitePath: sqlitePath() });
+      const store = openExistingStore(sqlitePath());
       const report = { counts: countOrdersByState(store.db), recentErrors: recentOrderErrors(store.db) };
       store.close();
       if (opts.json) return void process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -23,7 +24,7 @@ export function registerOrdersCommands(program: Command, sqlitePath: () => strin
     });
   orders.command('retry').description('put failed and dead orders (or one) back in the queue').argument('[imagingStudyId]')
     .action((id: string | undefined) => {
-      const store = openStore({ sqlitePath: sqlitePath() });
+      const store = openExistingStore(sqlitePath());
       try {
         process.stdout.write(`${requeueOrders(store.db, Date.now(), 'cli', id)} orders requeued\n`);
       } finally {

@@ -1,10 +1,10 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as schema from './schema.ts';
+import { openDatabaseFile } from './open-database-file.ts';
 import { recordFirstStart } from './first-start.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -24,8 +24,7 @@ const MIGRATIONS_FOLDER = ['../../drizzle', '../../../drizzle']
   .find((folder) => existsSync(`${folder}/meta/_journal.json`)) ?? fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 export function openStore(settings: { sqlitePath: string; migrate?: boolean }): Store {
-  if (settings.sqlitePath !== ':memory:') mkdirSync(dirname(settings.sqlitePath), { recursive: true });
-  const sqlite = new Database(settings.sqlitePath);
+  const sqlite = openDatabaseFile(settings.sqlitePath);
   // WAL lets the HTTP intake write while the worker reads; synchronous=FULL makes every commit
   // durable across power loss, which the 2xx we send to Avara promises.
   sqlite.pragma('journal_mode = WAL');
