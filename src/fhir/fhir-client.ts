@@ -5,7 +5,9 @@ import { SyncError } from '../errors.ts';
 import { AttemptFailed, requestWithRetries, type ObserveAttempt } from '../upstream/request-with-retries.ts';
 import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts';
 import { createTokenSource } from './client-credentials.ts';
+import { jsonBody } from './json-body.ts';
 import { classifyStatus } from '../upstream/retry-policy.ts';
+import { describeNetworkFailure } from '../upstream/network-failure.ts';
 
 export interface FhirClientSettings {
   baseUrl: string;
@@ -86,8 +88,12 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     // Safe to retry: every entry of our transactions is conditional, so a replay creates nothing.
     // return=minimal: we keep each entry's status and versioned location, never the resources
     // echoed back (a delivery bundle carries its PDF twice, hundreds of KB to serialize and parse).
-    postTransaction: (bundle: Bundle) =>
-      retrying('transaction', (options) => medplum.executeBatch(bundle, { ...options, headers: { Prefer: 'return=minimal' } }), 'postTransaction'),
+    // The body is serialized once for all attempts, as bytes (jsonBody), where executeBatch would
+    // stringify the bundle and fetch encode that string again on every attempt.
+    postTransaction: (bundle: Bundle) => {
+      const body = jsonBody(bundle);
+      return retrying('transaction', (options): Promise<Bundle> => medplum.post(medplum.fhirUrl(), body, undefined, { ...options, headers: { Prefer: 'return=minimal' } }), 'postTransaction');
+    },
     // Beside Medplum's client, which keeps the answer's Location to itself; same fetch, same auth.
     create: (resource: Resource) =>
       requestWithRetries({ ...retry, maxRetries: 0, observe: settings.observe }, {
@@ -135,7 +141,8 @@ function classifyingFetch(settings: { baseUrl: string; timeoutMs: number }, auth
   const tokens = auth.kind === 'client_credentials' || auth.kind === 'private_key_jwt' ? createTokenSource(auth, settings) : undefined;
   const answers: AnswerClassifier = {
     failureFromStatus: async (response, waitMs) => failureFromStatus(response.status, waitMs, await outcomeSummary(response)),
-    failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkError(cause)})`, { cause }),
+    // The code and host:port (`ECONNREFUSED 10.1.2.3:443`), never the URL's path or query.
+    failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkFailure(cause, settings.baseUrl).text})`, { cause }),
   };
   const send = (url: string, init: RequestInit, bearer: string | undefined) => {
     const headers = new Headers(init.headers);
@@ -201,12 +208,6 @@ async function outcomeSummary(response: Response): Promise<string> {
   } catch {
     return '';
   }
-}
-
-function describeNetworkError(cause: unknown): string {
-  if (cause instanceof Error && cause.name === 'TimeoutError') return 'timed out';
-  const code = (cause as { cause?: { code?: string } })?.cause?.code;
-  return code ?? (cause instanceof Error ? cause.name : 'network error');
 }
 
 function toFhirError(error: unknown, what: string): SyncError {
