@@ -11,6 +11,9 @@ import { getDelivery, type Delivery } from '../store/deliveries.ts';
 import type { Store } from '../store/open-store.ts';
 import { startMllpReceiver, type MllpReceiver } from '../standins/mllp-receiver/start-mllp-receiver.ts';
 import { refuseMixedFhirTargets, signForRegisteredPatients } from './demo-documents.ts';
+import { printKeepUrls } from './print-demo-hints.ts';
+
+export { printKeepUrls };
 
 export interface DemoOptions {
   reports: number;
@@ -31,6 +34,9 @@ export interface DemoStack {
   adminToken: string;
   /** The stand-in interface engine, when hl7v2 is a target. */
   receiver: MllpReceiver | undefined;
+  targets: string[];
+  /** The temporary database, removed by stop(). */
+  sqlitePath: string;
   stop(): Promise<void>;
 }
 
@@ -42,13 +48,21 @@ export interface DemoStack {
 export const DEMO_MRN_SYSTEM = 'urn:avara-fhir-sync:demo:mrn';
 const DEMO_SETTINGS = { PATIENT_MODE: 'create', MRN_SYSTEM: DEMO_MRN_SYSTEM, STUDY_TIME_ZONE: 'UTC' };
 
-/** Sandbox, embedded FHIR store and the service on loopback, on a temporary SQLite file. */
-export async function startDemoStack(extraEnv: Record<string, string> = {}, targets: string[] = ['fhir']): Promise<DemoStack> {
+/**
+ * Sandbox, embedded FHIR store and the service on loopback, on a temporary SQLite file.
+ * `step` hears each part as it starts (the FHIR store's definitions take a few seconds to load).
+ */
+export async function startDemoStack(extraEnv: Record<string, string> = {}, targets: string[] = ['fhir'], step: (line: string) => void = () => {}): Promise<DemoStack> {
   refuseMixedFhirTargets(targets);
   const dir = mkdtempSync(join(tmpdir(), 'avara-fhir-sync-demo-'));
-  const fhir = await startFhirServer({ port: 0, ...(targets.includes('fhir-documents') ? { ehr: 'documents' as const } : {}) });
+  const sqlitePath = join(dir, 'avara-fhir-sync.db');
+  const documentsOnly = targets.includes('fhir-documents');
+  const fhir = await startFhirServer({ port: 0, ...(documentsOnly ? { ehr: 'documents' as const } : {}) });
+  step(`embedded FHIR store${documentsOnly ? ' (as a documents-only EHR)' : ''} at ${fhir.baseUrl}`);
   const sandbox = await startSandbox({ port: 0, seed: 20261126 });
+  step(`Avara sandbox at ${sandbox.baseUrl}`);
   const receiver = targets.includes('hl7v2') ? await startMllpReceiver({ port: 0, ack: 'AA' }) : undefined;
+  if (receiver) step(`MLLP receiver (stand-in interface engine) at ${receiver.address.host}:${receiver.address.port}`);
   const hl7Env = receiver ? { HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port), HL7_RECEIVING_APPLICATION: 'DEMO_RIS' } : {};
   const adminToken = randomBytes(24).toString('base64url');
   const config = loadConfig({
@@ -57,7 +71,7 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}, targ
     AVARA_API_KEY: sandbox.apiKey,
     AVARA_WEBHOOK_KEY: sandbox.webhookKey,
     FHIR_BASE_URL: fhir.baseUrl,
-    SQLITE_PATH: join(dir, 'avara-fhir-sync.db'),
+    SQLITE_PATH: sqlitePath,
     PORT: '0',
     POLL_INTERVAL_SECONDS: '0',
     RETRY_BASE_SECONDS: '1',
@@ -69,12 +83,15 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}, targ
   });
   const app = await startApp(config, createLogger(config.logLevel));
   sandbox.setWebhookUrl(`${app.url}/webhooks/avara`);
+  step(`avara-fhir-sync at ${app.url} (database ${sqlitePath}), receiving the sandbox's webhooks`);
   return {
     fhir,
     sandbox,
     app,
     adminToken,
     receiver,
+    targets,
+    sqlitePath,
     async stop() {
       await app.stop();
       await sandbox.stop();
@@ -85,20 +102,11 @@ export async function startDemoStack(extraEnv: Record<string, string> = {}, targ
   };
 }
 
-export function printKeepUrls(out: NodeJS.WritableStream, { app, adminToken, sandbox, fhir, receiver }: DemoStack): void {
-  out.write(
-    `\nStill running (Ctrl-C to stop):\n  service      ${app.url}  (audit page ${app.url}/, webhooks at ${app.url}/webhooks/avara, API at ${app.url}/api/deliveries)\n` +
-      `  admin token  ${adminToken}  (audit page sign-in: ${app.url}/?token=${adminToken}; API: -H 'authorization: Bearer ${adminToken}')\n` +
-      `  Avara        ${sandbox.baseUrl}  (control: ${sandbox.controlUrl}, API key ${sandbox.apiKey})\n  FHIR store   ${fhir.baseUrl}\n` +
-      (receiver ? `  HL7 receiver ${receiver.address.host}:${receiver.address.port} (MLLP, answers AA)\n` : '') +
-      `  sign more    curl -X POST ${sandbox.controlUrl}/sign -H 'content-type: application/json' -d '{"count": 3}'\n`,
-  );
-}
-
 /** `demo`: the whole product on loopback with embedded parts, end to end, then a summary. */
 export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop: () => Promise<void> }> {
   const targets = options.targets ?? ['fhir'];
-  const stack = await startDemoStack({}, targets);
+  options.out.write('Starting the embedded parts on 127.0.0.1 (a few seconds)...\n');
+  const stack = await startDemoStack({}, targets, (line) => options.out.write(`  started ${line}\n`));
   const { app, sandbox, stop } = stack;
 
   const started = Date.now();
@@ -117,7 +125,7 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; stop
   if (stack.receiver) options.out.write(`HL7 receiver: ${stack.receiver.acceptedContents().length} messages accepted, ${stack.receiver.received().length} received\n`);
   const ok = byTarget.every((rows) => targets.every((target) => rows[target]?.state === 'delivered'));
   if (options.keep) {
-    printKeepUrls(options.out, stack);
+    printKeepUrls(options.out, stack, signed.length);
     return { ok, stop };
   }
   await stop();

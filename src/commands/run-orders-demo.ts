@@ -21,7 +21,8 @@ interface RoundTrip {
  * in Avara, the sandbox signs them, and each report comes back to the same chart, `basedOn` its order.
  */
 export async function runOrdersDemo(options: OrdersDemoOptions): Promise<{ ok: boolean; stop: () => Promise<void> }> {
-  const stack = await startDemoStack({ ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '1' });
+  options.out.write('Starting the embedded parts on 127.0.0.1 (a few seconds)...\n');
+  const stack = await startDemoStack({ ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '1' }, ['fhir'], (line) => options.out.write(`  started ${line}\n`));
   stack.sandbox.setAutoSign({ delayMs: 300 });
   const started = Date.now();
   options.out.write(`The EHR orders ${options.orders} imaging exams (FHIR ServiceRequest + ImagingStudy)...\n`);
@@ -32,7 +33,7 @@ export async function runOrdersDemo(options: OrdersDemoOptions): Promise<{ ok: b
   const ok = trips.every(isClosed);
   options.out.write(`\n${trips.filter(isClosed).length} of ${trips.length} orders came back as reports on the same chart, basedOn their order (in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   if (options.keep) {
-    printKeepUrls(options.out, stack);
+    printKeepUrls(options.out, stack, options.orders);
     return { ok, stop: stack.stop };
   }
   await stack.stop();
