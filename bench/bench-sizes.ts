@@ -15,7 +15,7 @@ export interface BenchSizes {
 /** The numbers. */
 export const FULL: BenchSizes = {
   times: 3,
-  delivery: { reports: 2000, searchReports: 300, ceilingConcurrencies: [1, 2, 4, 8, 16], workerConcurrencies: [2, 4, 8, 16] },
+  delivery: { reports: 2000, searchReports: 300, pureStepReports: 200, ceilingConcurrencies: [1, 2, 4, 8, 16], workerConcurrencies: [2, 4, 8, 16] },
   intake: { seconds: 10, connections: [10, 100], p99RatePerSec: 20, p99Seconds: 30, loadedDeliveries: 2000 },
   memory: { smallQueue: 1000, largeQueue: 100_000, fewDeliveries: 1000, manyDeliveries: 10_000 },
   pollerStudies: 10_000,
@@ -25,7 +25,7 @@ export const FULL: BenchSizes = {
 /** Same stages, smaller numbers, each figure once: a fast check in under 3 minutes. */
 export const QUICK: BenchSizes = {
   times: 1,
-  delivery: { reports: 60, searchReports: 40, ceilingConcurrencies: [8], workerConcurrencies: [4, 8] },
+  delivery: { reports: 60, searchReports: 40, pureStepReports: 30, ceilingConcurrencies: [8], workerConcurrencies: [4, 8] },
   intake: { seconds: 2, connections: [10, 100], p99RatePerSec: 20, p99Seconds: 5, loadedDeliveries: 150 },
   memory: { smallQueue: 1000, largeQueue: 10_000, fewDeliveries: 50, manyDeliveries: 200 },
   pollerStudies: 1000,

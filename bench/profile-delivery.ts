@@ -1,5 +1,6 @@
 import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { forkRpcChild } from './child-rpc.ts';
+import { pinBenchToCores } from './pin-cores.ts';
 import { measureProduct, type SandboxInfo } from './stages/delivery-product.ts';
 import { measureHl7Product } from './stages/hl7-product.ts';
 
@@ -13,6 +14,8 @@ const target = process.argv[4] === 'hl7v2' ? 'hl7v2' : 'fhir';
 const receiving = target === 'hl7v2' ? 'receiver' : 'fhir-store';
 const profileInto = (name: string) => `--cpu-prof --cpu-prof-dir=${dir}/${name}`;
 
+// Pinned as `npm run bench` pins: the receiving side alone on core 1, everything else on core 0.
+process.stderr.write(`cores: ${pinBenchToCores().note}\n`);
 process.env.BENCH_CHILD_NODE_ARGS = profileInto('sandbox');
 const sandbox = await forkRpcChild<SandboxInfo>('sandbox-child.ts');
 try {

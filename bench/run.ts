@@ -3,7 +3,9 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FULL, QUICK } from './bench-sizes.ts';
 import { progress, round } from './figures.ts';
+import { cpuMsByStage } from './cpu-profile-stages.ts';
 import { describeMachine } from './machine.ts';
+import { pinBenchToCores } from './pin-cores.ts';
 import { fmt, renderTable, type Row } from './render-table.ts';
 import { measureDelivery } from './stages/delivery-stage.ts';
 import { measureHl7 } from './stages/hl7-stage.ts';
@@ -17,9 +19,10 @@ const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (stage: string) => !only || only.includes(stage);
 const sizes = quick ? QUICK : FULL;
-const machine = describeMachine();
+const machine = { ...describeMachine(), pinning: pinBenchToCores() };
 const started = Date.now();
 progress(`${quick ? 'quick' : 'full'} run on ${machine.cores} x ${machine.cpu}, load ${machine.loadAvgStart.join(' ')}`);
+progress(`cores: ${machine.pinning.note}`);
 
 const delivery = wanted('delivery') ? await measureDelivery(sizes.delivery, sizes.times) : undefined;
 const intake = wanted('intake') ? await measureIntake(sizes.intake, sizes.times) : undefined;
@@ -33,10 +36,15 @@ const rows: Row[] = [];
 if (delivery) {
   const ratio = delivery.ratio.median;
   rows.push(
-    [`delivery ceiling: FHIR store alone, ${delivery.reports} bundles, ${delivery.ceilingConcurrency} in flight (reports/s)`, ...fmt(delivery.ceiling), '', ''],
+    [`delivery replay ceiling: FHIR store alone answering serve's recorded requests, ${delivery.reports} reports, ${delivery.replayConcurrency} in flight (reports/s)`, ...fmt(delivery.replayCeiling), '', ''],
+    [`delivery bare-bundle ceiling: FHIR store alone, transactions only, ${delivery.ceilingConcurrency} in flight (reports/s)`, ...fmt(delivery.ceiling), '', ''],
     [`delivery product, default WORKER_CONCURRENCY=4 (reports/s)`, ...fmt(delivery.productDefault), '', ''],
     [`delivery product, best WORKER_CONCURRENCY=${delivery.bestWorkerConcurrency} (reports/s)`, ...fmt(delivery.productBest), '', ''],
-    ['delivery product (best) / ceiling, per run', ...fmt(delivery.ratio, 2), '>= 0.9', yes(ratio >= 0.9)],
+    ['delivery product (best) / replay ceiling, per run', ...fmt(delivery.ratio, 2), '>= 0.9', yes(ratio >= 0.9)],
+    ['delivery product (best) / bare-bundle ceiling, per run', ...fmt(delivery.bareRatio, 2), '', ''],
+    ['serve CPU per delivered report (ms)', ...fmt(delivery.serveCpuMsPerReport), '', ''],
+    ['FHIR store CPU per delivered report, same runs (ms)', ...fmt(delivery.storeCpuMsPerReport), '', ''],
+    ['serve / FHIR store CPU per report, per run', ...fmt(delivery.cpuRatio, 2), '<= 0.5', yes(delivery.cpuRatio.median <= 0.5)],
   );
 }
 if (intake) {
@@ -79,10 +87,16 @@ if (hl7) {
 const table = renderTable(rows);
 process.stdout.write(`\n${table}\n`);
 if (delivery) {
+  const pure = delivery.pureSteps;
+  process.stdout.write(`\nCores: ${machine.pinning.note}\n`);
   process.stdout.write(`\nWhere a delivery's time goes (WORKER_CONCURRENCY=${delivery.bestWorkerConcurrency}, mean ms per delivered report, wall time incl. waiting):\n`);
   for (const [step, ms] of Object.entries(delivery.breakdownMs)) process.stdout.write(`  ${step.padEnd(40)} ${ms.toFixed(1)}\n`);
-  process.stdout.write(`CPU ms per report: serve ${delivery.cpuMsPerReport.serve.toFixed(1)}, FHIR store ${delivery.cpuMsPerReport.fhirStore.toFixed(1)} (alone: ${delivery.ceilingFhirCpuMsPerReport.toFixed(1)}), sandbox ${delivery.cpuMsPerReport.sandbox.toFixed(1)}\n`);
-  process.stdout.write(`Pure steps, CPU ms per delivery: mapping ${delivery.inputs.mappingMs.toFixed(1)}, validation ${delivery.inputs.validationMs.toFixed(1)}, JSON ${delivery.inputs.serializeMs.toFixed(1)}; PDF ${(delivery.inputs.meanPdfBytes / 1024).toFixed(0)} KiB, text ${(delivery.inputs.meanTextBytes / 1024).toFixed(1)} KiB, bundle ${(delivery.inputs.meanBodyBytes / 1024).toFixed(0)} KiB\n`);
+  process.stdout.write(`CPU ms per report (median of the best-concurrency runs): serve ${delivery.serveCpuMsPerReport.median.toFixed(1)}, FHIR store ${delivery.storeCpuMsPerReport.median.toFixed(1)} (replay alone: ${delivery.replayStoreCpuMsPerReport.median.toFixed(1)}, bare bundles alone: ${delivery.bareStoreCpuMsPerReport.median.toFixed(1)}), sandbox ${delivery.sandboxCpuMsPerReport.median.toFixed(1)}\n`);
+  const stages = cpuMsByStage(delivery.serveProfileMsByStage, delivery.serveCpuMsPerReport.median);
+  process.stdout.write(`\nserve's CPU per report by stage (shares of a --cpu-prof run of ${sizes.delivery.searchReports} reports, scaled to the ${delivery.serveCpuMsPerReport.median.toFixed(1)} ms measured):\n`);
+  for (const { stage, ms, share } of stages) process.stdout.write(`  ${stage.padEnd(64)} ${ms.toFixed(2).padStart(6)} ms  ${(share * 100).toFixed(1).padStart(5)}%\n`);
+  if (stages[0]) process.stdout.write(`Bound by: ${stages[0].stage} (${(stages[0].share * 100).toFixed(0)}% of serve's CPU)\n`);
+  process.stdout.write(`Pure steps, CPU ms per delivery (${pure.reports} reports, warm): mapping ${pure.mappingMs.toFixed(2)}, validation ${pure.validationMs.toFixed(2)}, JSON body ${pure.serializeMs.toFixed(2)}, content hash ${pure.hashingMs.toFixed(2)}; PDF ${(pure.meanPdfBytes / 1024).toFixed(0)} KiB, text ${(pure.meanTextBytes / 1024).toFixed(1)} KiB, bundle ${(pure.meanBodyBytes / 1024).toFixed(0)} KiB\n`);
 }
 if (hl7) {
   process.stdout.write(`\nWhere an HL7 delivery's time goes (WORKER_CONCURRENCY=${hl7.bestWorkerConcurrency}, mean ms per delivered report, wall time incl. waiting):\n`);
@@ -96,11 +110,20 @@ const result = {
   machine: { ...machine, mode: quick ? 'quick' : 'full', date: new Date().toISOString(), minutes: round((Date.now() - started) / 60_000, 1) },
   ...(delivery ? {
     delivery: {
-      ceilingPerSec: round(delivery.ceiling.median), productPerSec: round(delivery.productBest.median), ratio: round(delivery.ratio.median),
-      productDefaultPerSec: round(delivery.productDefault.median), bestWorkerConcurrency: delivery.bestWorkerConcurrency, ceilingConcurrency: delivery.ceilingConcurrency,
-      spreads: { ceiling: delivery.ceiling, productDefault: delivery.productDefault, productBest: delivery.productBest, ratio: delivery.ratio },
-      ceilingSearch: delivery.ceilingSearch, workerSearch: delivery.workerSearch, breakdownMs: delivery.breakdownMs,
-      cpuMsPerReport: delivery.cpuMsPerReport, ceilingFhirCpuMsPerReport: delivery.ceilingFhirCpuMsPerReport, inputs: delivery.inputs,
+      replayCeilingPerSec: round(delivery.replayCeiling.median), ceilingPerSec: round(delivery.ceiling.median), productPerSec: round(delivery.productBest.median),
+      ratio: round(delivery.ratio.median), bareRatio: round(delivery.bareRatio.median),
+      serveCpuMsPerReport: round(delivery.serveCpuMsPerReport.median), storeCpuMsPerReport: round(delivery.storeCpuMsPerReport.median), cpuRatio: round(delivery.cpuRatio.median),
+      productDefaultPerSec: round(delivery.productDefault.median), bestWorkerConcurrency: delivery.bestWorkerConcurrency,
+      replayConcurrency: delivery.replayConcurrency, ceilingConcurrency: delivery.ceilingConcurrency,
+      spreads: {
+        replayCeiling: delivery.replayCeiling, ceiling: delivery.ceiling, productDefault: delivery.productDefault, productBest: delivery.productBest,
+        ratio: delivery.ratio, bareRatio: delivery.bareRatio, serveCpuMsPerReport: delivery.serveCpuMsPerReport, storeCpuMsPerReport: delivery.storeCpuMsPerReport, cpuRatio: delivery.cpuRatio,
+      },
+      replaySearch: delivery.replaySearch, ceilingSearch: delivery.ceilingSearch, workerSearch: delivery.workerSearch, breakdownMs: delivery.breakdownMs,
+      cpuMsPerReport: { serve: delivery.serveCpuMsPerReport.median, fhirStore: delivery.storeCpuMsPerReport.median, sandbox: delivery.sandboxCpuMsPerReport.median },
+      replayStoreCpuMsPerReport: round(delivery.replayStoreCpuMsPerReport.median), ceilingFhirCpuMsPerReport: round(delivery.bareStoreCpuMsPerReport.median),
+      serveCpuMsByStage: Object.fromEntries(cpuMsByStage(delivery.serveProfileMsByStage, delivery.serveCpuMsPerReport.median).map(({ stage, ms }) => [stage, round(ms)])),
+      inputs: delivery.pureSteps,
     },
   } : {}),
   ...(intake ? {

@@ -1,8 +1,11 @@
 import { startMllpReceiver } from '../../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { serveRpc } from '../child-rpc.ts';
+import { pinSelfAsEhr } from '../pin-cores.ts';
 
 // The embedded MLLP receiver (answers AA) in a process of its own, as a hospital's interface
 // engine would be: the bare sender and serve both send into a fresh one, over loopback TCP.
+// On the EHR's core when the run is pinned, like the FHIR store: it stands for the hospital's side.
+pinSelfAsEhr();
 const receiver = await startMllpReceiver({ port: 0 });
 
 export interface MllpReceiverCounts {

@@ -23,38 +23,53 @@ export interface ProductRun {
   rssMiB: number;
   /** CPU time per delivered report of each process taking part. */
   cpuMsPerReport: { serve: number; fhirStore: number; sandbox: number };
+  /** From the first webhook to the last delivery, on the monotonic clock a .cpuprofile uses (µs). */
+  windowUs: { fromUs: number; toUs: number };
 }
+
+/** Something put between serve and the store (the recording proxy): serve is given its URL. */
+export type Interpose = (fhirBaseUrl: string) => Promise<{ fhirBaseUrl: string; startRecording(): void; stop(): Promise<void> }>;
+
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /**
  * `serve` (own process, own SQLite file) delivering `reportIds` from the sandbox child into a
  * fresh FHIR store child: timed from the first webhook to the last report marked delivered.
  */
-export async function measureProduct(sandbox: RpcChild<SandboxInfo>, reportIds: string[], env: Record<string, string>): Promise<ProductRun> {
+export async function measureProduct(sandbox: RpcChild<SandboxInfo>, reportIds: string[], env: Record<string, string>, interpose?: Interpose): Promise<ProductRun> {
   const dir = mkdtempSync(join(tmpdir(), 'afs-bench-'));
   const fhir = await forkRpcChild<{ baseUrl: string }>('fhir-child.ts');
+  const between = await interpose?.(fhir.info.baseUrl);
   let serve: ServeProcess | undefined;
   try {
     const sqlitePath = join(dir, 'state.db');
     serve = await startServe({
       AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey,
-      FHIR_BASE_URL: fhir.info.baseUrl, SQLITE_PATH: sqlitePath, ...env,
+      FHIR_BASE_URL: between?.fhirBaseUrl ?? fhir.info.baseUrl, SQLITE_PATH: sqlitePath, ...env,
     });
     const db = new Database(sqlitePath, { readonly: true });
     const pids = { serve: serve.pid, fhirStore: fhir.pid, sandbox: sandbox.pid };
+    between?.startRecording();
     const cpuBefore = mapValues(pids, cpuMs);
+    const fromUs = monotonicUs();
     const started = performance.now();
     const sending = sandbox.call<{ failures: number }>('sendWebhooks', { url: `${serve.url}/webhooks/avara`, inFlight: 4, reportIds });
     await waitUntilDelivered(db, reportIds.length);
     const seconds = (performance.now() - started) / 1000;
+    const toUs = monotonicUs();
     const rss = serve.rssMiB();
     const cpuAfter = mapValues(pids, cpuMs);
     const cpuMsPerReport = mapValues(pids, (pid, name) => (cpuAfter[name] - cpuBefore[name]) / reportIds.length);
     if ((await sending).failures > 0) throw new Error('some webhooks were refused');
     db.close();
     const samples = await scrapeMetrics(serve.url);
-    return { perSec: reportIds.length / seconds, breakdownMs: breakdown(samples), released: sumOf(samples, 'avara_fhir_sync_deliveries_total', { outcome: 'released' }), rssMiB: rss, cpuMsPerReport };
+    return {
+      perSec: reportIds.length / seconds, breakdownMs: breakdown(samples), released: sumOf(samples, 'avara_fhir_sync_deliveries_total', { outcome: 'released' }),
+      rssMiB: rss, cpuMsPerReport, windowUs: { fromUs, toUs },
+    };
   } finally {
     await serve?.stop();
+    await between?.stop();
     await fhir.stop();
     rmSync(dir, { recursive: true, force: true });
   }
