@@ -44,7 +44,7 @@ describe('audit page in headless Chromium', () => {
     expect(new URL(page.url()).search).toBe(''); // the token was traded for a cookie and left the address bar
     await expect(page.locator('h1').textContent()).resolves.toBe('Deliveries');
     await page.getByRole('link', { name: /Needs attention \(1\)/ }).click();
-    const rows = page.locator('tbody tr');
+    const rows = page.locator('tbody tr[data-report]'); // one row per delivery under its study's heading
     await expect(rows.count()).resolves.toBe(1);
     await expect(rows.first().textContent()).resolves.toContain('fhir_unavailable');
 

@@ -1,6 +1,6 @@
 import type { DiagnosticReport, Practitioner } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
-import type { Report, User } from '../avara/schemas.ts';
+import type { Report, Study, User } from '../avara/schemas.ts';
 import { SyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import { buildDeliveryBundle } from './mapping/build-delivery-bundle.ts';
@@ -22,7 +22,6 @@ import { findUnchangedDelivery, type DeliveredContent } from './find-unchanged-d
 import { ensureSamePatient } from './ensure-same-patient.ts';
 import { ensureReportSigned } from './ensure-report-signed.ts';
 import { readEhrOrder } from './read-ehr-order.ts';
-import { patientLabel } from './patient-label.ts';
 
 export interface DeliverySettings {
   mapping: Omit<MappingOptions, 'newUuid'>;
@@ -47,8 +46,8 @@ export interface DeliveryDeps {
   assertLeaseHeld(): Promise<void>;
   /** What the study's deliveries to this target recorded when they reached it (a replay of unchanged content writes nothing). */
   deliveredContentOfStudy?(studyId: string): DeliveredContent[];
-  /** Records the audit page's label (initials + masked MRN) as soon as the patient is known. */
-  notePatientLabel?(label: string): Promise<void>;
+  /** Records the audit page's search keys (delivery-search-keys.ts) as soon as the study is read. */
+  noteStudyRead?(study: Study, reports: Report[]): Promise<void>;
 }
 
 export type DeliveryOutcome =
@@ -81,8 +80,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   ensureReportSigned(list.reports, reportId);
   const latest = latestSigned(signed);
   const key = patientKey(study, latest?.snapshotMetadata, deps.settings.mapping);
-  const label = patientLabel(currentMetadata(study, latest?.snapshotMetadata).patientName, key?.value);
-  if (label) await deps.notePatientLabel?.(label);
+  await deps.noteStudyRead?.(study, list.reports);
   // Locks before the PDFs: a delivery that must wait should not have downloaded anything yet.
   const signerIds = [...new Set(signed.map((r) => r.userId))];
   const lockKeys = await deliveryLockKeys(deps, studyId, key, signerIds);

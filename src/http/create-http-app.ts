@@ -24,6 +24,7 @@ export interface HttpSettings {
   trustProxy?: string[] | false;
   /** Base of the links from the audit page to FHIR resources. */
   fhirBaseUrl?: string;
+  maxAttempts?: number;
 }
 
 export interface HttpDeps {

@@ -2,7 +2,8 @@ import express, { Router, type Response } from 'express';
 import { getDelivery, replayDelivery, requeueDelivery } from '../../store/deliveries.ts';
 import { summarizeDeliveries } from '../../store/delivery-summary.ts';
 import { deriveAttempts } from '../../store/derive-attempts.ts';
-import { listDeliveries } from '../../store/list-deliveries.ts';
+import { listDeliveryGroups, type DeliverySearch } from '../../store/list-delivery-groups.ts';
+import { hashMrn, mrnHashKey } from '../../store/mrn-hash.ts';
 import type { Store } from '../../store/open-store.ts';
 import { auditTrailOf } from '../deliveries-routes.ts';
 import { parseDeliveryQuery } from '../delivery-query.ts';
@@ -10,13 +11,13 @@ import { html, type SafeHtml } from './html.ts';
 import type { AuthFailures } from '../auth-failures.ts';
 import { createPageAuth } from './page-auth.ts';
 import { renderDeliveryDetail } from './render-delivery-detail.ts';
-import { renderDeliveryList } from './render-delivery-list.ts';
+import { renderDeliveryList, type ListFilters } from './render-delivery-list.ts';
 import { PAGE_HEADERS, renderLayout } from './render-layout.ts';
 import { requireSameOrigin } from './same-origin.ts';
 
 export interface AuditPageDeps {
   store: Store;
-  settings: { host: string; adminToken: string | undefined; fhirBaseUrl?: string };
+  settings: { host: string; adminToken: string | undefined; fhirBaseUrl?: string; maxAttempts?: number };
   /** DELIVERY_TARGETS, in order; the first is shown when a link names none. */
   targets: readonly string[];
   /** Refused sign-ins, shared with the API's token check. */
@@ -27,6 +28,10 @@ export interface AuditPageDeps {
 
 // Refresh while the worker may still change the row; a finished delivery stays put.
 const IN_FLIGHT_REFRESH_SECONDS = 2;
+// MAX_ATTEMPTS' default, for an app built without the setting (tests).
+const DEFAULT_MAX_ATTEMPTS = 12;
+const SEARCH_KINDS = ['report', 'study', 'accession', 'mrn'] as const;
+const SEARCH_VALUE_MAX = 200;
 
 /** GET / (list), GET /deliveries/:reportId (detail), and the Retry / Replay form posts. */
 export function auditPageRouter(deps: AuditPageDeps): Router {
@@ -36,6 +41,7 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
   const sameOrigin = requireSameOrigin();
   const form = express.urlencoded({ extended: false, limit: '4kb' });
   const signedIn = deps.settings.adminToken !== undefined;
+  const maxAttempts = deps.settings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const send = (res: Response, status: number, title: string, body: SafeHtml, refreshSeconds?: number) =>
     res.status(status).set(PAGE_HEADERS).type('html').send(renderLayout(title, body, { refreshSeconds, signedIn }).value);
 
@@ -50,9 +56,24 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
     const filters = pickFilters(req.query);
     const query = parseDeliveryQuery(req.query, { strict: false });
     const summary = summarizeDeliveries(deps.store.db, now());
-    const page = query.ok ? listDeliveries(deps.store.db, query.filter) : { items: [], nextCursor: null };
-    const body = renderDeliveryList({ summary, ...page, filters, targets: deps.targets, error: query.ok ? undefined : query.message, fhirBaseUrl: deps.settings.fhirBaseUrl });
-    send(res, query.ok ? 200 : 400, 'Deliveries', body);
+    const search = searchOf(filters);
+    const error = !query.ok ? query.message : search === 'invalid' ? 'search: pick report id, study id, accession or MRN and give a value' : undefined;
+    const page = query.ok && search !== 'invalid' ? listDeliveryGroups(deps.store.db, { ...query.filter, ...(search ? { search } : {}) }) : { groups: [], nextCursor: null };
+    const body = renderDeliveryList({ summary, ...page, filters, targets: deps.targets, maxAttempts, error, fhirBaseUrl: deps.settings.fhirBaseUrl });
+    send(res, error ? 400 : 200, 'Deliveries', body);
+  });
+
+  // The MRN becomes its keyed hash here, before it could reach an address bar or a proxy's log.
+  router.post('/search', sameOrigin, auth.authenticate, form, (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const by = SEARCH_KINDS.find((k) => k === body.by) ?? 'report';
+    const value = typeof body.q === 'string' ? body.q.trim().slice(0, SEARCH_VALUE_MAX) : '';
+    if (value === '') {
+      res.redirect(303, '/');
+      return;
+    }
+    const params = new URLSearchParams(by === 'mrn' ? { by, h: hashMrn(mrnHashKey(deps.store.db), value) } : { by, q: value });
+    res.redirect(303, `/?${params.toString()}`);
   });
 
   router.get('/deliveries/:reportId', auth.authenticate, (req, res) => {
@@ -63,7 +84,7 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
     }
     const audit = auditTrailOf(deps.store, delivery);
     const flash = typeof req.query.done === 'string' ? req.query.done : undefined;
-    const body = renderDeliveryDetail({ delivery, attempts: deriveAttempts(audit), audit, fhirBaseUrl: deps.settings.fhirBaseUrl, flash });
+    const body = renderDeliveryDetail({ delivery, attempts: deriveAttempts(audit), audit, fhirBaseUrl: deps.settings.fhirBaseUrl, flash, maxAttempts });
     const inFlight = delivery.state === 'queued' || delivery.state === 'in_progress';
     send(res, 200, `Report ${delivery.reportId}`, body, inFlight ? IN_FLIGHT_REFRESH_SECONDS : undefined);
   });
@@ -81,9 +102,20 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
   return router;
 }
 
-function pickFilters(query: Record<string, unknown>): { state?: string; from?: string; to?: string; critical?: string; target?: string } {
+function pickFilters(query: Record<string, unknown>): ListFilters {
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  return { state: text(query.state), from: text(query.from), to: text(query.to), critical: text(query.critical), target: text(query.target) };
+  return {
+    state: text(query.state), from: text(query.from), to: text(query.to), critical: text(query.critical), target: text(query.target),
+    by: text(query.by), q: text(query.q), h: text(query.h),
+  };
+}
+
+/** The search a link names; 'invalid' for one this page did not make (an unknown kind, an MRN in clear). */
+function searchOf(filters: ListFilters): DeliverySearch | undefined | 'invalid' {
+  if (filters.by === undefined) return filters.q || filters.h ? 'invalid' : undefined;
+  if (filters.by === 'mrn') return filters.h && /^[0-9a-f]{64}$/.test(filters.h) && !filters.q ? { by: 'mrn', mrnHash: filters.h } : 'invalid';
+  const by = SEARCH_KINDS.find((k) => k === filters.by);
+  return by && by !== 'mrn' && filters.q && filters.q.length <= SEARCH_VALUE_MAX && !filters.h ? { by, value: filters.q } : 'invalid';
 }
 
 /** A configured target, else the first one (the page's links and forms always name one). */

@@ -2,7 +2,9 @@ import type { AuditEvent } from '../../store/audit.ts';
 import type { Delivery } from '../../store/deliveries.ts';
 import type { Attempt } from '../../store/derive-attempts.ts';
 import { html, type SafeHtml } from './html.ts';
-import { fhirLink, formatTime, stateBadge } from './render-parts.ts';
+import { hintFor } from './error-hints.ts';
+import { roleBadge } from './render-delivery-list.ts';
+import { attemptOf, fhirLink, formatTime, stateBadge } from './render-parts.ts';
 
 export interface DetailView {
   delivery: Delivery;
@@ -10,6 +12,7 @@ export interface DetailView {
   audit: AuditEvent[];
   fhirBaseUrl?: string;
   flash?: string;
+  maxAttempts: number;
 }
 
 const FLASH: Record<string, string> = {
@@ -20,10 +23,10 @@ const FLASH: Record<string, string> = {
 export function renderDeliveryDetail(view: DetailView): SafeHtml {
   const d = view.delivery;
   return html`<p><a href="/">← all deliveries</a></p>
-<h1>Report <code>${d.reportId}</code> to ${d.target} ${stateBadge(d.state)} ${d.isCritical ? html`<span class="critical">critical</span>` : ''}</h1>
+<h1>Report <code>${d.reportId}</code> ${roleBadge(d)} to ${d.target} ${stateBadge(d.state)} ${d.isCritical ? html`<span class="critical">critical</span>` : ''}</h1>
 ${view.flash && FLASH[view.flash] && !(view.flash === 'requeued' && !inFlight(d)) ? html`<p class="flash" role="status">${FLASH[view.flash]}</p>` : ''}
 ${renderActions(d)}
-${renderFacts(d)}
+${renderFacts(d, view.maxAttempts)}
 ${d.target === 'hl7v2' ? renderHl7(d) : html`<h2>FHIR resources</h2>${renderFhirRefs(d, view.fhirBaseUrl)}`}
 <h2>Attempts</h2>${renderAttempts(view.attempts)}
 <h2>Audit trail</h2>${renderAudit(view.audit)}`;
@@ -52,17 +55,21 @@ function renderActions(d: Delivery): SafeHtml {
   return html``;
 }
 
-function renderFacts(d: Delivery): SafeHtml {
+function renderFacts(d: Delivery, maxAttempts: number): SafeHtml {
+  const hint = hintFor(d.lastErrorCode);
   return html`<dl>
-<dt>Study</dt><dd><code>${d.studyId}</code></dd>
+<dt>Study</dt><dd><a href="/?by=study&amp;q=${encodeURIComponent(d.studyId)}"><code>${d.studyId}</code></a></dd>
 <dt>Patient</dt><dd>${d.patientLabel ?? '— (not known yet)'}</dd>
+${d.accession ? html`<dt>Accession</dt><dd><code>${d.accession}</code></dd>` : ''}
+${d.signedAt !== null ? html`<dt>Signed</dt><dd>${formatTime(d.signedAt)}</dd>` : ''}
 <dt>Source</dt><dd>${d.source}</dd>
-<dt>Attempts</dt><dd>${d.attempts}</dd>
+<dt>Attempts</dt><dd>${attemptOf(d.attempts, maxAttempts)}</dd>
 <dt>Created</dt><dd>${formatTime(d.createdAt)}</dd>
 <dt>Updated</dt><dd>${formatTime(d.updatedAt)}</dd>
 <dt>Delivered</dt><dd>${formatTime(d.deliveredAt) || '—'}</dd>
 ${d.state === 'failed' || d.state === 'queued' ? html`<dt>Next attempt</dt><dd>${formatTime(d.nextAttemptAt)}</dd>` : ''}
 ${d.lastErrorCode ? html`<dt>Last error</dt><dd><code>${d.lastErrorCode}</code> ${d.lastErrorMessage ?? ''}</dd>` : ''}
+${d.lastErrorCode && hint ? html`<dt>What to do</dt><dd class="hint">${hint}</dd>` : ''}
 ${d.contentHash ? html`<dt>Content hash</dt><dd><code>${d.contentHash}</code></dd>` : ''}
 </dl>`;
 }

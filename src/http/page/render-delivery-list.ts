@@ -1,18 +1,24 @@
 import type { Delivery } from '../../store/deliveries.ts';
 import type { DeliverySummary } from '../../store/delivery-summary.ts';
+import type { StudyGroup } from '../../store/list-delivery-groups.ts';
 import { DELIVERY_STATES } from '../../store/schema.ts';
+import { hintFor } from './error-hints.ts';
 import { html, queryString, type SafeHtml } from './html.ts';
 import { renderHourlyChart } from './render-hourly-chart.ts';
-import { fhirLink, formatTime, stateBadge } from './render-parts.ts';
+import { attemptOf, fhirLink, formatTime, stateBadge } from './render-parts.ts';
+import { PAGE_SEARCH_KEYS, renderSearchForm, type PageSearch } from './render-search-form.ts';
+
+export type ListFilters = { state?: string; from?: string; to?: string; critical?: string; target?: string } & PageSearch;
 
 export interface ListView {
   summary: DeliverySummary;
-  items: Delivery[];
+  groups: StudyGroup[];
   nextCursor: string | null;
   /** The filters as the user sent them, to refill the form and build links. */
-  filters: { state?: string; from?: string; to?: string; critical?: string; target?: string };
+  filters: ListFilters;
   /** DELIVERY_TARGETS, for the target filter. */
   targets: readonly string[];
+  maxAttempts: number;
   error?: string;
   fhirBaseUrl?: string;
 }
@@ -22,12 +28,13 @@ const ATTENTION = 'failed,dead';
 export function renderDeliveryList(view: ListView): SafeHtml {
   return html`<h1>Deliveries</h1>
 ${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
+${renderSearchForm(view.filters)}
 ${renderCounts(view)}
 ${renderHourlyChart(view.summary.hourly)}
 <p>Last delivered: ${formatTime(view.summary.lastDeliveredAt) || 'never'} · Oldest waiting since: ${formatTime(view.summary.oldestWaitingCreatedAt) || 'nothing waiting'}</p>
 ${renderFilterForm(view.filters, view.targets)}
 ${renderTable(view)}
-${view.nextCursor ? html`<p><a rel="next" href="/${queryString({ ...view.filters, cursor: view.nextCursor })}">Older deliveries →</a></p>` : ''}`;
+${view.nextCursor ? html`<p><a rel="next" href="/${queryString({ ...view.filters, cursor: view.nextCursor })}">Older studies →</a></p>` : ''}`;
 }
 
 function renderCounts(view: ListView): SafeHtml {
@@ -40,9 +47,11 @@ function renderCounts(view: ListView): SafeHtml {
 ${DELIVERY_STATES.map((s) => link(s, s.replace('_', ' '), counts[s]))}</nav>`;
 }
 
-function renderFilterForm(filters: ListView['filters'], targets: readonly string[]): SafeHtml {
+function renderFilterForm(filters: ListFilters, targets: readonly string[]): SafeHtml {
   const option = (value: string, label: string, selected: string | undefined) => html`<option value="${value}" ${selected === value ? html`selected` : ''}>${label}</option>`;
-  return html`<form class="filters" method="get" action="/">
+  // The search travels with the filters (a study search narrowed to dead deliveries).
+  const kept = PAGE_SEARCH_KEYS.map((key) => (filters[key] ? html`<input type="hidden" name="${key}" value="${filters[key]}">` : ''));
+  return html`<form class="filters" method="get" action="/" aria-label="Filters">${kept}
 <label>State <select name="state">${option('', 'any', filters.state)}${option(ATTENTION, 'needs attention', filters.state)}${DELIVERY_STATES.map((s) => option(s, s, filters.state))}</select></label>
 <label>From (UTC) <input type="date" name="from" value="${filters.from ?? ''}"></label>
 <label>To (UTC) <input type="date" name="to" value="${filters.to ?? ''}"></label>
@@ -51,15 +60,40 @@ function renderFilterForm(filters: ListView['filters'], targets: readonly string
 <button type="submit">Filter</button></form>`;
 }
 
+const COLUMNS = ['Report', 'Target', 'State', 'Attempts', 'Last error and what to do', 'Signed', 'Delivered', 'DiagnosticReport / HL7 control id'];
+
 function renderTable(view: ListView): SafeHtml {
-  if (view.items.length === 0) return html`<p>No deliveries match.</p>`;
-  const rows = view.items.map((d) => html`<tr>
-<td><a href="/deliveries/${encodeURIComponent(d.reportId)}${d.target === view.targets[0] ? '' : queryString({ target: d.target })}"><code>${d.reportId}</code></a></td><td>${d.target}</td>
-<td><code>${d.studyId}</code></td><td>${d.patientLabel ?? '—'}</td><td>${stateBadge(d.state)}</td>
-<td>${d.isCritical ? html`<span class="critical">critical</span>` : ''}</td><td>${d.attempts}</td>
-<td>${d.lastErrorCode ? html`<code>${d.lastErrorCode}</code>` : ''}</td>
-<td>${formatTime(d.createdAt)}</td><td>${formatTime(d.deliveredAt)}</td>
-<td>${d.fhirRefs?.DiagnosticReport ? fhirLink(view.fhirBaseUrl, d.fhirRefs.DiagnosticReport) : d.hl7ControlId ? html`<code>${d.hl7ControlId}</code>` : ''}</td></tr>`);
-  return html`<table><thead><tr><th>Report</th><th>Target</th><th>Study</th><th>Patient</th><th>State</th><th>Critical</th><th>Attempts</th><th>Last error</th><th>Created</th><th>Delivered</th><th>DiagnosticReport / HL7 control id</th></tr></thead>
-<tbody>${rows}</tbody></table>`;
+  if (view.groups.length === 0) return html`<p>No deliveries match.</p>`;
+  const head = html`<thead><tr>${COLUMNS.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>`;
+  return html`<table class="deliveries">${head}${view.groups.map((g) => renderGroup(view, g))}</table>`;
+}
+
+// One tbody per study: its header names the study, the patient's masked label and the accession;
+// its rows are the study's reports in signing order, original first.
+function renderGroup(view: ListView, group: StudyGroup): SafeHtml {
+  const first = <K extends keyof Delivery>(key: K) => group.deliveries.find((d) => d[key] !== null)?.[key] ?? null;
+  const label = first('patientLabel');
+  const accession = first('accession');
+  return html`<tbody class="study" data-study="${group.studyId}">
+<tr class="study-head"><th scope="rowgroup" colspan="${COLUMNS.length}">Study <code>${group.studyId}</code>
+<span class="facts">Patient: ${label ?? '—'}${accession ? html` · Accession <code>${accession}</code>` : ''}</span></th></tr>
+${group.deliveries.map((d) => renderRow(view, d))}</tbody>`;
+}
+
+function renderRow(view: ListView, d: Delivery): SafeHtml {
+  const hint = d.state === 'failed' || d.state === 'dead' || d.state === 'skipped' ? hintFor(d.lastErrorCode) : undefined;
+  return html`<tr data-report="${d.reportId}">
+<td><a href="/deliveries/${encodeURIComponent(d.reportId)}${d.target === view.targets[0] ? '' : queryString({ target: d.target })}"><code>${d.reportId}</code></a> ${roleBadge(d)}
+${d.isCritical ? html`<span class="critical">critical</span>` : ''}</td>
+<td>${d.target}</td><td>${stateBadge(d.state)}</td>
+<td class="attempts">${attemptOf(d.attempts, view.maxAttempts)}</td>
+<td>${d.lastErrorCode ? html`<code>${d.lastErrorCode}</code>` : ''}${hint ? html`<p class="hint">${hint}</p>` : ''}</td>
+<td>${formatTime(d.signedAt)}</td><td>${formatTime(d.deliveredAt)}</td>
+<td>${d.fhirRefs?.DiagnosticReport ? fhirLink(view.fhirBaseUrl, d.fhirRefs.DiagnosticReport) : d.hl7ControlId ? html`<code>${d.hl7ControlId}</code>` : ''}</td></tr>`;
+}
+
+/** Original or addendum, as the attempt that read the study's reports recorded it. */
+export function roleBadge(d: Delivery): SafeHtml {
+  if (d.isAddendum === null) return html``;
+  return d.isAddendum ? html`<span class="role role-addendum">addendum</span>` : html`<span class="role role-original">original</span>`;
 }

@@ -16,6 +16,13 @@ form.inline{display:inline}button{padding:.3rem .9rem;cursor:pointer}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.8rem}dt{font-weight:600}
 .filters{background:#fff;padding:.6rem;margin:.6rem 0;display:flex;gap:.8rem;align-items:end;flex-wrap:wrap}
 .filters label{display:flex;flex-direction:column;font-size:12px}
+.search{background:#fff;padding:.6rem;margin:.6rem 0;display:flex;gap:.8rem;align-items:end;flex-wrap:wrap}
+.search label{display:flex;flex-direction:column;font-size:12px}.search input{width:22rem;max-width:100%}
+code{overflow-wrap:anywhere}table.deliveries td:nth-child(5){width:28%}table.deliveries td:first-child code,.attempts{white-space:nowrap}
+tr.study-head th{background:#f6f7f9;border-top:2px solid #c9ced6;font-weight:600}.study-head .facts{font-weight:400;margin-left:1rem}
+.role{display:inline-block;padding:0 .4rem;border-radius:.3rem;font-size:11px;border:1px solid #9aa3af}.role-addendum{background:#fff4c2;border-color:#d9b94a}
+.hint{margin:.2rem 0 0;font-size:12px;color:#4a5262}.note{font-size:12px}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #2f6fde;outline-offset:2px}
 `;
 
 /**

@@ -16,3 +16,8 @@ export function fhirLink(fhirBaseUrl: string | undefined, reference: string): Sa
   if (!fhirBaseUrl || !/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.test(reference)) return html`<code>${reference}</code>`;
   return html`<a href="${`${fhirBaseUrl}/${reference}`}" rel="noopener noreferrer"><code>${reference}</code></a>`;
 }
+
+/** "attempt 3 of 12": how much of MAX_ATTEMPTS a delivery has used. */
+export function attemptOf(attempts: number, maxAttempts: number): SafeHtml {
+  return attempts === 0 ? html`not tried yet` : html`attempt ${attempts} of ${maxAttempts}`;
+}

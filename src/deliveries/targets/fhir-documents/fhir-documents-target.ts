@@ -16,7 +16,8 @@ import { decideDeliveryPolicy } from '../../mapping/decide-delivery-policy.ts';
 import { identifierSystems } from '../../mapping/identifier-systems.ts';
 import { compareBySignOff, isSigned } from '../../mapping/order-signed-reports.ts';
 import { patientKey, type PatientKey } from '../../mapping/patient-key.ts';
-import { patientLabel } from '../../patient-label.ts';
+import { deliverySearchKeys } from '../../delivery-search-keys.ts';
+import { mrnHashKey } from '../../../store/mrn-hash.ts';
 import { readEhrOrder } from '../../read-ehr-order.ts';
 import { resolvePatient } from '../../resolve-patient.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
@@ -71,8 +72,7 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
       const report = signed.find((r) => r.reportId === lease.reportId)!;
       const key = patientKey(study, signed.at(-1)?.snapshotMetadata, mapping);
       const demographics = currentMetadata(study, signed.at(-1)?.snapshotMetadata);
-      const label = patientLabel(demographics.patientName, key?.value);
-      if (label) await context.recordStep({ patientLabel: label }, null);
+      await context.recordStep(deliverySearchKeys(study, list.reports, lease.reportId, mapping, mrnHashKey(db)), null);
       if (!(await context.acquireLocks(lockKeys(lease.studyId, key)))) return { kind: 'busy', reason: 'study_or_patient_locked', retryInMs: LOCK_BUSY_RETRY_MS };
 
       const patient = await resolvePatient(deps.fhir, key, demographics, 'match');

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { deliveredRefsOfStudy, deliveredRowsOfStudy, isStudyDelivered, markDelivered, markSkipped, type Lease } from '../../../store/deliveries.ts';
 import { forgetWebhookPdfLinks } from '../../../store/inbox.ts';
 import { deliverReport, type DeliveryDeps, type DeliveryOutcome } from '../../deliver-report.ts';
+import { deliverySearchKeys } from '../../delivery-search-keys.ts';
+import { mrnHashKey } from '../../../store/mrn-hash.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
 import type { DeliveryTarget, TargetDeps } from '../delivery-target.ts';
 
@@ -42,7 +44,7 @@ export function createFhirTarget(deps: TargetDeps): DeliveryTarget {
         deliveredContentOfStudy: (studyId) => deliveredRowsOfStudy(db, studyId, lease.target),
         acquireLocks: context.acquireLocks,
         assertLeaseHeld: context.assertLeaseHeld,
-        notePatientLabel: (label) => context.recordStep({ patientLabel: label }, null),
+        noteStudyRead: (study, reports) => context.recordStep(deliverySearchKeys(study, reports, lease.reportId, deps.settings.mapping, mrnHashKey(db)), null),
       };
       const outcome = await deliverReport(delivery, lease.reportId, lease.studyId, webhookLinkFor(db, lease.reportId, now()));
       if (outcome.kind === 'delivered') deps.hooks?.at('after_fhir_commit');

@@ -11,6 +11,8 @@ import { compareBySignOff, isSigned } from '../../mapping/order-signed-reports.t
 import { gatherSignedReports } from '../../gather-signed-reports.ts';
 import { ensureReportSigned } from '../../ensure-report-signed.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
+import { deliverySearchKeys } from '../../delivery-search-keys.ts';
+import { mrnHashKey } from '../../../store/mrn-hash.ts';
 import type { DeliveryTarget, TargetDeps } from '../delivery-target.ts';
 import { buildHl7Message } from './mapping/build-hl7-message.ts';
 import type { Hl7MessageOptions } from './mapping/hl7-message-input.ts';
@@ -42,6 +44,7 @@ export function createHl7v2Target(deps: TargetDeps, settings: Hl7Settings, clien
       }
       const list = await deps.avara.listReports(lease.studyId);
       ensureReportSigned(list.reports, lease.reportId);
+      await context.recordStep(deliverySearchKeys(study, list.reports, lease.reportId, deps.settings.mapping, mrnHashKey(db)), null);
       const signed = list.reports.filter(isSigned).sort(compareBySignOff);
       if (waitsForEarlierReport(db, lease, signed.map((r) => r.reportId))) {
         return { kind: 'busy', reason: 'earlier_report_not_delivered', retryInMs: EARLIER_REPORT_WAIT_MS };

@@ -1,0 +1,81 @@
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import type { Delivery } from './deliveries.ts';
+import { encodeCursor, type DeliveryFilter } from './list-deliveries.ts';
+import type { Db } from './open-store.ts';
+import { deliveries } from './schema.ts';
+
+/** A search by one key; an MRN only ever as its keyed hash (mrn-hash.ts). */
+export type DeliverySearch = { by: 'report' | 'study' | 'accession'; value: string } | { by: 'mrn'; mrnHash: string };
+
+export interface StudyGroup {
+  studyId: string;
+  /** Signing order (original first, then addenda); rows an attempt has not placed yet come last. */
+  deliveries: Delivery[];
+}
+
+export interface DeliveryGroupPage {
+  groups: StudyGroup[];
+  nextCursor: string | null;
+}
+
+// The same table again, for the rows of a study that are newer than the one at hand.
+const newer = alias(deliveries, 'newer');
+type Table = typeof deliveries | typeof newer;
+
+/**
+ * The audit page: `limit` studies per page, newest first by their newest matching delivery, each
+ * with all its matching deliveries. A search finds studies (any of their deliveries matching the
+ * key), so a report id or an MRN brings its whole study along. Keyset-paged on the newest
+ * matching row of each study, so a study is on exactly one page.
+ */
+export function listDeliveryGroups(db: Db, filter: DeliveryFilter & { search?: DeliverySearch }): DeliveryGroupPage {
+  const studies = filter.search ? studiesMatching(filter.search) : undefined;
+  const after = filter.cursor;
+  const heads = db
+    .select()
+    .from(deliveries)
+    .where(and(
+      ...rowConditions(deliveries, filter, studies),
+      after ? sql`(${deliveries.createdAt}, ${deliveries.id}) < (${after.createdAt}, ${after.id})` : undefined,
+      sql`not exists (select 1 from ${deliveries} ${sql.identifier('newer')} where ${and(
+        eq(newer.studyId, deliveries.studyId),
+        ...rowConditions(newer, filter, undefined),
+        sql`(${newer.createdAt}, ${newer.id}) > (${deliveries.createdAt}, ${deliveries.id})`,
+      )})`,
+    ))
+    .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
+    .limit(filter.limit + 1)
+    .all();
+  const shown = heads.slice(0, filter.limit);
+  const studyIds = shown.map((h) => h.studyId);
+  const members = studyIds.length === 0 ? [] : db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...rowConditions(deliveries, filter, studies))).all();
+  const groups = studyIds.map((studyId) => ({ studyId, deliveries: members.filter((d) => d.studyId === studyId).sort(bySigning) }));
+  const last = shown.at(-1);
+  return { groups, nextCursor: heads.length > filter.limit && last ? encodeCursor(last) : null };
+}
+
+function rowConditions(t: Table, filter: DeliveryFilter, studies: SQL | undefined): (SQL | undefined)[] {
+  return [
+    filter.states?.length ? inArray(t.state, filter.states) : undefined,
+    filter.from !== undefined ? gte(t.createdAt, filter.from) : undefined,
+    filter.to !== undefined ? lt(t.createdAt, filter.to) : undefined,
+    filter.critical !== undefined ? eq(t.isCritical, filter.critical) : undefined,
+    filter.target !== undefined ? eq(t.target, filter.target) : undefined,
+    studies ? inArray(t.studyId, studies) : undefined,
+  ];
+}
+
+/** The studies with a delivery that carries the key, as a subquery. */
+function studiesMatching(search: DeliverySearch): SQL {
+  const match = search.by === 'mrn' ? eq(deliveries.mrnHash, search.mrnHash)
+    : search.by === 'report' ? eq(deliveries.reportId, search.value)
+    : search.by === 'study' ? eq(deliveries.studyId, search.value)
+    : eq(deliveries.accession, search.value);
+  return sql`(select ${deliveries.studyId} from ${deliveries} where ${match})`;
+}
+
+function bySigning(a: Delivery, b: Delivery): number {
+  const placed = (d: Delivery) => (d.signedAt === null ? 1 : 0);
+  return placed(a) - placed(b) || (a.signedAt ?? 0) - (b.signedAt ?? 0) || a.createdAt - b.createdAt || a.reportId.localeCompare(b.reportId) || a.target.localeCompare(b.target);
+}
