@@ -64,6 +64,15 @@ describe('doctor on reports signed before the first start', () => {
     expect(result.stdout).toMatch(/-> if the EHR should have them, send them deliberately: avara-fhir-sync backfill --since \d{4}-\d\d-\d\d --dry-run/);
   });
 
+  it('reads at most 100 report lists for old studies with new addenda, and says how many it left unexamined', async () => {
+    standIns = await startStandIns({ sandbox: { seed: 10, studies: 110 } });
+    openStore({ sqlitePath: standIns.sqlitePath }).close();
+    await standIns.sandbox.signReports(105, { addendum: true, sendWebhooks: false });
+    const line = await historyLine(standIns.serveEnv({ POLL_MAX_REQUESTS_PER_SECOND: '1000' }));
+    // 100 listed originals + 5 studies untouched since before the first start; 5 changed studies left over.
+    expect(line?.detail).toMatch(/^at least 105 signed reports from before the first start .* \(all 110 completed studies\); 5 older studies changed since were not examined \(reading their report lists for sign times; doctor reads at most 100\)$/);
+  });
+
   it(`stops counting after ${HISTORY_MAX_STUDIES} studies and says so`, async () => {
     standIns = await startStandIns({ sandbox: { seed: 9, studies: HISTORY_MAX_STUDIES + 30 } });
     const line = await historyLine(standIns.serveEnv({ POLL_MAX_REQUESTS_PER_SECOND: '1000' }));

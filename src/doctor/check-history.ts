@@ -46,7 +46,7 @@ export async function checkHistory(config: Config, now: number): Promise<CheckRe
       return warn(name, `not counted: Avara answered ${toSyncError(error).code}`, 'run doctor again once Avara answers');
     }
     const scope = count.capped ? ` (counted in the first ${count.studies} studies; doctor stops at ${HISTORY_MAX_STUDIES.toLocaleString('en-US')})` : ` (all ${count.studies} completed studies)`;
-    const unexamined = count.unexamined > 0 ? `; ${count.unexamined} studies changed since then were not examined (at most ${MAX_REPORT_LISTS} report lists per run)` : '';
+    const unexamined = count.unexamined > 0 ? `; ${count.unexamined} older studies changed since were not examined (reading their report lists for sign times; doctor reads at most ${MAX_REPORT_LISTS})` : '';
     if (count.reports === 0) return ok(name, `no undelivered report signed before ${since}${scope}${unexamined}`);
     const atLeast = count.capped || count.unexamined > 0 ? 'at least ' : '';
     const from = day(count.earliestMs ?? cutoff);
