@@ -98,7 +98,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const http = createHttpApp({
     store,
     log,
-    settings: { host: config.http.host, adminToken: config.http.adminToken, trustProxy: config.http.trustProxy, fhirBaseUrl: config.fhir.baseUrl, maxAttempts: config.delivery.maxAttempts },
+    settings: { host: config.http.host, adminOperators: config.http.adminOperators, trustProxy: config.http.trustProxy, fhirBaseUrl: config.fhir.baseUrl, maxAttempts: config.delivery.maxAttempts },
     intake: { store, groupCommit: createGroupCommit(store.db), webhookKeys: config.avara.webhookKeys, targets: config.delivery.targets, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
     isAccepting: () => accepting,
     jwks,

@@ -27,6 +27,7 @@ import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/
 import { runDoctor } from './doctor/run-doctor.ts';
 import { formatCheck } from './doctor/doctor-check.ts';
 import { requeueDeadDeliveries } from './store/requeue-dead.ts';
+import { cliAction, parseReasonOption, REASON_OPTION_HELP } from './commands/cli-operator.ts';
 import { registerOrdersCommands } from './orders/orders-commands.ts';
 import { addEnvironmentHelp } from './commands/add-environment-help.ts';
 import { openExistingStore as openExistingStoreAt } from './commands/open-existing-store.ts';
@@ -196,13 +197,14 @@ program
   .argument('[reportId]')
   .option('--dead', 'requeue every dead delivery')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); all of the report\'s failed or dead ones otherwise')
-  .action((reportId: string | undefined, opts: { dead?: boolean; target?: string }) => {
+  .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
+  .action((reportId: string | undefined, opts: { dead?: boolean; target?: string; reason?: string }) => {
     if (!opts.dead && !reportId) throw new InvalidArgumentError('give a reportId or --dead');
     const store = openExistingStore();
     try {
-      if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), 'cli')} dead deliveries requeued\n`);
+      if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), cliAction(process.env, opts.reason))} dead deliveries requeued\n`);
       else {
-        const result = requeueDelivery(store.db, reportId!, Date.now(), 'cli', opts.target);
+        const result = requeueDelivery(store.db, reportId!, Date.now(), cliAction(process.env, opts.reason), opts.target);
         const said = { requeued: 'requeued', not_found: 'no delivery of this report here', not_retryable: 'not failed or dead; nothing to retry' }[result];
         process.stdout.write(`${reportId}: ${said}\n`);
         // A script must be able to tell that nothing was requeued.
@@ -218,10 +220,11 @@ program
   .description('deliver a delivered report again (idempotent: FHIR writes are conditional, HL7 keeps its control id; audited as replayed)')
   .argument('<reportId>')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); every delivered one otherwise')
-  .action((reportId: string, opts: { target?: string }) => {
+  .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
+  .action((reportId: string, opts: { target?: string; reason?: string }) => {
     const store = openExistingStore();
     try {
-      const result = replayDelivery(store.db, reportId, Date.now(), 'cli', opts.target);
+      const result = replayDelivery(store.db, reportId, Date.now(), cliAction(process.env, opts.reason), opts.target);
       process.stdout.write(`${reportId}: ${result === 'not_retryable' ? 'not delivered yet; nothing to replay' : result}\n`);
       if (result !== 'requeued') process.exitCode = 1;
     } finally {

@@ -91,7 +91,7 @@ describe('a signed report travels from Avara to the EHR', () => {
     const first = await env.waitForDelivery(signed!.reportId, 'delivered');
     const counts = async () => Promise.all(['Patient', 'Practitioner', 'ImagingStudy', 'DocumentReference', 'DiagnosticReport'].map(async (t) => (await env.fhirSearch(t)).length));
     const before = await counts();
-    expect(replayDelivery(env.app.store.db, signed!.reportId, Date.now(), 'test')).toBe('requeued');
+    expect(replayDelivery(env.app.store.db, signed!.reportId, Date.now(), { by: 'test', operator: 'test' })).toBe('requeued');
     env.app.wake();
     await env.waitFor('the replay to finish', () => listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'delivered').length === 2);
     expect(await counts()).toEqual(before);

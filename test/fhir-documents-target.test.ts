@@ -51,7 +51,7 @@ describe('fhir-documents target against an EHR that takes only DocumentReference
     expect(env.fhir.requests().filter((r) => r.method !== 'GET' && !isDocumentPost(r.method, r.path))).toEqual([]);
 
     await env.sendReportDelivered(signed);
-    expect(replayDelivery(env.app.store.db, signed.reportId, Date.now(), 'test', TARGET)).toBe('requeued');
+    expect(replayDelivery(env.app.store.db, signed.reportId, Date.now(), { by: 'test', operator: 'test' }, TARGET)).toBe('requeued');
     env.app.wake();
     await settled(env, signed.reportId, 'delivered');
     expect(row(env, signed.reportId)!.fhirRefs?.DocumentReference).toBe(`DocumentReference/${document!.id}`);

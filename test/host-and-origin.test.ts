@@ -61,8 +61,11 @@ describe('loopback without ADMIN_TOKEN against other websites', () => {
     expect(env.delivery(delivered)!.state).toBe('delivered');
   });
 
-  it('accepts a state change from its own origin', async () => {
-    expect((await replay({ origin: env.app.url })).status).toBe(202);
+  it('refuses a state change even from its own origin, naming ADMIN_TOKENS: no one would be recorded as its operator', async () => {
+    const response = await replay({ origin: env.app.url });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'operator_token_required', message: expect.stringContaining('ADMIN_TOKENS') });
+    expect(env.delivery(delivered)!.state).toBe('delivered');
   });
 });
 

@@ -7,6 +7,8 @@ import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const MRN_SYSTEM = 'urn:test:hospital:mrn';
 const CREATE = { env: { PATIENT_MODE: 'create', MRN_SYSTEM, STUDY_TIME_ZONE: 'America/Chicago' } };
+// Replays change state: they need a named operator even on loopback.
+const OPERATOR_TOKEN = 'replay-operator-token-01';
 const MATCH = { env: { PATIENT_MODE: 'match', MRN_SYSTEM, STUDY_TIME_ZONE: 'America/Chicago' } };
 
 /** What the EHR holds of the study's documents: who they are on, and at which version. */
@@ -72,12 +74,12 @@ describe('a delivered report never moves to another chart', () => {
   });
 
   it('a replay of the delivered report after the correction is refused the same way', async () => {
-    env = await startTestEnv(CREATE);
+    env = await startTestEnv({ env: { ...CREATE.env, ADMIN_TOKENS: `ops:${OPERATOR_TOKEN}` } });
     const original = await deliverOriginal(env);
     const before = await chartSnapshot(env);
     env.sandbox.getStudyState(original.studyId).reportMetadata.mrn = 'CORRECTED-0042';
 
-    const replay = await fetch(`${env.app.url}/api/deliveries/${original.reportId}/replay`, { method: 'POST', headers: { origin: env.app.url } });
+    const replay = await fetch(`${env.app.url}/api/deliveries/${original.reportId}/replay`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
     expect(replay.status).toBe(202);
     const row = await env.waitForDelivery(original.reportId, 'dead');
     expect(row.lastErrorCode).toBe('patient_changed_after_delivery');

@@ -9,7 +9,7 @@ const SID = 'https://api.avarasoftware.com/fhir/sid';
 
 /** Replays and waits until the report's delivered events number `count` (each replay adds one). */
 async function replay(env: TestEnv, reportId: string, count: number, target?: string): Promise<void> {
-  expect(replayDelivery(env.app.store.db, reportId, Date.now(), 'test', target)).toBe('requeued');
+  expect(replayDelivery(env.app.store.db, reportId, Date.now(), { by: 'test', operator: 'test' }, target)).toBe('requeued');
   env.app.wake();
   await env.waitFor(`delivered event ${count} of ${reportId}`, () => deliveredEvents(env, reportId, target).length === count && getDelivery(env.app.store.db, reportId, target)?.state === 'delivered');
 }

@@ -67,8 +67,8 @@ describe('delivery state in SQLite', () => {
 
   it('requeues only failed or dead deliveries for a person, with fresh attempts', () => {
     enqueue('rep_a');
-    expect(requeueDelivery(store.db, 'rep_a', 2000, 'test')).toBe('not_retryable');
-    expect(requeueDelivery(store.db, 'rep_missing', 2000, 'test')).toBe('not_found');
+    expect(requeueDelivery(store.db, 'rep_a', 2000, { by: 'test', operator: 'test' })).toBe('not_retryable');
+    expect(requeueDelivery(store.db, 'rep_missing', 2000, { by: 'test', operator: 'test' })).toBe('not_found');
   });
 
   it('writes an audit row for every transition, chained by hash', () => {

@@ -1,4 +1,5 @@
 import { ConfigError } from './config-error.ts';
+import { toAdminOperators, type AdminOperator } from './admin-operators.ts';
 import { parseEnv, parseOne, REQUIRED_BY_SERVE, type DeliveryTarget, type Env, type EnvWith } from './parse-env.ts';
 import { BACKFILL_ENV, BACKFILL_REQUIRED } from './command-env.ts';
 import { serveCrossChecks } from './serve-checks.ts';
@@ -84,7 +85,8 @@ export interface Config {
   avara: { baseUrl: string; apiKey: string; webhookKeys: string[]; pdfAllowedHosts: string[] };
   fhir: { baseUrl: string; auth: FhirAuth };
   store: { sqlitePath: string };
-  http: { host: string; port: number; adminToken: string | undefined; trustProxy: string[] | false };
+  /** adminOperators: ADMIN_TOKEN (as `admin`) and ADMIN_TOKENS, token digests only. */
+  http: { host: string; port: number; adminOperators: AdminOperator[]; trustProxy: string[] | false };
   delivery: JobSettings & {
     /** DELIVERY_TARGETS: one delivery per (report, target), each with its own loop. */
     targets: DeliveryTarget[];
@@ -182,7 +184,7 @@ function toConfig(e: ServeEnv): Config {
     avara: { ...toAvaraReadSlice(e), webhookKeys: e.AVARA_WEBHOOK_KEY },
     fhir: { baseUrl: e.FHIR_BASE_URL.replace(/\/+$/, ''), auth: toFhirAuth(e) },
     store: { sqlitePath: e.SQLITE_PATH },
-    http: { host: e.HOST, port: e.PORT, adminToken: e.ADMIN_TOKEN, trustProxy: e.TRUST_PROXY },
+    http: { host: e.HOST, port: e.PORT, adminOperators: toAdminOperators(e.ADMIN_TOKEN, e.ADMIN_TOKENS), trustProxy: e.TRUST_PROXY },
     delivery: {
       ...jobs,
       targets: e.DELIVERY_TARGETS,

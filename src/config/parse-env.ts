@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
+import { adminTokensSchema } from './admin-operators.ts';
 
 // Every variable of design.md "Environment". The ones without a safe default are optional here;
 // each command states which of them it needs (REQUIRED_BY_SERVE, ...), so a read-only command is
@@ -52,6 +53,8 @@ const Env = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535, 8080),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // One token per operator (name:token,...), so each action is recorded with who took it.
+  ADMIN_TOKENS: adminTokensSchema.optional(),
   // Addresses of the TLS proxy in front (express `trust proxy`: IPs, CIDRs, loopback, uniquelocal);
   // only their X-Forwarded-For/-Proto are believed. Never "true": any client could claim https.
   TRUST_PROXY: z.string().trim().transform((v) => (v === '' || v === 'false' ? false as const : v.split(',').map((a) => a.trim()).filter(Boolean))).default(false),

@@ -11,6 +11,7 @@ import { metricsRouter } from './metrics-routes.ts';
 import { auditPageRouter } from './page/audit-page-routes.ts';
 import { summaryRouter } from './summary-routes.ts';
 import { requireAdmin } from './require-admin.ts';
+import type { AdminOperator } from '../config/admin-operators.ts';
 import { fhirWebhookRouter, type FhirWebhookDeps } from './fhir-webhook-routes.ts';
 import { jwksRouter } from './jwks-routes.ts';
 import { guardWebhookIntake } from './guard-webhook-intake.ts';
@@ -19,7 +20,8 @@ import { requireSameOriginUnlessBearer } from './page/same-origin.ts';
 
 export interface HttpSettings {
   host: string;
-  adminToken: string | undefined;
+  /** ADMIN_TOKEN (as `admin`) and ADMIN_TOKENS: names and token digests. */
+  adminOperators: readonly AdminOperator[];
   /** TRUST_PROXY: the proxies whose X-Forwarded-Proto/-For are believed; false: none. */
   trustProxy?: string[] | false;
   /** Base of the links from the audit page to FHIR resources. */
@@ -52,7 +54,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.settings.trustProxy ?? false);
-  app.use(requireOwnHost(deps.settings), requireSameOriginUnlessBearer(deps.settings));
+  app.use(requireOwnHost(deps.settings), requireSameOriginUnlessBearer());
 
   // The signature covers the raw bytes: no JSON parser may touch the body first.
   const guard = guardWebhookIntake({ log: deps.log, now: deps.intake.now ?? Date.now, count: deps.intake.count });

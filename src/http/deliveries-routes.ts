@@ -1,10 +1,12 @@
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { listAuditEvents } from '../store/audit.ts';
 import { getDelivery, replayDelivery, requeueDelivery, type Delivery, type RequeueResult } from '../store/deliveries.ts';
 import { deriveAttempts } from '../store/derive-attempts.ts';
 import { listDeliveries } from '../store/list-deliveries.ts';
 import type { Store } from '../store/open-store.ts';
 import { parseDeliveryQuery } from './delivery-query.ts';
+import { readReason } from '../store/operator-action.ts';
+import { OPERATOR_TOKEN_REQUIRED, operatorOf } from './require-admin.ts';
 
 export interface DeliveriesRouteDeps {
   store: Store;
@@ -40,16 +42,29 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps): Router {
     res.json(toApiDeliveryDetail(deps.store, row));
   });
 
-  // Without `?target=`, every target of the report that the action applies to.
+  // Without `?target=`, every target of the report that the action applies to. The operator is
+  // the bearer token's (requireAdmin); an optional JSON `reason` goes into the audit row only.
   const requeue = (req: Request, res: Response, action: typeof requeueDelivery) => {
     const target = targetOf(req.query, res, deps.targets);
     if (target === null) return;
-    const result = action(deps.store.db, String(req.params.reportId), now(), 'api', target);
+    // requireAdmin lets no state change through without one; this keeps the audit row from lying if it ever did.
+    const operator = operatorOf(res);
+    if (operator === undefined) {
+      res.status(403).json({ error: 'operator_token_required', message: OPERATOR_TOKEN_REQUIRED });
+      return;
+    }
+    const reason = readReason((req.body as { reason?: unknown } | undefined)?.reason);
+    if (!reason.ok) {
+      res.status(400).json({ error: 'invalid_body', fields: ['reason'], message: reason.message });
+      return;
+    }
+    const result = action(deps.store.db, String(req.params.reportId), now(), { by: 'api', operator, ...(reason.reason ? { reason: reason.reason } : {}) }, target);
     if (result === 'requeued') deps.onRequeued?.();
     res.status(requeueStatus(result)).json({ result });
   };
-  router.post('/deliveries/:reportId/retry', (req, res) => requeue(req, res, requeueDelivery));
-  router.post('/deliveries/:reportId/replay', (req, res) => requeue(req, res, replayDelivery));
+  const body = express.json({ limit: '4kb' });
+  router.post('/deliveries/:reportId/retry', body, (req, res) => requeue(req, res, requeueDelivery));
+  router.post('/deliveries/:reportId/replay', body, (req, res) => requeue(req, res, replayDelivery));
   return router;
 }
 

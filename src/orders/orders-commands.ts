@@ -8,6 +8,8 @@ import { openExistingStore } from '../commands/open-existing-store.ts';
 import { countOrdersByState, recentOrderErrors, requeueOrders } from '../store/order-status.ts';
 import { claimNextOrder, getOrder, noteOrderChange } from '../store/orders.ts';
 import { runOrderAttempt } from './run-order-attempt.ts';
+import { cliAction, parseReasonOption, REASON_OPTION_HELP } from '../commands/cli-operator.ts';
+import type { OperatorAction } from '../store/operator-action.ts';
 
 /** `orders status | sync <ImagingStudy id> | retry [id]`: the EHR -> Avara direction. */
 export function registerOrdersCommands(program: Command, sqlitePath: () => string): void {
@@ -23,26 +25,28 @@ export function registerOrdersCommands(program: Command, sqlitePath: () => strin
       process.stdout.write(`${lines.join('\n')}\n`);
     });
   orders.command('retry').description('put failed and dead orders (or one) back in the queue').argument('[imagingStudyId]')
-    .action((id: string | undefined) => {
+    .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
+    .action((id: string | undefined, opts: { reason?: string }) => {
       const store = openExistingStore(sqlitePath());
       try {
-        process.stdout.write(`${requeueOrders(store.db, Date.now(), 'cli', id)} orders requeued\n`);
+        process.stdout.write(`${requeueOrders(store.db, Date.now(), cliAction(process.env, opts.reason), id)} orders requeued\n`);
       } finally {
         store.close();
       }
     });
   orders.command('sync').description('sync one order now, whatever its state (needs the serve environment)').argument('<imagingStudyId>')
-    .action(async (id: string) => {
-      process.exitCode = await syncOne(id);
+    .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
+    .action(async (id: string, opts: { reason?: string }) => {
+      process.exitCode = await syncOne(id, cliAction(process.env, opts.reason));
     });
 }
 
-async function syncOne(imagingStudyId: string): Promise<number> {
+async function syncOne(imagingStudyId: string, action: OperatorAction): Promise<number> {
   const config = loadConfig(process.env);
   const store = openStore(config.store);
   try {
     const now = Date.now;
-    noteOrderChange(store.db, { imagingStudyId, resource: 'cli', version: String(now()), source: 'cli' }, now());
+    noteOrderChange(store.db, { imagingStudyId, resource: 'cli', version: String(now()), source: 'cli', action }, now());
     const lease = claimNextOrder(store.db, now(), config.orders.leaseMs, imagingStudyId);
     if (!lease) {
       process.stdout.write(`ImagingStudy/${imagingStudyId}: being synced by a running serve; try again shortly\n`);

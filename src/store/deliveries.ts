@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { JobFailure, JobLease } from '../queue/job-queue.ts';
+import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
 import { appendAuditEvent } from './audit.ts';
 import type { JobKind } from './job-kind.ts';
 import {
@@ -222,19 +223,19 @@ export type RequeueResult = 'requeued' | 'not_found' | 'not_retryable';
  * A person's retry: failed or dead back to the queue with fresh attempts (audited as `retried`).
  * Without a target, every target of the report that failed or is dead.
  */
-export function requeueDelivery(db: Db, reportId: string, now: number, by: string, target?: string): RequeueResult {
-  return requeueFrom(db, reportId, target, ['failed', 'dead'], 'retried', now, by);
+export function requeueDelivery(db: Db, reportId: string, now: number, action: OperatorAction, target?: string): RequeueResult {
+  return requeueFrom(db, reportId, target, ['failed', 'dead'], 'retried', now, action);
 }
 
 /**
  * Delivers a delivered report again (audited as `replayed`). Every target is idempotent: FHIR
  * writes are conditional, an HL7 message goes out under the same control id.
  */
-export function replayDelivery(db: Db, reportId: string, now: number, by: string, target?: string): RequeueResult {
-  return requeueFrom(db, reportId, target, ['delivered'], 'replayed', now, by);
+export function replayDelivery(db: Db, reportId: string, now: number, action: OperatorAction, target?: string): RequeueResult {
+  return requeueFrom(db, reportId, target, ['delivered'], 'replayed', now, action);
 }
 
-function requeueFrom(db: Db, reportId: string, target: string | undefined, from: DeliveryState[], event: 'retried' | 'replayed', now: number, by: string): RequeueResult {
+function requeueFrom(db: Db, reportId: string, target: string | undefined, from: DeliveryState[], event: 'retried' | 'replayed', now: number, action: OperatorAction): RequeueResult {
   return db.transaction(
     (tx) => {
       const rows = target === undefined ? getDeliveriesOfReport(tx, reportId) : [getDelivery(tx, reportId, target)].filter((r) => r !== undefined);
@@ -245,7 +246,7 @@ function requeueFrom(db: Db, reportId: string, target: string | undefined, from:
           .set({ state: 'queued', attempts: 0, leaseExpiries: 0, nextAttemptAt: now, updatedAt: now })
           .where(and(eq(deliveries.id, row.id), eq(deliveries.state, row.state)))
           .run();
-        appendAuditEvent(tx, { reportId, event, at: now, detail: { target: row.target, by, previousState: row.state, previousCode: row.lastErrorCode } });
+        appendAuditEvent(tx, { reportId, event, at: now, detail: { target: row.target, ...operatorActionDetail(action), previousState: row.state, previousCode: row.lastErrorCode } });
       }
       return eligible.length > 0 ? 'requeued' : 'not_retryable';
     },

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { appendAuditEvent, type AuditEvent } from './audit.ts';
 import type { Db } from './open-store.ts';
+import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
 import { auditEvents, orders, ORDER_STATES, type OrderState } from './schema.ts';
 
 export function countOrdersByState(db: Db): Record<OrderState, number> {
@@ -27,13 +28,13 @@ export function recentOrderErrors(db: Db, limit = 10): OrderErrorRow[] {
 }
 
 /** A person's retry: failed and dead orders (or one of them) back to the queue with fresh attempts. */
-export function requeueOrders(db: Db, now: number, by: string, imagingStudyId?: string): number {
+export function requeueOrders(db: Db, now: number, action: OperatorAction, imagingStudyId?: string): number {
   return db.transaction((tx) => {
     const rows = tx.select({ id: orders.imagingStudyId, state: orders.state, code: orders.lastErrorCode }).from(orders)
       .where(and(inArray(orders.state, ['failed', 'dead']), imagingStudyId ? eq(orders.imagingStudyId, imagingStudyId) : undefined)).all();
     for (const row of rows) {
       tx.update(orders).set({ state: 'queued', attempts: 0, nextAttemptAt: now, updatedAt: now }).where(and(eq(orders.imagingStudyId, row.id), eq(orders.state, row.state))).run();
-      appendAuditEvent(tx, { reportId: null, event: 'order_retried', at: now, detail: { order: row.id, by, previousState: row.state, previousCode: row.code } });
+      appendAuditEvent(tx, { reportId: null, event: 'order_retried', at: now, detail: { order: row.id, ...operatorActionDetail(action), previousState: row.state, previousCode: row.code } });
     }
     return rows.length;
   }, { behavior: 'immediate' });

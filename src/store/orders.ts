@@ -7,6 +7,7 @@ import {
 } from './leased-jobs.ts';
 import { appendAuditEvent, type AuditEventName } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
+import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
 import { orders } from './schema.ts';
 
 export type Order = typeof orders.$inferSelect;
@@ -23,6 +24,8 @@ export interface OrderChange {
   resource: string;
   version: string;
   source: 'sweep' | 'cli';
+  /** `orders sync`: the person who asked, recorded with the change. */
+  action?: OperatorAction;
 }
 
 /**
@@ -45,7 +48,7 @@ export function noteOrderChange(db: Db, change: OrderChange, now: number): boole
         .where(eq(orders.imagingStudyId, change.imagingStudyId))
         .run();
     }
-    appendAuditEvent(tx, { reportId: null, event: 'order_enqueued', at: now, detail: { order: change.imagingStudyId, trigger: change.resource, version: change.version, source: change.source } });
+    appendAuditEvent(tx, { reportId: null, event: 'order_enqueued', at: now, detail: { order: change.imagingStudyId, trigger: change.resource, version: change.version, source: change.source, ...(change.action ? operatorActionDetail(change.action) : {}) } });
     return true;
   }, { behavior: 'immediate' });
 }

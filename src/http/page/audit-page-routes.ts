@@ -14,10 +14,13 @@ import { renderDeliveryDetail } from './render-delivery-detail.ts';
 import { renderDeliveryList, type ListFilters } from './render-delivery-list.ts';
 import { PAGE_HEADERS, renderLayout } from './render-layout.ts';
 import { requireSameOrigin } from './same-origin.ts';
+import { operatorOf } from '../require-admin.ts';
+import { readReason } from '../../store/operator-action.ts';
+import type { AdminOperator } from '../../config/admin-operators.ts';
 
 export interface AuditPageDeps {
   store: Store;
-  settings: { host: string; adminToken: string | undefined; fhirBaseUrl?: string; maxAttempts?: number };
+  settings: { host: string; adminOperators: readonly AdminOperator[]; fhirBaseUrl?: string; maxAttempts?: number };
   /** DELIVERY_TARGETS, in order; the first is shown when a link names none. */
   targets: readonly string[];
   /** Refused sign-ins, shared with the API's token check. */
@@ -40,10 +43,9 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
   const auth = createPageAuth(deps.settings, deps.now, deps.authFailures);
   const sameOrigin = requireSameOrigin();
   const form = express.urlencoded({ extended: false, limit: '4kb' });
-  const signedIn = deps.settings.adminToken !== undefined;
   const maxAttempts = deps.settings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const send = (res: Response, status: number, title: string, body: SafeHtml, refreshSeconds?: number) =>
-    res.status(status).set(PAGE_HEADERS).type('html').send(renderLayout(title, body, { refreshSeconds, signedIn }).value);
+    res.status(status).set(PAGE_HEADERS).type('html').send(renderLayout(title, body, { refreshSeconds, operator: operatorOf(res) }).value);
 
   router.use((_req, res, next) => {
     res.set(PAGE_HEADERS);
@@ -90,10 +92,17 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
   });
 
   for (const [action, requeue] of [['retry', requeueDelivery], ['replay', replayDelivery]] as const) {
-    router.post(`/deliveries/:reportId/${action}`, sameOrigin, auth.authenticate, (req, res) => {
+    router.post(`/deliveries/:reportId/${action}`, sameOrigin, auth.authenticate, auth.requireOperator, form, (req, res) => {
       const reportId = String(req.params.reportId);
-      const target = pickTarget((req.body as { target?: unknown } | undefined)?.target, deps.targets);
-      const result = requeue(deps.store.db, reportId, now(), 'audit_page', target);
+      const body = (req.body ?? {}) as { target?: unknown; reason?: unknown };
+      const target = pickTarget(body.target, deps.targets);
+      const reason = readReason(body.reason);
+      if (!reason.ok) {
+        send(res, 400, 'Not done', html`<p><a href="/">← all deliveries</a></p><p class="error" role="alert">Nothing done: ${reason.message}.</p>`);
+        return;
+      }
+      // requireOperator let only a signed-in operator this far.
+      const result = requeue(deps.store.db, reportId, now(), { by: 'audit_page', operator: operatorOf(res)!, ...(reason.reason ? { reason: reason.reason } : {}) }, target);
       if (result === 'requeued') deps.onRequeued?.();
       if (result === 'not_found') send(res, 404, 'Not found', renderNotFound(reportId));
       else res.redirect(303, `/deliveries/${encodeURIComponent(reportId)}?${target === deps.targets[0] ? '' : `target=${encodeURIComponent(target)}&`}done=${result}`);

@@ -2,6 +2,7 @@ import type { AuditEvent } from '../../store/audit.ts';
 import type { Delivery } from '../../store/deliveries.ts';
 import type { Attempt } from '../../store/derive-attempts.ts';
 import { html, type SafeHtml } from './html.ts';
+import { MAX_REASON_CHARS } from '../../store/operator-action.ts';
 import { hintFor } from './error-hints.ts';
 import { roleBadge } from './render-delivery-list.ts';
 import { attemptOf, fhirLink, formatTime, stateBadge } from './render-parts.ts';
@@ -45,7 +46,8 @@ function inFlight(d: Delivery): boolean {
 
 function renderActions(d: Delivery): SafeHtml {
   const base = `/deliveries/${encodeURIComponent(d.reportId)}`;
-  const target = html`<input type="hidden" name="target" value="${d.target}">`;
+  // The reason goes into the audit row with the signed-in operator (and nowhere else: never logged).
+  const target = html`<input type="hidden" name="target" value="${d.target}"><label>Reason <input name="reason" maxlength="${MAX_REASON_CHARS}" size="32" placeholder="optional; kept in the audit trail"></label> `;
   if (d.state === 'failed' || d.state === 'dead') {
     return html`<form class="inline" method="post" action="${base}/retry">${target}<button type="submit">Retry</button></form> <span>Queues it again with fresh attempts.</span>`;
   }

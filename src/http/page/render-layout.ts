@@ -3,7 +3,7 @@ import { html, type SafeHtml } from './html.ts';
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 header{background:#1d2330;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center}
-header a{color:#fff;text-decoration:none;font-weight:600}header form{margin-left:auto}
+header a{color:#fff;text-decoration:none;font-weight:600}header .operator{margin-left:auto}header form{margin-left:auto}header .operator+form{margin-left:0}
 main{padding:1rem 1.2rem;max-width:1200px}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{font-weight:600;background:#eef0f3}code{font-size:12px}time{white-space:nowrap}
@@ -29,13 +29,13 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible{ou
  * The page frame. No scripts at all (CSP script-src 'none'): reading works without JavaScript and
  * the actions are plain form posts.
  */
-export function renderLayout(title: string, body: SafeHtml, options: { refreshSeconds?: number; signedIn?: boolean } = {}): SafeHtml {
+export function renderLayout(title: string, body: SafeHtml, options: { refreshSeconds?: number; operator?: string } = {}): SafeHtml {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 ${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">` : ''}
 <title>${title} · avara-fhir-sync</title><style>${STYLE}</style></head>
 <body><header><a href="/">avara-fhir-sync · deliveries</a>
-${options.signedIn ? html`<form method="post" action="/logout"><button type="submit">Sign out</button></form>` : ''}</header>
+${options.operator ? html`<span class="operator">Signed in as <b>${options.operator}</b></span><form method="post" action="/logout"><button type="submit">Sign out</button></form>` : ''}</header>
 <main>${body}</main></body></html>`;
 }
 

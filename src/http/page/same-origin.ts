@@ -15,18 +15,16 @@ export function requireSameOrigin(): RequestHandler {
 }
 
 /**
- * The same guard on every state-changing request that carries no bearer token: without
- * ADMIN_TOKEN on loopback the API is open, and a cross-site form could otherwise post to it. A
- * request with `Authorization` cannot come from a cross-site form, and a cross-site script
- * setting it needs a CORS preflight this service never grants. Signed webhooks are not
- * browser traffic and are checked by their signature.
+ * The same guard on every state-changing request of the page (sign-in, sign-out, the action
+ * forms): a cross-site form could otherwise ride on the session cookie. /api is left out: it
+ * takes nothing but a bearer token, which a cross-site form cannot send (a cross-site script
+ * setting it needs a CORS preflight this service never grants), and without tokens it refuses
+ * every state change. Signed webhooks are not browser traffic and are checked by their signature.
  */
-export function requireSameOriginUnlessBearer(settings: { adminToken: string | undefined }): RequestHandler {
+export function requireSameOriginUnlessBearer(): RequestHandler {
   const guard = requireSameOrigin();
-  // With a token, /api takes nothing but the bearer header: it answers 401, which says more.
-  const bearerOnly = (path: string) => settings.adminToken !== undefined && path.startsWith('/api/');
   return (req, res, next) => {
-    if (SAFE_METHODS.has(req.method) || req.path.startsWith('/webhooks/') || bearerOnly(req.path) || /^Bearer /.test(req.get('authorization') ?? '')) return next();
+    if (SAFE_METHODS.has(req.method) || req.path.startsWith('/webhooks/') || req.path.startsWith('/api/') || /^Bearer /.test(req.get('authorization') ?? '')) return next();
     guard(req, res, next);
   };
 }
