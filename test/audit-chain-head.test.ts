@@ -3,8 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeAuditExport } from '../src/commands/audit-export.ts';
+import { formatChainVerdict } from '../src/commands/format-chain-verdict.ts';
+import { verifyAuditFile } from '../src/commands/verify-audit-file.ts';
 import { createMetrics } from '../src/metrics/create-metrics.ts';
-import { appendAuditEvent } from '../src/store/audit.ts';
+import { appendAuditEvent, verifyAuditChain } from '../src/store/audit.ts';
+import { parseExpectedHead, type ExpectedHead } from '../src/store/audit-chain.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
 import { runCli } from './support/run-cli.ts';
@@ -36,11 +40,30 @@ function deleteNewestRows(path: string, count: number): void {
   intruder.close();
 }
 
+/** `audit verify [--expect-head]` as the CLI runs it, in this process: its output and exit code. */
+function verifyDatabase(store: Store, expectHead?: string): { code: number; stdout: string } {
+  const expected = expectHead === undefined ? undefined : parseExpectedHead(expectHead)!;
+  const verdict = verifyAuditChain(store.db, expected);
+  return { code: verdict.ok ? 0 : 1, stdout: formatChainVerdict(verdict, 'audit chain', expected) };
+}
+
+async function verifyFile(file: string, expectHead?: string): Promise<{ code: number; stdout: string }> {
+  const expected: ExpectedHead | undefined = expectHead === undefined ? undefined : parseExpectedHead(expectHead)!;
+  const verdict = await verifyAuditFile(file, expected);
+  return { code: verdict.ok ? 0 : 1, stdout: formatChainVerdict(verdict, 'audit export', expected) };
+}
+
+function exportNdjson(store: Store, file: string, since = JAN_1): string {
+  let text = '';
+  writeAuditExport(store.db, since, 'ndjson', (chunk) => (text += chunk));
+  writeFileSync(file, text);
+  return text;
+}
+
 describe('audit verify: the head of the chain', () => {
   let dir: string;
   let path: string;
   let store: Store;
-  const cli = (...args: string[]) => runCli(['audit', ...args], { SQLITE_PATH: path });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-audit-head-'));
@@ -53,47 +76,47 @@ describe('audit verify: the head of the chain', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints the head as rows:hash of the last row, and passes when --expect-head is that head or a 12-digit prefix of it', async () => {
+  it('prints the head as rows:hash of the last row, and passes when --expect-head is that head or a 12-digit prefix of an older one', () => {
     const head = headOf(store);
-    const plain = await cli('verify');
+    const plain = verifyDatabase(store);
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain(`audit chain intact: ${head.rows} rows`);
-    expect(plain.stdout).toContain(`head ${head.rows}:${head.hash}\n`);
+    expect(plain.stdout).toBe(`audit chain intact: ${head.rows} rows\nhead ${head.rows}:${head.hash}\n`);
 
-    const exact = await cli('verify', '--expect-head', `${head.rows}:${head.hash}`);
+    const exact = verifyDatabase(store, `${head.rows}:${head.hash}`);
     expect(exact.code).toBe(0);
     expect(exact.stdout).toContain('found (0 rows after it)');
-    const older = await cli('verify', '--expect-head', `3:${(store.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = 3').get() as { hash: string }).hash.slice(0, 12).toUpperCase()}`);
+    const third = (store.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = 3').get() as { hash: string }).hash;
+    const older = verifyDatabase(store, `3:${third.slice(0, 12).toUpperCase()}`);
     expect(older.code).toBe(0);
     expect(older.stdout).toContain(`found (${head.rows - 3} rows after it)`);
   });
 
-  it('fails with exit 1 when the newest rows were deleted behind the triggers, although the shorter chain is intact in itself', async () => {
+  it('exits 1 when the newest rows were deleted behind the triggers, although the shorter chain is intact in itself', async () => {
     const head = headOf(store);
     deleteNewestRows(path, 3);
 
-    expect((await cli('verify')).code).toBe(0);
-    const checked = await cli('verify', '--expect-head', `${head.rows}:${head.hash}`);
+    const cli = (...args: string[]) => runCli(['audit', 'verify', ...args], { SQLITE_PATH: path });
+    expect((await cli()).code).toBe(0);
+    const checked = await cli('--expect-head', `${head.rows}:${head.hash}`);
     expect(checked.code).toBe(1);
     expect(checked.stdout).toContain(`expected head ${head.rows}:${head.hash} MISSING: the chain ends at row ${head.rows - 3}; rows after it were deleted`);
   });
 
-  it('fails when the newest rows were deleted and others appended since, so the count is back', async () => {
+  it('fails when the newest rows were deleted and others appended since, so the count is back', () => {
     const head = headOf(store);
     deleteNewestRows(path, 3);
     for (let i = 0; i < 5; i++) appendAuditEvent(store.db, { reportId: 'rep_new', event: 'received', at: JAN_1 + 3 * DAY + i, detail: {} });
 
-    const checked = await cli('verify', '--expect-head', `${head.rows}:${head.hash.slice(0, 16)}`);
+    const checked = verifyDatabase(store, `${head.rows}:${head.hash.slice(0, 16)}`);
     expect(checked.code).toBe(1);
     expect(checked.stdout).toContain(`DIFFERS: row ${head.rows} has hash`);
   });
 
-  it('refuses a malformed --expect-head, naming the format', async () => {
-    for (const bad of ['20', '20:abc', 'x:0123456789abcdef', `20:${'g'.repeat(64)}`]) {
-      const result = await cli('verify', '--expect-head', bad);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('must be <rows>:<hash>');
-    }
+  it('refuses a malformed --expect-head with exit 1, naming the format', async () => {
+    for (const bad of ['20', '20:abc', 'x:0123456789abcdef', `20:${'g'.repeat(64)}`, `20:${'a'.repeat(65)}`]) expect(parseExpectedHead(bad)).toBeUndefined();
+    const result = await runCli(['audit', 'verify', '--expect-head', '20:abc'], { SQLITE_PATH: path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('must be <rows>:<hash>');
   });
 });
 
@@ -101,14 +124,6 @@ describe('audit export -> audit verify --file', () => {
   let dir: string;
   let path: string;
   let store: Store;
-  const exportTo = async (file: string, since = '2026-01-01') => {
-    const result = await runCli(['audit', 'export', '--since', since, '--format', 'ndjson'], { SQLITE_PATH: path });
-    expect(result.code).toBe(0);
-    writeFileSync(file, result.stdout);
-    return result.stdout;
-  };
-  // No SQLITE_PATH that exists: the check needs nothing but the file.
-  const verifyFile = (file: string, ...args: string[]) => runCli(['audit', 'verify', '--file', file, ...args], { SQLITE_PATH: join(dir, 'absent.db') });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-audit-file-'));
@@ -121,21 +136,24 @@ describe('audit export -> audit verify --file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('verifies a whole export without the database and prints the same head as the database', async () => {
+  it('round-trips through the commands: the export verifies without the database and prints the same head', async () => {
     const file = join(dir, 'export.jsonl');
-    const text = await exportTo(file);
+    const exported = await runCli(['audit', 'export', '--since', '2026-01-01', '--format', 'ndjson'], { SQLITE_PATH: path });
+    expect(exported.code).toBe(0);
+    writeFileSync(file, exported.stdout);
     const head = headOf(store);
-    expect(JSON.parse(text.split('\n')[0]!)).toMatchObject({ seq: 1, prevHash: '0'.repeat(64), detail: { code: 'fhir_unavailable' } });
+    expect(JSON.parse(exported.stdout.split('\n')[0]!)).toMatchObject({ seq: 1, prevHash: '0'.repeat(64), detail: { code: 'fhir_unavailable' } });
 
-    const result = await verifyFile(file, '--expect-head', `${head.rows}:${head.hash}`);
+    // SQLITE_PATH names no file: the check needs nothing but the export.
+    const result = await runCli(['audit', 'verify', '--file', file, '--expect-head', `${head.rows}:${head.hash}`], { SQLITE_PATH: join(dir, 'absent.db') });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`audit export intact: ${head.rows} rows\nhead ${head.rows}:${head.hash}\n`);
-    expect(result.stdout).toContain('found');
+    expect(result.stdout).toContain('found (0 rows after it)');
   });
 
-  it('detects a changed detail, a removed line and removed newest lines in the file', async () => {
+  it('detects a changed detail, a changed summary column, a removed line and removed newest lines', async () => {
     const file = join(dir, 'export.jsonl');
-    const lines = (await exportTo(file)).trimEnd().split('\n');
+    const lines = exportNdjson(store, file).trimEnd().split('\n');
     const head = headOf(store);
 
     type Record5 = { code: string; detail: { code: string } };
@@ -149,7 +167,7 @@ describe('audit export -> audit verify --file', () => {
       edit(change);
       const changed = await verifyFile(file);
       expect(changed.code).toBe(1);
-      expect(changed.stdout).toContain('audit export BROKEN at seq 5');
+      expect(changed.stdout).toBe('audit export BROKEN at seq 5 (4 rows intact before it)\n');
     }
 
     writeFileSync(file, `${lines.filter((_, i) => i !== 6).join('\n')}\n`);
@@ -158,40 +176,40 @@ describe('audit export -> audit verify --file', () => {
     expect(removed.stdout).toContain('BROKEN at seq 8');
 
     writeFileSync(file, `${lines.slice(0, -2).join('\n')}\n`);
-    const cut = await verifyFile(file, '--expect-head', `${head.rows}:${head.hash}`);
+    expect((await verifyFile(file)).code).toBe(0);
+    const cut = await verifyFile(file, `${head.rows}:${head.hash}`);
     expect(cut.code).toBe(1);
-    expect(cut.stdout).toContain('MISSING');
+    expect(cut.stdout).toContain(`MISSING: the chain ends at row ${head.rows - 2}`);
   });
 
   it('checks an export since a later day from its first link, counting rows from its first seq', async () => {
     const file = join(dir, 'day2.jsonl');
-    await exportTo(file, '2026-01-02');
+    exportNdjson(store, file, JAN_1 + DAY);
     const head = headOf(store);
-    const result = await verifyFile(file, '--expect-head', `${head.rows}:${head.hash}`);
+    const result = await verifyFile(file, `${head.rows}:${head.hash}`);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`audit export intact: 8 rows (rows 9 to ${head.rows} of the chain`);
 
-    const early = await verifyFile(file, '--expect-head', `2:${head.hash}`);
+    const early = await verifyFile(file, `2:${head.hash}`);
     expect(early.code).toBe(1);
     expect(early.stdout).toContain('cannot be checked: this export starts at row 9');
   });
 
   it('refuses a CSV export or a line without its chain links, naming the line and never quoting it', async () => {
     const csv = join(dir, 'export.csv');
-    writeFileSync(csv, (await runCli(['audit', 'export', '--since', '2026-01-01'], { SQLITE_PATH: path })).stdout);
-    const result = await verifyFile(csv);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('line 1 is not an audit record with its chain links');
+    let text = '';
+    writeAuditExport(store.db, JAN_1, 'csv', (chunk) => (text += chunk));
+    writeFileSync(csv, text);
+    await expect(verifyAuditFile(csv)).rejects.toThrow('line 1 is not an audit record with its chain links');
 
     const file = join(dir, 'export.jsonl');
-    const lines = (await exportTo(file)).trimEnd().split('\n');
+    const lines = exportNdjson(store, file).trimEnd().split('\n');
     const stripped = JSON.parse(lines[2]!) as Record<string, unknown>;
     delete stripped.detail;
-    writeFileSync(file, [...lines.slice(0, 2), JSON.stringify(stripped)].join('\n'));
-    const missing = await verifyFile(file);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('line 3 is not an audit record');
-    expect(missing.stderr).not.toContain('ticket #4411');
+    writeFileSync(file, [...lines.slice(0, 2), JSON.stringify(stripped), lines[3]].join('\n'));
+    const refusal = await verifyAuditFile(file).then(() => '', (error: Error) => error.message);
+    expect(refusal).toMatch(/^line 3 is not an audit record/);
+    expect(refusal).not.toContain('ticket #4411');
   });
 });
 
@@ -234,8 +252,9 @@ describe('the audit chain head as metrics', () => {
     seedAuditRows(store, 2);
     const { registry } = createMetrics(store);
     const { rows, prefix } = await scrape(registry);
-    const result = await runCli(['audit', 'verify', '--expect-head', `${rows}:${prefix.toString(16).padStart(12, '0')}`], { SQLITE_PATH: store.path });
+    appendAuditEvent(store.db, { reportId: 'rep_later', event: 'received', at: JAN_1 + 5 * DAY, detail: {} });
+    const result = verifyDatabase(store, `${rows}:${prefix.toString(16).padStart(12, '0')}`);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('found (0 rows after it)');
+    expect(result.stdout).toContain('found (1 rows after it)');
   });
 });
