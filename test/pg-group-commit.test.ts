@@ -1,0 +1,96 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { InboxEvent } from '../src/store/inbox.ts';
+import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
+import { verifyAuditChainPg } from '../src/store/pg/pg-audit.ts';
+import { createPgGroupCommit } from '../src/store/pg/pg-group-commit.ts';
+import { recordWebhookPg } from '../src/store/pg/pg-intake.ts';
+import { inTransaction } from '../src/store/pg/pg-transaction.ts';
+import { auditEvents, deliveries, inbox } from '../src/store/pg/schema.ts';
+import { createTestDatabase, emptyTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
+
+const webhook = (n: number): InboxEvent => ({
+  webhookId: `msg_${n}`, eventId: `evt_${n}`, type: 'report.delivered', bodySha256: 's',
+  report: { reportId: `rep_${n}`, studyId: `stu_${n}`, isCritical: false, presignedUrl: 'https://files.example/p.pdf' },
+});
+
+describe('group commit on PostgreSQL', () => {
+  let database: TestDatabase;
+  let a: PgStore;
+  let b: PgStore;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    a = await openPgStore({ databaseUrl: database.url });
+    b = await openPgStore({ databaseUrl: database.url });
+  });
+  beforeEach(() => emptyTestDatabase(database.url));
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+  });
+  const count = async (table: typeof inbox | typeof deliveries | typeof auditEvents) => (await a.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(table))[0]!.n;
+  const txid = () => inTransaction(a.pool, async (tx) => (await tx.client.query<{ id: string }>('select txid_current()::text as id')).rows[0]!.id);
+
+  it('writes that arrive together share one transaction, and each is answered after its commit', async () => {
+    const group = createPgGroupCommit(a.pool);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, n) => group.run(async () => ({ outcome: await recordWebhookPg(a.pool, webhook(n), 1000, ['fhir']), txid: await txid() }))));
+    expect(results.every((r) => r.outcome === 'stored')).toBe(true);
+    expect(new Set(results.map((r) => r.txid)).size).toBe(1);
+    expect(await count(inbox)).toBe(12);
+    expect(await verifyAuditChainPg(a.db)).toMatchObject({ ok: true, rows: 24 });
+  });
+
+  it('a write that fails is rolled back alone, its audit rows with it; the others commit', async () => {
+    const group = createPgGroupCommit(a.pool);
+    const outcomes = await Promise.allSettled([
+      group.run(() => recordWebhookPg(a.pool, webhook(1), 1000, ['fhir'])),
+      group.run(async () => {
+        await recordWebhookPg(a.pool, webhook(2), 1000, ['fhir']);
+        throw new Error('the request was refused after its insert');
+      }),
+      group.run(() => recordWebhookPg(a.pool, webhook(3), 1000, ['fhir'])),
+      // The same webhook again in the same group: it sees the first one's row.
+      group.run(() => recordWebhookPg(a.pool, webhook(1), 1000, ['fhir'])),
+    ]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual(['stored', 'the request was refused after its insert', 'stored', 'duplicate']);
+    expect((await a.db.select({ id: inbox.webhookId }).from(inbox)).map((r) => r.id).sort()).toEqual(['msg_1', 'msg_3']);
+    expect(await count(deliveries)).toBe(2);
+    expect(await verifyAuditChainPg(a.db)).toMatchObject({ ok: true, rows: 4 });
+  });
+
+  it('two replicas\' groups receiving the same webhooks in opposite orders: each stored once, both answered', async () => {
+    const [groupA, groupB] = [createPgGroupCommit(a.pool), createPgGroupCommit(b.pool)];
+    const ids = Array.from({ length: 30 }, (_, n) => n);
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(ids.map((n) => groupA.run(() => recordWebhookPg(a.pool, webhook(n), 1000, ['fhir', 'hl7v2']), webhook(n).webhookId))),
+      Promise.all([...ids].reverse().map((n) => groupB.run(() => recordWebhookPg(b.pool, webhook(n), 1000, ['fhir', 'hl7v2']), webhook(n).webhookId))),
+    ]);
+    const byId = new Map(ids.map((n) => [n, [fromA[n], fromB[29 - n]].sort()]));
+    for (const [n, pair] of byId) expect(pair, `webhook ${n}`).toEqual(['duplicate', 'stored']);
+    expect(await count(inbox)).toBe(30);
+    expect(await count(deliveries)).toBe(60);
+    expect(await verifyAuditChainPg(a.db)).toMatchObject({ ok: true, rows: 90 });
+  }, 60_000);
+
+  it('without an order key, groups that deadlock each other: the victim write runs again, each stored once', async () => {
+    const [groupA, groupB] = [createPgGroupCommit(a.pool), createPgGroupCommit(b.pool)];
+    const [fromA, fromB] = await Promise.all([
+      Promise.all([1, 2].map((n) => groupA.run(() => recordWebhookPg(a.pool, webhook(n), 1000, ['fhir'])))),
+      Promise.all([2, 1].map((n) => groupB.run(() => recordWebhookPg(b.pool, webhook(n), 1000, ['fhir'])))),
+    ]);
+    expect([fromA[0], fromB[1]].sort()).toEqual(['duplicate', 'stored']);
+    expect([fromA[1], fromB[0]].sort()).toEqual(['duplicate', 'stored']);
+    expect(await count(inbox)).toBe(2);
+    expect((await verifyAuditChainPg(a.db)).ok).toBe(true);
+  }, 30_000);
+
+  it('when the transaction itself cannot run, every write of the group is refused and nothing is stored', async () => {
+    const doomed = await openPgStore({ databaseUrl: database.url, migrate: false });
+    await doomed.close();
+    const group = createPgGroupCommit(doomed.pool);
+    const outcomes = await Promise.allSettled([1, 2].map((n) => group.run(() => recordWebhookPg(doomed.pool, webhook(n), 1000, ['fhir']))));
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await count(inbox)).toBe(0);
+  });
+});
