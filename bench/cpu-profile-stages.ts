@@ -60,17 +60,25 @@ export function scriptOf(url: string, functionName: string): string {
   return url;
 }
 
+export interface StageOptions {
+  stages?: readonly StageRule[];
+  unattributed?: readonly StageRule[];
+  /** Keeps only samples taken within it (the profile's own clock, µs). */
+  window?: { fromUs: number; toUs: number };
+  /**
+   * The most a sample stands for (µs). V8 samples on a wall clock: a thread that waits for a core
+   * (or sits in fsync) takes its next sample late, and that sample's delta covers the wait. Capped
+   * at twice the 1 ms sampling interval, a sample counts about the CPU it stands for.
+   */
+  maxSampleUs?: number;
+}
+
 /**
  * Milliseconds of profile time by stage: each sample goes to the stage of the frame nearest its
  * leaf that `stages` names, else to the nearest `unattributed` one, else to `OTHER_STAGE`.
- * `window` (the profile's own clock, µs) keeps only samples taken within it.
  */
-export function timeByStage(
-  profile: CpuProfile,
-  stages: readonly StageRule[] = SERVE_STAGES,
-  unattributed: readonly StageRule[] = UNATTRIBUTED_STAGES,
-  window?: { fromUs: number; toUs: number },
-): Record<string, number> {
+export function timeByStage(profile: CpuProfile, options: StageOptions = {}): Record<string, number> {
+  const { stages = SERVE_STAGES, unattributed = UNATTRIBUTED_STAGES, window, maxSampleUs = 2000 } = options;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
@@ -98,7 +106,7 @@ export function timeByStage(
     at += profile.timeDeltas[i] ?? 0;
     if (window && (at < window.fromUs || at > window.toUs)) continue;
     const stage = resolve(profile.samples[i]!);
-    ms[stage] = (ms[stage] ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000;
+    ms[stage] = (ms[stage] ?? 0) + Math.min(profile.timeDeltas[i + 1] ?? 0, maxSampleUs) / 1000;
   }
   return ms;
 }
@@ -112,8 +120,7 @@ export function addStageTimes(parts: Record<string, number>[]): Record<string, n
 
 /**
  * Stage shares of the busy time (idle and startup left out), scaled to `cpuMsPerReport` measured
- * from /proc: a sampling profile counts wall time while a thread runs or waits for a core, so its
- * absolute times overstate CPU on a loaded machine, but its shares hold.
+ * from /proc without the profiler: the profile says where, /proc says how much.
  */
 export function cpuMsByStage(times: Record<string, number>, cpuMsPerReport: number): { stage: string; ms: number; share: number }[] {
   const busy = Object.entries(times).filter(([stage]) => stage !== 'idle' && !stage.startsWith('startup'));

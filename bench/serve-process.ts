@@ -36,8 +36,8 @@ export function startServe(env: Record<string, string>): Promise<ServeProcess> {
     // Needs LOG_LEVEL info or lower: the listening line is how we learn the port.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error('serve did not log that it listens within 60 s'));
-    }, 60_000);
+      reject(new Error('serve did not log that it listens within 180 s'));
+    }, 180_000);
     // Every log line is read (a full pipe would stall the child); only the listening line matters.
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.includes('avara-fhir-sync listening')) return;

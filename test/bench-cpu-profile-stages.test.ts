@@ -38,7 +38,7 @@ describe('serve CPU profile by stage', () => {
 
   it('gives each sample the stage of the frame nearest its leaf that a stage names, a library leaf its caller`s stage', () => {
     // Each sample stands for the next delta: 1 ms, 2 ms, 4 ms, 8 ms, 16 ms, 32 ms.
-    const times = timeByStage(profile([4, 10, 7, 8, 9, 2, 2], [0, 1000, 2000, 4000, 8000, 16000, 32000]));
+    const times = timeByStage(profile([4, 10, 7, 8, 9, 2, 2], [0, 1000, 2000, 4000, 8000, 16000, 32000]), { maxSampleUs: Infinity });
     expect(times).toEqual({
       validation: 1,
       'FHIR request': 2,
@@ -52,8 +52,12 @@ describe('serve CPU profile by stage', () => {
   it('counts only samples inside the window', () => {
     // Samples at 1000, 2000, 4000, 8000 µs (start 1000 plus the deltas so far); the two inside
     // stand for the next deltas, 2 ms and 4 ms.
-    const times = timeByStage(profile([4, 4, 10, 10], [0, 1000, 2000, 4000, 1000]), undefined, undefined, { fromUs: 1500, toUs: 5000 });
+    const times = timeByStage(profile([4, 4, 10, 10], [0, 1000, 2000, 4000, 1000]), { window: { fromUs: 1500, toUs: 5000 }, maxSampleUs: Infinity });
     expect(times).toEqual({ validation: 2, 'FHIR request': 4 });
+  });
+
+  it('counts a late sample (the thread waited for a core or in a syscall) as at most twice the sampling interval', () => {
+    expect(timeByStage(profile([4, 10, 10], [0, 1000, 50_000, 1000]))).toEqual({ validation: 1, 'FHIR request': 3 });
   });
 
   it('puts a sample no rule names into the catch-all stage', () => {

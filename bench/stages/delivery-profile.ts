@@ -20,7 +20,7 @@ export async function profileServeByStage(sandbox: RpcChild<SandboxInfo>, report
     if (profiles.length === 0) throw new Error('serve wrote no CPU profile');
     const total = addStageTimes(profiles.map((file) => {
       const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
-      return timeByStage(profile, undefined, undefined, run.windowUs);
+      return timeByStage(profile, { window: run.windowUs });
     }));
     return Object.fromEntries(Object.entries(total).map(([stage, ms]) => [stage, ms / reportIds.length]));
   } finally {
