@@ -19,6 +19,7 @@ import { startOrderSync, type OrderSync } from './orders/start-order-sync.ts';
 import { createSyncWebhookAnswerer } from './answers/answer-synchronous-webhook.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
 import { createInstrumentedClients, observeUpstream } from './metrics/instrument-clients.ts';
+import { watchTargets } from './reachability/watch-targets.ts';
 
 export interface RunningApp {
   url: string;
@@ -37,11 +38,14 @@ export interface StartOptions {
   acceptIdentifierChange?: boolean;
   /** Crash-test seam; never set by the CLI. */
   hooks?: PipelineHooks;
+  /** How often each delivery target's reachability is looked at again (readyz); a test seam. */
+  reachabilityIntervalMs?: number;
 }
 
 // Senders retry for days; a redelivery must still be recognised as one (issue: keep >= 7 days).
 const INBOX_KEEP_MS = 14 * 24 * 3600_000;
 const HOUSEKEEPING_MS = 3600_000;
+const REACHABILITY_INTERVAL_MS = 60_000;
 
 export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const now = options.now ?? Date.now;
@@ -94,6 +98,10 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store, log,
     settings: config.answers,
   });
+  // In the background, never awaited: an EHR that does not answer holds nothing up here.
+  const targetWatch = watchTargets({
+    targets: config.delivery.targets, fhir: config.fhir, hl7: config.delivery.hl7, intervalMs: options.reachabilityIntervalMs ?? REACHABILITY_INTERVAL_MS,
+  }, log);
   let accepting = true;
   const http = createHttpApp({
     store,
@@ -104,7 +112,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     jwks,
     metrics: metrics.registry,
     onAuthFailure: metrics.adminAuthFailed,
-    readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt },
+    readiness: { isWorkerRunning: worker.isRunning, fhirLastSuccessAt: metrics.fhirLastSuccessAt, targets: targetWatch.snapshot },
     fhirWebhook: {
       secret: config.orders.fhirWebhookSecret,
       triggerSweep: orders ? () => void orders.sweepNow().catch(() => undefined) : undefined,
@@ -127,6 +135,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       // New webhooks get 503 + Retry-After while in-flight deliveries finish; then close.
       accepting = false;
       clearInterval(housekeeping);
+      targetWatch.stop();
       await poller.stop();
       await orders?.stop();
       await worker.stop();

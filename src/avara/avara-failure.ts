@@ -1,6 +1,7 @@
 import { SyncError } from '../errors.ts';
 import { classifyStatus, retriesInCall } from '../upstream/retry-policy.ts';
 import type { AnswerClassifier } from '../upstream/send-attempt.ts';
+import { describeNetworkFailure } from '../upstream/network-failure.ts';
 
 // Classification of Avara answers, decided once here (avara-api.md §2, §3, §10). `endpoint` is the
 // templated route ("GET /v1/autoScribe/studies/{studyId}"): never a URL with ids or query values.
@@ -45,6 +46,7 @@ function failureFromStatus(endpoint: string, status: number, retryAfterMs: numbe
 
 function failureFromNetwork(endpoint: string, error: unknown, timeoutMs: number): SyncError {
   const timedOut = error instanceof Error && error.name === 'TimeoutError';
-  const what = timedOut ? `timed out after ${timeoutMs} ms` : 'failed without an answer (connection error)';
+  // The socket's code and host:port (`ECONNREFUSED 10.1.2.3:443`): what to check first.
+  const what = timedOut ? `timed out after ${timeoutMs} ms` : `failed without an answer (${describeNetworkFailure(error).text})`;
   return SyncError.retryable('avara_unavailable', `Avara ${endpoint} ${what}`, { cause: error });
 }

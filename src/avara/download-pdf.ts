@@ -2,6 +2,7 @@ import { SyncError } from '../errors.ts';
 import { requestWithRetries, type Attempt, type RetrySettings } from '../upstream/request-with-retries.ts';
 import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts';
 import { checkPdfUrl } from './check-pdf-url.ts';
+import { describeNetworkFailure } from '../upstream/network-failure.ts';
 
 export interface PdfDownloadSettings extends RetrySettings {
   pdfAllowedHosts: readonly string[];
@@ -41,7 +42,8 @@ function storageAnswers(host: string): AnswerClassifier {
 }
 
 function storageUnreachable(host: string, cause: unknown): SyncError {
-  return SyncError.retryable('pdf_unavailable', `PDF download from ${host} failed without an answer`, { cause });
+  // The code and where it connected (`ECONNREFUSED 10.1.2.3:443`); the link's query is a bearer token, never shown.
+  return SyncError.retryable('pdf_unavailable', `PDF download from ${host} failed without an answer (${describeNetworkFailure(cause).text})`, { cause });
 }
 
 const storageBusy = (status: number) => status >= 500 || status === 408 || status === 429;

@@ -13,7 +13,7 @@ export async function checkHl7Target(settings: Hl7Settings): Promise<CheckResult
   const where = `${settings.host}:${settings.port}`;
   let tls: MllpTlsOptions | undefined;
   try {
-    tls = settings.tls && readTls(settings.tls);
+    tls = settings.tls && readTlsFiles(settings.tls);
   } catch (error) {
     return [fail('hl7v2 target', `cannot read ${(error as { path?: string }).path ?? 'a certificate file'} (${(error as { code?: string }).code ?? 'error'})`, 'check HL7_TLS_CA_FILE, HL7_TLS_CERT_FILE and HL7_TLS_KEY_FILE')];
   }
@@ -32,7 +32,8 @@ export async function checkHl7Target(settings: Hl7Settings): Promise<CheckResult
   }
 }
 
-function readTls(files: NonNullable<Hl7Settings['tls']>): MllpTlsOptions {
+/** The CA, certificate and key HL7_TLS_* name, read now (a missing file throws with its path). */
+export function readTlsFiles(files: NonNullable<Hl7Settings['tls']>): MllpTlsOptions {
   const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
   const [ca, cert, key] = [read(files.caFile), read(files.certFile), read(files.keyFile)];
   return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };

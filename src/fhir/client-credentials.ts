@@ -2,6 +2,7 @@ import type { FhirAuth } from '../config/load-config.ts';
 import { SyncError } from '../errors.ts';
 import { privateKeyJwtGrant } from './smart/private-key-jwt-grant.ts';
 import { readTokenAnswer } from './read-token-answer.ts';
+import { describeNetworkFailure } from '../upstream/network-failure.ts';
 
 export type TokenAuth = Extract<FhirAuth, { kind: 'client_credentials' | 'private_key_jwt' }>;
 
@@ -41,7 +42,7 @@ export function createTokenSource(auth: TokenAuth, settings: { baseUrl: string; 
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
     } catch (cause) {
-      throw SyncError.retryable('fhir_unavailable', 'FHIR token endpoint unreachable', { cause });
+      throw SyncError.retryable('fhir_unavailable', `FHIR token endpoint unreachable (${describeNetworkFailure(cause, tokenUrl).text})`, { cause });
     }
     const answer = await readTokenAnswer(response, grant.refused);
     const lifetimeMs = answer.expiresInSeconds * 1000;

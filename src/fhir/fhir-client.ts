@@ -7,6 +7,7 @@ import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts'
 import { createTokenSource } from './client-credentials.ts';
 import { jsonBody } from './json-body.ts';
 import { classifyStatus } from '../upstream/retry-policy.ts';
+import { describeNetworkFailure } from '../upstream/network-failure.ts';
 
 export interface FhirClientSettings {
   baseUrl: string;
@@ -140,7 +141,8 @@ function classifyingFetch(settings: { baseUrl: string; timeoutMs: number }, auth
   const tokens = auth.kind === 'client_credentials' || auth.kind === 'private_key_jwt' ? createTokenSource(auth, settings) : undefined;
   const answers: AnswerClassifier = {
     failureFromStatus: async (response, waitMs) => failureFromStatus(response.status, waitMs, await outcomeSummary(response)),
-    failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkError(cause)})`, { cause }),
+    // The code and host:port (`ECONNREFUSED 10.1.2.3:443`), never the URL's path or query.
+    failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkFailure(cause, settings.baseUrl).text})`, { cause }),
   };
   const send = (url: string, init: RequestInit, bearer: string | undefined) => {
     const headers = new Headers(init.headers);
@@ -206,12 +208,6 @@ async function outcomeSummary(response: Response): Promise<string> {
   } catch {
     return '';
   }
-}
-
-function describeNetworkError(cause: unknown): string {
-  if (cause instanceof Error && cause.name === 'TimeoutError') return 'timed out';
-  const code = (cause as { cause?: { code?: string } })?.cause?.code;
-  return code ?? (cause instanceof Error ? cause.name : 'network error');
 }
 
 function toFhirError(error: unknown, what: string): SyncError {

@@ -1,11 +1,18 @@
 import { Router } from 'express';
 import { isMigrated, type Store } from '../store/open-store.ts';
 import { probeWritable } from '../store/probe-writable.ts';
+import type { TargetStatus } from '../reachability/watch-targets.ts';
 
 export interface Readiness {
   isWorkerRunning(): boolean;
   /** Unix ms of the last successful FHIR call, or null. Reported, not required: an idle service is ready. */
   fhirLastSuccessAt(): number | null;
+  /**
+   * Each delivery target's last background reachability check. Reported, not required: a FHIR
+   * server that is down must not take the webhook intake out of the load balancer, since what
+   * intake accepts is kept and delivered when the server is back.
+   */
+  targets?(): Record<string, TargetStatus>;
 }
 
 export function healthRouter(store: Store, readiness?: Readiness): Router {
@@ -24,6 +31,10 @@ export function healthRouter(store: Store, readiness?: Readiness): Router {
       database: { migrated, writable },
       worker,
       fhirLastSuccessAt: fhirAt === null ? null : new Date(fhirAt).toISOString(),
+      targets: Object.fromEntries(Object.entries(readiness?.targets?.() ?? {}).map(([target, status]) => [
+        target,
+        status.checkedAt === null ? status : { ...status, checkedAt: new Date(status.checkedAt).toISOString() },
+      ])),
     });
   });
   return router;

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { Writable } from 'node:stream';
-import { startApp, type RunningApp } from '../../src/app.ts';
+import { startApp, type RunningApp, type StartOptions } from '../../src/app.ts';
 import type { Sandbox, SandboxOptions } from '../../src/standins/avara-sandbox/start-sandbox.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/create-logger.ts';
@@ -45,6 +45,8 @@ export interface TestEnvOptions {
   sandbox?: SandboxOptions;
   /** e.g. `auth.smart`: a store that wants SMART Backend Services tokens. */
   fhir?: StartFhirServerOptions;
+  /** startApp's seams, e.g. a short `reachabilityIntervalMs`. */
+  start?: StartOptions;
 }
 
 /** The real product on loopback: embedded FHIR store, Avara sandbox, app on its own SQLite file. */
@@ -61,7 +63,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     ...options.env,
   }));
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
-  const app = await startApp(config, createLogger(config.logLevel, sink));
+  const app = await startApp(config, createLogger(config.logLevel, sink), options.start);
   sandbox.setWebhookUrl(`${app.url}/webhooks/avara`);
   const describeDelivery = (reportId: string, wanted: DeliveryState[]) => {
     const row = getDelivery(app.store.db, reportId);

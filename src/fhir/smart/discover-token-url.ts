@@ -1,4 +1,5 @@
 import { SyncError } from '../../errors.ts';
+import { describeNetworkFailure } from '../../upstream/network-failure.ts';
 
 /**
  * SMART App Launch "Conformance": the token endpoint is published at
@@ -9,7 +10,7 @@ export async function discoverTokenUrl(baseUrl: string, timeoutMs: number): Prom
   try {
     response = await fetch(`${baseUrl}/.well-known/smart-configuration`, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
-    throw SyncError.retryable('fhir_unavailable', 'FHIR smart-configuration unreachable', { cause });
+    throw SyncError.retryable('fhir_unavailable', `FHIR smart-configuration unreachable (${describeNetworkFailure(cause, baseUrl).text})`, { cause });
   }
   if (response.status === 429 || response.status >= 500) {
     await response.body?.cancel();

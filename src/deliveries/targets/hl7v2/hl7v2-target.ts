@@ -80,7 +80,7 @@ export function createHl7v2Target(deps: TargetDeps, settings: Hl7Settings, clien
         case 'unreachable':
           // An interface engine queues while it is down; waiting costs no attempt (the oldest-undelivered alert tells people).
           log.warn({ code: outcome.code, controlId: message.controlId }, 'HL7 receiver unreachable; waiting');
-          return { kind: 'busy', reason: `hl7_unreachable ${outcome.code}`, retryInMs: nextAttemptDelayMs(lease.attempt, deps.settings) };
+          return { kind: 'busy', reason: `hl7_unreachable ${outcome.code} ${settings.host}:${settings.port}`, retryInMs: nextAttemptDelayMs(lease.attempt, deps.settings) };
         case 'unknown':
           throw SyncError.retryable('hl7_no_ack', `no acknowledgment for control id ${message.controlId} (${outcome.reason === 'timeout' ? 'timed out' : 'connection closed after sending'}); it is sent again under the same control id`);
       }
