@@ -113,7 +113,7 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
     try {
       const result = await work(tx);
       await writeAuditRows(tx);
-      for (const kind of tx.wakes) await client.query('SELECT pg_notify($1, $2)', [JOBS_CHANNEL, kind]);
+      if (tx.wakes.size > 0) await client.query('SELECT pg_notify($1, kind) FROM unnest($2::text[]) AS kind', [JOBS_CHANNEL, [...tx.wakes]]);
       await client.query('COMMIT');
       return result;
     } catch (error) {
