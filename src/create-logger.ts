@@ -20,6 +20,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { service: 'avara-fhir-sync' },
+      // ISO 8601 ("time":"2026-12-07T09:30:00.123Z"): what people and log shippers read without converting epoch ms.
+      timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       // Errors from libraries carry request URLs, bodies, response objects and causes; keep
       // what says what went wrong (name, code, a URL-free message) and drop the rest.

@@ -100,6 +100,29 @@ describe('the poller and history from before the first start', () => {
     }
   });
 
+  it('looks at every study again when POLL_SINCE is moved back while the first sweep is half-way', async () => {
+    // Two requests a second leave time to arm the fault between the first page and the second.
+    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '2' }, sandbox: { studies: 250 } });
+    await env.fhir.faults.down();
+    env.sandbox.resetCounts();
+    const failed = env.app.poller.sweepNow().catch((error: unknown) => error);
+    await env.waitFor('the first page', () => (env!.sandbox.requestCounts()['GET /v1/autoScribe/studies'] ?? 0) >= 1);
+    env.sandbox.failNext('GET /v1/autoScribe/studies', { status: 503, times: 5 });
+    expect(await failed).toBeInstanceOf(Error);
+    env.sandbox.clearFaults();
+    const store = openStore({ sqlitePath: env.app.store.path });
+    const avara = createAvaraClient({ baseUrl: env.sandbox.baseUrl, apiKey: env.sandbox.apiKey, pdfAllowedHosts: [] });
+    const sinceMs = Date.parse(`${day(Date.now() - 40 * DAY_MS)}T00:00:00Z`);
+    const reaching = startPoller({ store, avara, log: createLogger('silent'), settings: { intervalMs: 0, maxRequestsPerSecond: 1000, sinceMs } });
+    try {
+      const outcome = await reaching.sweepNow();
+      expect(outcome).toMatchObject({ completed: true, studies: 250, enqueued: 250 });
+    } finally {
+      await reaching.stop();
+      store.close();
+    }
+  });
+
   it('refuses a POLL_SINCE that is not a date, naming it beside every other variable at fault', () => {
     const error = (() => {
       try {

@@ -5,8 +5,9 @@ import { toSyncError } from '../errors.ts';
 import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
 import { FIRST_TARGET } from '../store/deliveries.ts';
 import type { Store } from '../store/open-store.ts';
-import { POLL_CURSOR_KEY, POLL_CUTOFF_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
-import { readSetting, writeSetting } from '../store/settings-values.ts';
+import { POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
+import { writeSetting } from '../store/settings-values.ts';
+import { beginSweepCutoff, finishSweepCutoff } from './poll-cutoff-state.ts';
 import { firstStartOf } from '../store/first-start.ts';
 import { getPolledStudy } from '../store/polled-studies.ts';
 import type { Study } from '../avara/schemas.ts';
@@ -74,9 +75,8 @@ export function startPoller(deps: PollerDeps): Poller {
     let historical = 0;
     const throttle = createThrottle(deps.settings.maxRequestsPerSecond);
     const cutoff = pollCutoffMs(firstStartOf(db, now()), deps.settings.sinceMs);
-    // POLL_SINCE moved back since the last full sweep: studies unchanged in Avara may now hold
-    // reports inside the cutoff, so each is looked at once more.
-    const revisit = cutoff < Number(readSetting(db, POLL_CUTOFF_KEY) ?? Number.POSITIVE_INFINITY);
+    const start = beginSweepCutoff(db, cutoff, now());
+    const { revisit } = start;
     const allowedReports = async (study: Study): Promise<Set<string> | undefined> => {
       if (!revisit && getPolledStudy(db, study.studyId)?.signature === studySignature(study)) return undefined;
       const split = await splitAtCutoff(study, undeliveredCompletedReports(db, study, targets), cutoff, async (studyId) => {
@@ -90,7 +90,7 @@ export function startPoller(deps: PollerDeps): Poller {
       const stats = await sweepCompletedStudies(
         deps.avara,
         {
-          startCursor: readSetting(db, POLL_CURSOR_KEY),
+          startCursor: start.startCursor,
           pageSize,
           throttle,
           shouldStop: () => stopping,
@@ -110,7 +110,7 @@ export function startPoller(deps: PollerDeps): Poller {
       );
       if (stats.completed) {
         writeSetting(db, POLL_LAST_SUCCESS_KEY, String(now()), now());
-        writeSetting(db, POLL_CUTOFF_KEY, String(cutoff), now());
+        finishSweepCutoff(db, cutoff, start, now());
       }
       deps.log.info({ pages: stats.pages, studies: stats.studies, changedStudies, enqueued, historical, cutoff: new Date(cutoff).toISOString(), completed: stats.completed, restartedFromZero: stats.restartedFromZero }, 'poll sweep finished');
       return { ran: true, enqueued, changedStudies, historical, ...stats };
