@@ -56,8 +56,9 @@ describe('ADMIN_TOKENS', () => {
     }
   });
 
-  it('refuses ADMIN_TOKENS that reuse ADMIN_TOKEN or name an operator admin', () => {
+  it('refuses ADMIN_TOKENS that reuse ADMIN_TOKEN or name an operator admin, with the other problems of the start', () => {
     expect(configError({ ADMIN_TOKEN: SHARED, ADMIN_TOKENS: `bob:${SHARED}` }).message).toBe('ADMIN_TOKENS: gives bob the same token as ADMIN_TOKEN; keep one of them');
+    expect(configError({ ADMIN_TOKEN: SHARED, ADMIN_TOKENS: `bob:${SHARED}`, PORT: 'x' }).message).toMatch(/PORT: .*; ADMIN_TOKENS: gives bob the same token/);
     expect(configError({ ADMIN_TOKEN: SHARED, ADMIN_TOKENS: `admin:${ALICE}` }).message).toMatch(/^ADMIN_TOKENS: names operator admin/);
   });
 });

@@ -40,16 +40,20 @@ export const adminTokensSchema = z.string().transform((value, ctx) => {
   return operators;
 });
 
+/** Why ADMIN_TOKENS cannot stand beside ADMIN_TOKEN, or undefined: serve's cross-checks report it with every other problem. */
+export function adminTokensClash(adminToken: string | undefined, adminTokens: readonly { name: string; token: string }[] | undefined): string | undefined {
+  if (adminToken === undefined) return undefined;
+  const clash = adminTokens?.find((o) => o.name === ADMIN_TOKEN_OPERATOR || o.token === adminToken);
+  if (!clash) return undefined;
+  const why = clash.name === ADMIN_TOKEN_OPERATOR ? `names operator ${ADMIN_TOKEN_OPERATOR}, which is who ADMIN_TOKEN signs in as` : `gives ${clash.name} the same token as ADMIN_TOKEN`;
+  return `${why}; keep one of them`;
+}
+
 /** ADMIN_TOKEN (as operator `admin`) and ADMIN_TOKENS together, as digests. */
 export function toAdminOperators(adminToken: string | undefined, adminTokens: { name: string; token: string }[] | undefined): AdminOperator[] {
+  const clash = adminTokensClash(adminToken, adminTokens);
+  if (clash) throw new ConfigError(`ADMIN_TOKENS: ${clash}`, ['ADMIN_TOKENS']);
   const operators = [...(adminToken === undefined ? [] : [{ name: ADMIN_TOKEN_OPERATOR, token: adminToken }]), ...(adminTokens ?? [])];
-  if (adminToken !== undefined) {
-    const clash = adminTokens?.find((o) => o.name === ADMIN_TOKEN_OPERATOR || o.token === adminToken);
-    if (clash) {
-      const why = clash.name === ADMIN_TOKEN_OPERATOR ? `names operator ${ADMIN_TOKEN_OPERATOR}, which is who ADMIN_TOKEN signs in as` : `gives ${clash.name} the same token as ADMIN_TOKEN`;
-      throw new ConfigError(`ADMIN_TOKENS: ${why}; keep one of them`, ['ADMIN_TOKENS']);
-    }
-  }
   return operators.map(({ name, token }) => ({ name, tokenSha256: sha256Hex(token) }));
 }
 

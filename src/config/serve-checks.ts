@@ -1,4 +1,5 @@
 import type { CrossCheck, Env } from './parse-env.ts';
+import { adminTokensClash } from './admin-operators.ts';
 
 // What one variable needs from another, checked with every other problem so a first start names
 // them all at once. Runs on the values that parsed; a refused value is already reported.
@@ -22,6 +23,8 @@ export const serveCrossChecks: CrossCheck = function* (e) {
     if (e.HL7_TLS && e.HL7_TLS_CERT_FILE !== undefined && e.HL7_TLS_KEY_FILE === undefined) yield ['HL7_TLS_KEY_FILE', 'is required with HL7_TLS_CERT_FILE'];
     if (e.HL7_TLS && e.HL7_TLS_KEY_FILE !== undefined && e.HL7_TLS_CERT_FILE === undefined) yield ['HL7_TLS_CERT_FILE', 'is required with HL7_TLS_KEY_FILE'];
   }
+  const tokensClash = adminTokensClash(e.ADMIN_TOKEN, e.ADMIN_TOKENS);
+  if (tokensClash) yield ['ADMIN_TOKENS', tokensClash];
   if (e.RETRY_MAX_SECONDS !== undefined && e.RETRY_BASE_SECONDS !== undefined && e.RETRY_MAX_SECONDS < e.RETRY_BASE_SECONDS) {
     yield ['RETRY_MAX_SECONDS', 'must not be smaller than RETRY_BASE_SECONDS'];
   }

@@ -26,6 +26,7 @@ export interface HttpSettings {
   trustProxy?: string[] | false;
   /** Base of the links from the audit page to FHIR resources. */
   fhirBaseUrl?: string;
+  /** MAX_ATTEMPTS, for the audit page's "attempt 3 of 12". */
   maxAttempts?: number;
 }
 
