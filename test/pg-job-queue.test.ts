@@ -229,6 +229,30 @@ describe('the leased-job queue on PostgreSQL, two replicas', () => {
     expect((await a.db.select({ url: inbox.presignedUrl }).from(inbox))[0]?.url).toBeNull();
   });
 
+  it('two replicas returning expired leases at once: each job requeued and audited once', async () => {
+    await inTransaction(a.pool, async (tx) => {
+      for (let i = 0; i < 20; i++) await enqueueDeliveryPg(tx, { reportId: `rep_${i}`, studyId: `stu_${i}`, source: 'webhook' }, 1000);
+    });
+    for (let i = 0; i < 20; i++) await fhir(i % 2 ? a : b).claim(1000, LEASE_MS);
+    const later = 1000 + LEASE_MS + 1;
+    const counts = await Promise.all([fhir(a).requeueExpired(later, 3), fhir(b).requeueExpired(later, 3), fhir(a).requeueExpired(later, 3)]);
+    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(20);
+    const expired = await a.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(auditEvents).where(eq(auditEvents.event, 'lease_expired'));
+    expect(expired[0]!.n).toBe(20);
+    expect((await a.db.select({ state: deliveries.state }).from(deliveries)).every((row) => row.state === 'queued')).toBe(true);
+  });
+
+  it('orders sync <id>: one named order is claimed from synced or dead, never while another attempt holds it', async () => {
+    const queue = pgJobQueue(a, PG_ORDER_QUEUE);
+    await noteOrderChangePg(a.pool, { imagingStudyId: 'is-9', resource: 'ImagingStudy/is-9', version: '1', source: 'sweep' }, 1000);
+    const running = (await queue.claim(1000, LEASE_MS, 'is-9'))!;
+    expect(running).toMatchObject({ imagingStudyId: 'is-9', attempt: 1 });
+    expect(await pgJobQueue(b, PG_ORDER_QUEUE).claim(1000, LEASE_MS, 'is-9')).toBeUndefined();
+    expect(await finishOrderAttemptPg(a.pool, running, { kind: 'synced', detail: {} }, 2000)).toBe(true);
+    expect(await queue.claim(1e12, LEASE_MS)).toBeUndefined();
+    expect(await pgJobQueue(b, PG_ORDER_QUEUE).claim(3000, LEASE_MS, 'is-9')).toMatchObject({ imagingStudyId: 'is-9', attempt: 2 });
+  });
+
   it('nextDueAt: the earliest waiting job of this target only', async () => {
     expect(await fhir(a).nextDueAt()).toBeUndefined();
     await enqueue('rep_late', 9000);
