@@ -23,13 +23,14 @@ const LIST = 'GET /v1/autoScribe/studies';
 
 /**
  * The product's poller (its own module, default settings, no worker beside it) over a sandbox of
- * `studies` completed studies: a first sweep enqueues them all, later sweeps should only page.
+ * `studies` completed studies: a first sweep enqueues them all (POLL_SINCE reaches back to the
+ * seeded history, signed before this database's first start), later sweeps should only page.
  */
 export async function measurePoller(studies: number, unchangedSweeps: number): Promise<PollerFigures> {
   const sandbox = await forkRpcChild<SandboxInfo>('sandbox-child.ts', { BENCH_SEED: '55', BENCH_STUDIES: String(studies), BENCH_SMALL_PDFS: '1' });
   try {
     return await withTempDir(async (dir) => {
-      const config = loadConfig({ AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', POLL_INTERVAL_SECONDS: '0', SQLITE_PATH: join(dir, 'poller.db'), ...BENCH_MAPPING_SETTINGS });
+      const config = loadConfig({ AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', POLL_INTERVAL_SECONDS: '0', POLL_SINCE: '2000-01-01', SQLITE_PATH: join(dir, 'poller.db'), ...BENCH_MAPPING_SETTINGS });
       const store = openStore(config.store);
       const poller = startPoller({ store, avara: createAvaraClient(config.avara), log: createLogger('warn'), settings: config.poll });
       try {
