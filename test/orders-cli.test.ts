@@ -1,6 +1,7 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
+import { listOrderEvents } from '../src/store/order-status.ts';
 import { runCli } from './support/run-cli.ts';
 import { seedFhirOrders } from './support/seed-fhir-orders.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
@@ -18,7 +19,7 @@ describe('avara-fhir-sync orders', () => {
     const [good, bad] = await seedFhirOrders(env.fhir.baseUrl, [41, 42], (n, r) => {
       if (n === 42) (r.is as ImagingStudy).identifier = [];
     });
-    const synced = await runCli(['orders', 'sync', good!.imagingStudyId], cliEnv());
+    const synced = await runCli(['orders', 'sync', good!.imagingStudyId, '--reason', 'ward asked for it now'], cliEnv());
     expect(synced.stdout).toMatch(new RegExp(`ImagingStudy/${good!.imagingStudyId}: synced \\(Avara study stu_[0-9a-f]{32}\\)`));
     expect(synced.code).toBe(0);
     const failed = await runCli(['orders', 'sync', bad!.imagingStudyId], cliEnv());
@@ -27,7 +28,11 @@ describe('avara-fhir-sync orders', () => {
     const status = JSON.parse((await runCli(['orders', 'status', '--json'], cliEnv())).stdout) as { counts: Record<string, number>; recentErrors: { code: string }[] };
     expect(status.counts).toMatchObject({ synced: 1, dead: 1 });
     expect(status.recentErrors.map((e) => e.code)).toEqual(['order_no_study_uid']);
-    expect((await runCli(['orders', 'retry'], cliEnv())).stdout).toBe('1 orders requeued\n');
+    expect((await runCli(['orders', 'retry', '--reason', 'UID fixed in the EHR'], cliEnv())).stdout).toBe('1 orders requeued\n');
     expect(env.sandbox.requestCounts()['POST /v1/autoScribe/studies']).toBe(1);
+    // Who asked, and why: the OS user and --reason in the audit rows of both actions.
+    const detailOf = (event: string, order: string) => listOrderEvents(env.app.store.db, order).filter((e) => e.event === event).at(-1)?.detail;
+    expect(detailOf('order_enqueued', good!.imagingStudyId)).toMatchObject({ source: 'cli', by: 'cli', operator: expect.stringMatching(/^cli:\S+$/), reason: 'ward asked for it now' });
+    expect(detailOf('order_retried', bad!.imagingStudyId)).toMatchObject({ by: 'cli', operator: expect.stringMatching(/^cli:\S+$/), reason: 'UID fixed in the EHR' });
   });
 });
