@@ -66,9 +66,9 @@ export interface StageOptions {
   /** Keeps only samples taken within it (the profile's own clock, µs). */
   window?: { fromUs: number; toUs: number };
   /**
-   * The most a sample stands for (µs). V8 samples on a wall clock: a thread that waits for a core
-   * (or sits in fsync) takes its next sample late, and that sample's delta covers the wait. Capped
-   * at twice the 1 ms sampling interval, a sample counts about the CPU it stands for.
+   * The most a sample stands for (µs), best twice the sampling interval (default 1 ms). V8
+   * samples on a wall clock: a thread that waits for a core (or sits in fsync) takes its next
+   * sample late, and that sample's delta covers the wait; capped, it counts about its CPU.
    */
   maxSampleUs?: number;
 }
