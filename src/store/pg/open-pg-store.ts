@@ -57,6 +57,8 @@ export async function openPgStore(settings: PgStoreSettings): Promise<PgStore> {
 export async function migratePg(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const onError = (error: Error) => void (broken ??= error);
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1, $2)', [...MIGRATION_LOCK]);
     try {
@@ -65,6 +67,7 @@ export async function migratePg(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1, $2)', [...MIGRATION_LOCK]).catch((error: Error) => (broken = error));
     }
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

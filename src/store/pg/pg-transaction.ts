@@ -107,6 +107,10 @@ function queueStep<T>(scope: Scope, work: (tx: PgTx) => Promise<T>): Promise<T> 
 async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx: PgTx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The server ending the connection between two statements is an 'error' event on the checked-out
+  // client (nobody is listening for it): unhandled, it would take the process down.
+  const onError = (error: Error) => void (broken ??= error);
+  client.on('error', onError);
   try {
     await client.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
     const tx: PgTx = { db: drizzleOn(client), client, audits: [], wakes: new Set() };
@@ -125,6 +129,7 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
     if (!broken && isConnectionError(error)) broken = error as Error;
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
