@@ -63,7 +63,9 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     ...options.env,
   }));
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
-  const app = await startApp(config, createLogger(config.logLevel, sink), options.start);
+  // Tests count the requests the stand-ins get: the background reachability look runs at start
+  // only, unless a test asks for an interval.
+  const app = await startApp(config, createLogger(config.logLevel, sink), { reachabilityIntervalMs: 3_600_000, ...options.start });
   sandbox.setWebhookUrl(`${app.url}/webhooks/avara`);
   const describeDelivery = (reportId: string, wanted: DeliveryState[]) => {
     const row = getDelivery(app.store.db, reportId);
