@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { listAuditEvents } from '../src/store/audit.ts';
 import { getDelivery, replayDelivery } from '../src/store/deliveries.ts';
+import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
@@ -80,5 +81,21 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     await replay(env, signed!.reportId, 3, 'hl7v2');
     expect(receiver.received()).toHaveLength(2);
     expect(getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!.contentHash).not.toBe(first.contentHash);
+  });
+  it('fhir-documents: a replay sends nothing and keeps the recorded content hash', async () => {
+    env = await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir-documents' }, fhir: { ehr: 'documents' } });
+    const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
+    const study = env.sandbox.getStudyState(signed!.studyId);
+    await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: study.reportMetadata.mrn! }] });
+    await env.sendReportDelivered(signed!);
+    await env.waitFor('fhir-documents delivery', () => getDelivery(env!.app.store.db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
+    const first = getDelivery(env.app.store.db, signed!.reportId, 'fhir-documents')!;
+    expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    const posts = () => env!.fhir.requests().filter((r) => r.method === 'POST').length;
+    const before = posts();
+    await replay(env, signed!.reportId, 2, 'fhir-documents');
+    expect(getDelivery(env.app.store.db, signed!.reportId, 'fhir-documents')!.contentHash).toBe(first.contentHash);
+    expect(posts()).toBe(before);
+    expect(deliveredEvents(env, signed!.reportId, 'fhir-documents').at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
   });
 });
