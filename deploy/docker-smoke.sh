@@ -10,6 +10,8 @@ tag=${1:-avara-fhir-sync:smoke}
 base=$(sed -n 's/^FROM \([^ ]*\).*/\1/p' Dockerfile | head -1)
 
 docker info >/dev/null 2>&1 || { echo "docker-smoke: no Docker daemon reachable; image not built" >&2; exit 2; }
+# Without the buildx plugin a recent docker CLI refuses BuildKit builds; the classic builder does.
+docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
 docker image inspect "$base" >/dev/null 2>&1 || docker pull "$base" >/dev/null 2>&1 \
   || { echo "docker-smoke: base image $base neither present nor pullable; image not built" >&2; exit 2; }
 
