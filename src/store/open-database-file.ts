@@ -22,6 +22,8 @@ export function openDatabaseFile(path: string): Database.Database {
     const { code, message } = error as { code?: string; message?: string };
     const why = message ?? String(error);
     // Node's fs messages start with their code already ("ENOTDIR: not a directory, mkdir ...").
-    throw new Error(`SQLITE_PATH: cannot open the database at ${path} (${code && !why.startsWith(code) ? `${code}: ${why}` : why})`, { cause: error });
+    const failure = new Error(`SQLITE_PATH: cannot open the database at ${path} (${code && !why.startsWith(code) ? `${code}: ${why}` : why})`, { cause: error });
+    // Kept for callers that name the cause by its code (doctor's database line).
+    throw Object.assign(failure, { code });
   }
 }
