@@ -10,7 +10,7 @@ const FROM_ELSEWHERE = new Set([
   'avara_fhir_sync_poll_last_success_timestamp_seconds', // the reconciliation poller's, by agreement
   'up', // Prometheus's own, per scrape target
 ]);
-const PROMQL_WORDS = new Set(['max', 'min', 'sum', 'rate', 'time', 'by', 'on', 'and', 'or', 'unless', 'increase', 'absent', 'humanize', 'humanizeDuration']);
+const PROMQL_WORDS = new Set(['max', 'min', 'sum', 'rate', 'time', 'by', 'on', 'and', 'or', 'unless', 'increase', 'absent', 'humanize', 'humanizeDuration', 'max_over_time', 'offset']);
 
 interface Rule { alert: string; expr: string; for?: string; severity?: string; summary?: string }
 
@@ -49,6 +49,7 @@ describe('deploy/alerts.yml', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'AvaraFhirSyncDown', 'AvaraFhirSyncReportsNotDelivered', 'AvaraFhirSyncDeadLetters', 'AvaraFhirSyncWebhookSignatureFailures',
       'AvaraFhirSyncAvaraAuthFailing', 'AvaraFhirSyncFhirAuthFailing', 'AvaraFhirSyncPollerNotCompleting', 'AvaraFhirSyncAdminTokenGuessing',
+      'AvaraFhirSyncAuditRowsRemoved',
     ]);
     for (const rule of rules) {
       expect(rule.expr, rule.alert).not.toBe('');
@@ -58,7 +59,7 @@ describe('deploy/alerts.yml', () => {
     }
   });
 
-  it('passes promtool\'s own check and its unit tests (service down, never scraped, dead letters, a stuck queue, the poller off, recovery)', async () => {
+  it('passes promtool\'s own check and its unit tests (service down, never scraped, dead letters, a stuck queue, the poller off, recovery, audit rows removed)', async () => {
     // Prometheus's promtool judges the rules, not our reading of them (.ci/run installs Debian's prometheus).
     const run = promisify(execFile);
     await run('promtool', ['check', 'rules', 'alerts.yml'], { cwd: 'deploy' });
@@ -68,7 +69,7 @@ describe('deploy/alerts.yml', () => {
 
   it('uses only metrics this service exports (or the poller\'s, by name), with balanced brackets', () => {
     for (const rule of rules) {
-      const names = (rule.expr.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w) && !/^\d/.test(w) && !['state', 'outcome', 'upstream', 'job'].includes(w));
+      const names = (rule.expr.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').replace(/offset \d+[smhdw]/g, '').match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w) && !/^\d/.test(w) && !['state', 'outcome', 'upstream', 'job'].includes(w));
       expect(names.length, rule.alert).toBeGreaterThan(0);
       for (const name of names) expect(exported.has(name) || FROM_ELSEWHERE.has(name), `${rule.alert} uses ${name}`).toBe(true);
       for (const [open, close] of [['(', ')'], ['{', '}'], ['[', ']']] as const) {
