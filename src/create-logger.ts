@@ -9,6 +9,8 @@ const REDACT_PATHS = [
   'authorization', '*.authorization', 'headers', '*.headers', 'cookie', '*.cookie', 'body', '*.body', 'url', '*.url',
   'apiKey', '*.apiKey', 'token', '*.token', 'password', '*.password', 'clientSecret', '*.clientSecret',
   'webhookKey', '*.webhookKey', 'webhookKeys', '*.webhookKeys',
+  // The audit page's search keys: an MRN hash is guessable offline with the database's key, an accession is an identifier.
+  'mrnHash', '*.mrnHash', 'accession', '*.accession',
 ];
 
 const MAX_MESSAGE = 300;
