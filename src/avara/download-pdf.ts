@@ -64,13 +64,9 @@ async function readCapped(host: string, response: Response, maxBytes: number): P
     await response.body?.cancel();
     throw tooLarge();
   }
-  // A declared length within the cap frames the body (HTTP/1.1 reads exactly that many bytes), so
-  // it is read in one piece: a third of the CPU of iterating fetch's web stream. Not when encoded:
-  // fetch inflates gzip or br, and the inflated bytes are what the cap is for.
-  if (Number.isInteger(declared) && declared >= 0 && !response.headers.has('content-encoding')) return new Uint8Array(await response.arrayBuffer());
   const chunks: Uint8Array[] = [];
   let total = 0;
-  // Counted while streaming: without Content-Length only the bytes read so far say how large it is.
+  // Counted while streaming: Content-Length may be absent or wrong.
   for await (const chunk of response.body ?? []) {
     total += chunk.byteLength;
     if (total > maxBytes) throw tooLarge();
