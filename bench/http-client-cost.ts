@@ -1,0 +1,55 @@
+import { Agent, request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { forkRpcChild } from './child-rpc.ts';
+import { pinBenchToCores } from './pin-cores.ts';
+
+// npx tsx bench/http-client-cost.ts [requests=400]
+// CPU per request of the HTTP client serve uses (fetch, i.e. undici, as in src/upstream) against
+// node:http, for the exchanges of a delivery: a small JSON GET (Avara calls, FHIR searches), a
+// 200 KB PDF GET, a 560 KB POST (the transaction). The server is another process; the figure is
+// this process's CPU (process.cpuUsage), after a warm-up.
+const count = Number(process.argv[2] ?? 400);
+process.stderr.write(`cores: ${pinBenchToCores().note}\n`);
+const server = await forkRpcChild<{ url: string }>('http-answer-child.ts');
+const body = Buffer.from(JSON.stringify({ resourceType: 'Bundle', data: randomBytes(410_000).toString('base64') }));
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+function viaNodeHttp(path: string, method = 'GET', payload?: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.info.url}${path}`, { method, agent, headers: payload ? { 'content-type': 'application/fhir+json' } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const exchanges: [string, () => Promise<unknown>][] = [
+  ['small JSON GET, fetch + text() + JSON.parse', async () => JSON.parse(await (await fetch(`${server.info.url}/json`, { signal: AbortSignal.timeout(60_000) })).text())],
+  ['small JSON GET, node:http + JSON.parse', async () => JSON.parse((await viaNodeHttp('/json')).toString('utf8'))],
+  ['200 KB PDF GET, fetch, body iterated (download-pdf)', async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of (await fetch(`${server.info.url}/pdf`)).body ?? []) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }],
+  ['200 KB PDF GET, fetch, arrayBuffer()', async () => new Uint8Array(await (await fetch(`${server.info.url}/pdf`)).arrayBuffer())],
+  ['200 KB PDF GET, node:http', () => viaNodeHttp('/pdf')],
+  ['560 KB POST, fetch, bytes body', async () => (await fetch(`${server.info.url}/tx`, { method: 'POST', body, headers: { 'content-type': 'application/fhir+json' } })).text()],
+  ['560 KB POST, node:http', () => viaNodeHttp('/tx', 'POST', body)],
+];
+
+try {
+  for (const [name, exchange] of exchanges) {
+    for (let i = 0; i < 50; i++) await exchange();
+    const before = process.cpuUsage();
+    for (let i = 0; i < count; i++) await exchange();
+    const used = process.cpuUsage(before);
+    process.stdout.write(`${name.padEnd(48)} ${((used.user + used.system) / count / 1000).toFixed(3)} ms CPU per request\n`);
+  }
+} finally {
+  agent.destroy();
+  await server.stop();
+}
