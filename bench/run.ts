@@ -114,7 +114,7 @@ const result = {
       ratio: round(delivery.ratio.median), bareRatio: round(delivery.bareRatio.median),
       serveCpuMsPerReport: round(delivery.serveCpuMsPerReport.median), storeCpuMsPerReport: round(delivery.storeCpuMsPerReport.median), cpuRatio: round(delivery.cpuRatio.median),
       productDefaultPerSec: round(delivery.productDefault.median), bestWorkerConcurrency: delivery.bestWorkerConcurrency,
-      replayConcurrency: delivery.replayConcurrency, ceilingConcurrency: delivery.ceilingConcurrency,
+      replayConcurrency: delivery.replayConcurrency, ceilingConcurrency: delivery.ceilingConcurrency, replayRequestsPerReport: round(delivery.replayRequestsPerReport),
       spreads: {
         replayCeiling: delivery.replayCeiling, ceiling: delivery.ceiling, productDefault: delivery.productDefault, productBest: delivery.productBest,
         ratio: delivery.ratio, bareRatio: delivery.bareRatio, serveCpuMsPerReport: delivery.serveCpuMsPerReport, storeCpuMsPerReport: delivery.storeCpuMsPerReport, cpuRatio: delivery.cpuRatio,

@@ -21,6 +21,8 @@ export interface DeliveryFigures {
   replayCeiling: Figure;
   replayConcurrency: number;
   replaySearch: Record<string, number>;
+  /** Mean FHIR requests per report in the recording (3 plus the first searches of new signers). */
+  replayRequestsPerReport: number;
   /** The store taking the product's transaction bundles only. */
   ceiling: Figure;
   ceilingConcurrency: number;
@@ -98,6 +100,7 @@ export async function measureDelivery(sizes: DeliverySizes, times: number): Prom
       replayCeiling: figureOf(replayRuns.map((r) => r.perSec)),
       replayConcurrency,
       replaySearch,
+      replayRequestsPerReport: perReport,
       ceiling: figureOf(ceilingRuns.map((r) => r.perSec)),
       ceilingConcurrency,
       ceilingSearch,
