@@ -1,5 +1,5 @@
 import { forkRpcChild, type RpcChild } from '../child-rpc.ts';
-import { checkReplayAnswer, isTransaction, splitByReport, type ReportRequests } from '../fhir-replay.ts';
+import { checkReplayAnswer, groupByStudy, isTransaction, type ReportRequests } from '../fhir-replay.ts';
 import { httpRequest, keepAliveAgent } from '../http-request.ts';
 import { cpuMs } from '../process-cpu.ts';
 import { startRecordingProxy } from '../recording-proxy.ts';
@@ -14,15 +14,14 @@ export interface RecordedDeliveries {
 }
 
 /**
- * What the product asks of the EHR per report, recorded: serve delivers `reportIds` one at a time
- * (WORKER_CONCURRENCY=1, so each report's requests are consecutive) through a recording proxy
- * into a fresh store. Not timed. Signers are searched once each, as in a product run where each
- * is new once (a busier run may search one twice when two deliveries of a new signer overlap).
+ * What the product asks of the EHR per report, recorded: serve delivers `reportIds` (default
+ * WORKER_CONCURRENCY) through a recording proxy into a fresh store, and the requests are grouped
+ * by report (groupByStudy). Not timed.
  */
 export async function recordProductRequests(sandbox: RpcChild<SandboxInfo>, reportIds: string[]): Promise<RecordedDeliveries> {
   let basePath = '';
   let recorded: ReportRequests = [];
-  await measureProduct(sandbox, reportIds, { WORKER_CONCURRENCY: '1' }, async (fhirBaseUrl) => {
+  await measureProduct(sandbox, reportIds, {}, async (fhirBaseUrl) => {
     const base = new URL(fhirBaseUrl);
     basePath = base.pathname;
     const proxy = await startRecordingProxy(base.origin);
@@ -35,7 +34,7 @@ export async function recordProductRequests(sandbox: RpcChild<SandboxInfo>, repo
       },
     };
   });
-  const reports = splitByReport(recorded, basePath);
+  const reports = groupByStudy(recorded, basePath);
   if (reports.length !== reportIds.length) throw new Error(`recorded ${reports.length} deliveries for ${reportIds.length} reports`);
   return { reports, basePath };
 }
