@@ -13,12 +13,20 @@ import { measureIntake } from './stages/intake-stage.ts';
 import { measureMemory } from './stages/memory-stage.ts';
 import { measurePoller } from './stages/poller-stage.ts';
 
-// npm run bench [-- --quick] [-- --only=delivery,intake,memory,poller,hl7]
+// npm run bench [-- --quick] [-- --only=delivery,intake,memory,poller,hl7] [-- --times=3] [-- --delivery-reports=500]
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (stage: string) => !only || only.includes(stage);
-const sizes = quick ? QUICK : FULL;
+// --times=N repeats each figure N times; --delivery-reports=N sets the delivery stage's N (the
+// issue's 2,000 when full): for a median of three when a full run does not fit the time at hand.
+const numberArg = (name: string) => Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? NaN);
+const base = quick ? QUICK : FULL;
+const sizes = {
+  ...base,
+  times: Number.isInteger(numberArg('times')) ? numberArg('times') : base.times,
+  delivery: { ...base.delivery, ...(Number.isInteger(numberArg('delivery-reports')) ? { reports: numberArg('delivery-reports') } : {}) },
+};
 const machine = { ...describeMachine(), pinning: pinBenchToCores() };
 const started = Date.now();
 progress(`${quick ? 'quick' : 'full'} run on ${machine.cores} x ${machine.cpu}, load ${machine.loadAvgStart.join(' ')}`);
@@ -93,7 +101,7 @@ if (delivery) {
   for (const [step, ms] of Object.entries(delivery.breakdownMs)) process.stdout.write(`  ${step.padEnd(40)} ${ms.toFixed(1)}\n`);
   process.stdout.write(`CPU ms per report (median of the best-concurrency runs): serve ${delivery.serveCpuMsPerReport.median.toFixed(1)}, FHIR store ${delivery.storeCpuMsPerReport.median.toFixed(1)} (replay alone: ${delivery.replayStoreCpuMsPerReport.median.toFixed(1)}, bare bundles alone: ${delivery.bareStoreCpuMsPerReport.median.toFixed(1)}), sandbox ${delivery.sandboxCpuMsPerReport.median.toFixed(1)}\n`);
   const stages = cpuMsByStage(delivery.serveProfileMsByStage, delivery.serveCpuMsPerReport.median);
-  process.stdout.write(`\nserve's CPU per report by stage (shares of a --cpu-prof run of ${sizes.delivery.searchReports} reports, scaled to the ${delivery.serveCpuMsPerReport.median.toFixed(1)} ms measured):\n`);
+  process.stdout.write(`\nserve's CPU per report by stage (shares of a --cpu-prof run of ${Math.min(sizes.delivery.searchReports, delivery.reports)} reports, scaled to the ${delivery.serveCpuMsPerReport.median.toFixed(1)} ms measured):\n`);
   for (const { stage, ms, share } of stages) process.stdout.write(`  ${stage.padEnd(64)} ${ms.toFixed(2).padStart(6)} ms  ${(share * 100).toFixed(1).padStart(5)}%\n`);
   if (stages[0]) process.stdout.write(`Bound by: ${stages[0].stage} (${(stages[0].share * 100).toFixed(0)}% of serve's CPU)\n`);
   process.stdout.write(`Pure steps, CPU ms per delivery (${pure.reports} reports, warm): mapping ${pure.mappingMs.toFixed(2)}, validation ${pure.validationMs.toFixed(2)}, JSON body ${pure.serializeMs.toFixed(2)}, content hash ${pure.hashingMs.toFixed(2)}; PDF ${(pure.meanPdfBytes / 1024).toFixed(0)} KiB, text ${(pure.meanTextBytes / 1024).toFixed(1)} KiB, bundle ${(pure.meanBodyBytes / 1024).toFixed(0)} KiB\n`);
@@ -107,7 +115,7 @@ if (hl7) {
 process.stdout.write(`\n${quick ? 'quick' : 'full'} run took ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${machine.loadAvgStart.join(' ')} -> ${machine.loadAvgEnd.join(' ')}\n`);
 
 const result = {
-  machine: { ...machine, mode: quick ? 'quick' : 'full', date: new Date().toISOString(), minutes: round((Date.now() - started) / 60_000, 1) },
+  machine: { ...machine, mode: quick ? 'quick' : 'full', times: sizes.times, deliveryReports: sizes.delivery.reports, date: new Date().toISOString(), minutes: round((Date.now() - started) / 60_000, 1) },
   ...(delivery ? {
     delivery: {
       replayCeilingPerSec: round(delivery.replayCeiling.median), ceilingPerSec: round(delivery.ceiling.median), productPerSec: round(delivery.productBest.median),

@@ -66,22 +66,23 @@ export async function measureDelivery(sizes: DeliverySizes, times: number): Prom
 
     // First the best concurrencies, on a slice; then the figures, interleaved run by run, so
     // that each ratio compares runs taken minutes apart under the same background load.
+    const searchCount = Math.min(sizes.searchReports, refs.length);
     const replaySearch: Record<string, number> = {};
     const ceilingSearch: Record<string, number> = {};
     for (const c of sizes.ceilingConcurrencies) {
-      replaySearch[c] = (await measureReplayCeiling(recorded, c, sizes.searchReports)).perSec;
-      ceilingSearch[c] = (await measureFhirCeiling(bodies.slice(0, sizes.searchReports), c)).perSec;
+      replaySearch[c] = (await measureReplayCeiling(recorded, c, searchCount)).perSec;
+      ceilingSearch[c] = (await measureFhirCeiling(bodies.slice(0, searchCount), c)).perSec;
     }
     const replayConcurrency = bestOf(replaySearch);
     const ceilingConcurrency = bestOf(ceilingSearch);
     const workerSearch: Record<string, number> = {};
     for (const c of sizes.workerConcurrencies) {
-      workerSearch[c] = (await measureProduct(sandbox, ids.slice(0, sizes.searchReports), { WORKER_CONCURRENCY: String(c) })).perSec;
+      workerSearch[c] = (await measureProduct(sandbox, ids.slice(0, searchCount), { WORKER_CONCURRENCY: String(c) })).perSec;
     }
     const bestWorkerConcurrency = bestOf(workerSearch);
     progress(`delivery: best in flight ${replayConcurrency} (replay), ${ceilingConcurrency} (bare bundles), best WORKER_CONCURRENCY ${bestWorkerConcurrency}`);
     const best = { WORKER_CONCURRENCY: String(bestWorkerConcurrency) };
-    const serveProfileMsByStage = await profileServeByStage(sandbox, ids.slice(0, sizes.searchReports), best);
+    const serveProfileMsByStage = await profileServeByStage(sandbox, ids.slice(0, searchCount), best);
 
     const replayRuns: Awaited<ReturnType<typeof measureReplayCeiling>>[] = [];
     const ceilingRuns: Awaited<ReturnType<typeof measureFhirCeiling>>[] = [];
