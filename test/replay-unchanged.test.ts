@@ -89,14 +89,14 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     const study = env.sandbox.getStudyState(signed!.studyId);
     await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: study.reportMetadata.mrn! }] });
     await env.sendReportDelivered(signed!);
-    await env.waitFor('fhir-documents delivery', () => getDelivery(env!.app.store.db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
-    const first = getDelivery(env.app.store.db, signed!.reportId, 'fhir-documents')!;
+    await env.waitFor('fhir-documents delivery', () => getDelivery(sqliteOf(env!.app).db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
+    const first = (await env.app.store.deliveries.get(signed!.reportId, 'fhir-documents'))!;
     expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
     const posts = () => env!.fhir.requests().filter((r) => r.method === 'POST').length;
     const before = posts();
     await replay(env, signed!.reportId, 2, 'fhir-documents');
-    expect(getDelivery(env.app.store.db, signed!.reportId, 'fhir-documents')!.contentHash).toBe(first.contentHash);
+    expect((await env.app.store.deliveries.get(signed!.reportId, 'fhir-documents'))!.contentHash).toBe(first.contentHash);
     expect(posts()).toBe(before);
-    expect(deliveredEvents(env, signed!.reportId, 'fhir-documents').at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
+    expect((await deliveredEvents(env, signed!.reportId, 'fhir-documents')).at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
   });
 });
