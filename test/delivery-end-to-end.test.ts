@@ -1,7 +1,5 @@
 import type { Binary, DiagnosticReport, DocumentReference, ImagingStudy, Patient, Practitioner } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/store/audit.ts';
-import { replayDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { usCoreErrors } from './support/validate-us-core.ts';
 

@@ -1,6 +1,6 @@
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDelivery, replayDelivery, type Delivery } from '../src/store/deliveries.ts';
+import { getDelivery, type Delivery } from '../src/store/deliveries.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';

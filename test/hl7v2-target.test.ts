@@ -1,7 +1,6 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
-import { listAuditEvents } from '../src/store/audit.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 import { getDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';

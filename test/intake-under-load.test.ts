@@ -1,7 +1,5 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { countInbox } from '../src/store/inbox.ts';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { reportDeliveredBody } from './support/test-webhooks.ts';
 import { failOnStall, HANG_GUARD_MS, STALL_MS } from './support/wait-for.ts';

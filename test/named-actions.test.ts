@@ -3,7 +3,6 @@ import { cliOperator } from '../src/commands/cli-operator.ts';
 import { sha256Hex } from '../src/config/admin-operators.ts';
 import { ConfigError } from '../src/config/config-error.ts';
 import { loadConfig } from '../src/config/load-config.ts';
-import { listAuditEvents } from '../src/store/audit.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
 import { runCli } from './support/run-cli.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';

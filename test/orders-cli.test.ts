@@ -1,7 +1,6 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
-import { listOrderEvents } from '../src/store/order-status.ts';
 import { runCli } from './support/run-cli.ts';
 import { seedFhirOrders } from './support/seed-fhir-orders.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';

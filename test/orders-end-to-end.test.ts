@@ -1,8 +1,6 @@
 import type { DiagnosticReport, DocumentReference, ImagingStudy, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mapOrderToStudy } from '../src/orders/mapping/map-order-to-study.ts';
-import { getOrder } from '../src/store/orders.ts';
-import { countOrdersByState, listOrderEvents } from '../src/store/order-status.ts';
 import { MRN_SYSTEM, orderOptions } from './fixtures/order-fixtures.ts';
 import { seedFhirOrders, updateFhirResource } from './support/seed-fhir-orders.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';

@@ -1,9 +1,6 @@
 import type { DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/store/audit.ts';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { statusReport } from '../src/commands/status-report.ts';
-import { readSetting, writeSetting } from '../src/store/settings-values.ts';
 import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
 import { createLogger } from '../src/create-logger.ts';

@@ -1,8 +1,7 @@
 import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
-import { listAuditEvents } from '../src/store/audit.ts';
-import { getDelivery, replayDelivery } from '../src/store/deliveries.ts';
+import { getDelivery } from '../src/store/deliveries.ts';
 import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sqliteOf } from './support/sqlite-of.ts';

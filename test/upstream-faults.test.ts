@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/store/audit.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS, sleep } from './support/wait-for.ts';
 

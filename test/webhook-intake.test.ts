@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
-import { countInbox } from '../src/store/inbox.ts';
 import { openSqlite } from '../src/store/open-store.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sqliteOf } from './support/sqlite-of.ts';

@@ -6,7 +6,7 @@ import {
 } from './leased-jobs.ts';
 import { appendAuditEvent, type AuditEventName } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
-import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
+import { operatorActionDetail } from './operator-action.ts';
 import { orders } from './schema.ts';
 import type { Order, OrderChange, OrderEnding, OrderLease } from './store.ts';
 
