@@ -13,6 +13,7 @@ import { BENCH_MAPPING_SETTINGS } from './serve-process.ts';
 import { figureOf, progress, repeat, round, type Figure } from './figures.ts';
 import type { Agent } from 'node:http';
 import { httpRequest, keepAliveAgent } from './http-request.ts';
+import { sqliteOf } from '../test/support/sqlite-of.ts';
 
 // Synchronous webhooks (issue 9): p99 of patient_study.enrichment_requested answered by serve
 // under `connections` concurrent requests, against the p99 of the FHIR store's own search for the
@@ -69,14 +70,14 @@ export async function measureSyncWebhooks(options: { connections?: number; secon
     const appAgent = keepAliveAgent(connections);
     await closedLoop(fhirAgent, nextSearch, connections, 1);
     await closedLoop(appAgent, nextWebhook, connections, 1);
-    const afterWarmup = (app.store.sqlite.prepare('SELECT max(seq) AS seq FROM audit_events').get() as { seq: number }).seq;
+    const afterWarmup = (sqliteOf(app).sqlite.prepare('SELECT max(seq) AS seq FROM audit_events').get() as { seq: number }).seq;
     const runs = await repeat(options.times ?? 3, async (run) => {
       const search = await closedLoop(fhirAgent, nextSearch, connections, seconds);
       const answer = await closedLoop(appAgent, nextWebhook, connections, seconds);
       progress(`sync webhooks run ${run + 1}: FHIR search p99 ${round(search.p99Ms)} ms, enrichment p99 ${round(answer.p99Ms)} ms (${answer.requests} answers, ${answer.errors} errors)`);
       return { search, answer };
     });
-    const outcomes = app.store.sqlite
+    const outcomes = sqliteOf(app).sqlite
       .prepare("SELECT json_extract(detail, '$.outcome') AS outcome, count(*) AS n, max(json_extract(detail, '$.ms')) AS maxMs FROM audit_events WHERE event = 'sync_webhook_answered' AND seq > ? GROUP BY 1")
       .all(afterWarmup) as { outcome: string; n: number; maxMs: number }[];
     progress(`sync webhook outcomes: ${outcomes.map((o) => `${o.outcome} ${o.n} (max ${o.maxMs} ms inside)`).join(', ')}`);

@@ -7,10 +7,8 @@ import { loadSigningKey } from './fhir/smart/load-signing-key.ts';
 import { loadR4Definitions } from './fhir/validate-resource.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 import { listenHttp } from './http/listen-http.ts';
-import { pruneInbox } from './store/inbox.ts';
-import { createGroupCommit } from './store/group-commit.ts';
-import { openStore, type Store } from './store/open-store.ts';
-import { checkIdentifierSystems } from './store/identifier-systems-guard.ts';
+import { openStoreFromConfig } from './store/open-store-from-config.ts';
+import type { Store } from './store/store.ts';
 import type { PipelineHooks } from './pipeline-hooks.ts';
 import { startPoller, type Poller } from './deliveries/poller.ts';
 import { startWorker } from './deliveries/delivery-worker.ts';
@@ -59,19 +57,19 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   // A key that cannot sign stops start-up here, not at the first delivery; its public half is
   // what the EHR's registration fetches from /.well-known/jwks.json.
   const jwks = config.fhir.auth.kind === 'private_key_jwt' ? { keys: [(await loadSigningKey(config.fhir.auth)).publicJwk] } : undefined;
-  const store = openStore(config.store);
+  const store = await openStoreFromConfig(config.store);
   const { identifierSystemBase, mrnSystem, accessionSystem } = config.delivery.mapping;
   try {
-    checkIdentifierSystems(store.db, { identifierSystemBase, mrnSystem, accessionSystem }, options.acceptIdentifierChange ?? false, now());
+    await store.settings.checkIdentifierSystems({ identifierSystemBase, mrnSystem, accessionSystem }, options.acceptIdentifierChange ?? false, now());
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const metrics = createMetrics(store, now, config.delivery.targets, config.poll.intervalMs);
   const { avara, fhir } = createInstrumentedClients(config, metrics);
   const worker = inThread
-    ? await startWorkerThread({ config, log, metrics, nice: config.delivery.nice }).catch((error: unknown) => {
-      store.close();
+    ? await startWorkerThread({ config, log, metrics, nice: config.delivery.nice }).catch(async (error: unknown) => {
+      await store.close();
       throw error;
     })
     : startWorker({
@@ -107,7 +105,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     store,
     log,
     settings: { host: config.http.host, adminOperators: config.http.adminOperators, trustProxy: config.http.trustProxy, fhirBaseUrl: config.fhir.baseUrl, maxAttempts: config.delivery.maxAttempts },
-    intake: { store, groupCommit: createGroupCommit(store.db), webhookKeys: config.avara.webhookKeys, targets: config.delivery.targets, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
+    intake: { store, webhookKeys: config.avara.webhookKeys, targets: config.delivery.targets, log, now, onEnqueued: worker.wake, hooks: options.hooks, count: metrics.webhookReceived, syncAnswers },
     isAccepting: () => accepting,
     jwks,
     metrics: metrics.registry,
@@ -119,7 +117,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     },
   });
   const server = await listenHttp(http, config.http.host, config.http.port);
-  const housekeeping = setInterval(() => pruneInbox(store.db, now(), INBOX_KEEP_MS), HOUSEKEEPING_MS);
+  const housekeeping = setInterval(() => {
+    store.intake.prune(now(), INBOX_KEEP_MS).catch((error: unknown) => log.warn({ err: (error as { code?: string }).code ?? 'error' }, 'inbox not pruned; trying again in an hour'));
+  }, HOUSEKEEPING_MS);
   housekeeping.unref();
   const address = server.address() as AddressInfo;
   const url = `http://${formatHost(address.address)}:${address.port}`;
@@ -140,7 +140,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       await orders?.stop();
       await worker.stop();
       await closeServer(server);
-      store.close();
+      await store.close();
     },
   };
 }

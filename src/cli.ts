@@ -4,7 +4,6 @@ import { startApp } from './app.ts';
 import { createAvaraClient } from './avara/avara-client.ts';
 import { checkBackfillRange, runBackfill } from './deliveries/backfill.ts';
 import { createBackfillProgress } from './commands/render-backfill-progress.ts';
-import { countPolledStudies } from './store/polled-studies.ts';
 import { ConfigError } from './config/config-error.ts';
 import { loadBackfillConfig, loadConfig, loadStoreConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
@@ -16,17 +15,14 @@ import { readJwksOption } from './standins/fhir-store/smart/read-jwks-option.ts'
 import { MLLP_ACK_MODES, type MllpAckMode, startMllpReceiver } from './standins/mllp-receiver/start-mllp-receiver.ts';
 import { runDemo } from './commands/run-demo.ts';
 import { runOrdersDemo } from './commands/run-orders-demo.ts';
-import { openStore, type Store } from './store/open-store.ts';
-import { replayDelivery, requeueDelivery } from './store/deliveries.ts';
-import { verifyAuditChain } from './store/audit.ts';
-import { parseExpectedHead, type ChainVerdict, type ExpectedHead } from './store/audit-chain.ts';
+import { openStoreFromConfig, type StoreSettings } from './store/open-store-from-config.ts';
+import { parseExpectedHead, type ChainVerdict, type ExpectedHead, type Store } from './store/store.ts';
 import { verifyAuditFile } from './commands/verify-audit-file.ts';
 import { formatChainVerdict } from './commands/format-chain-verdict.ts';
 import { formatStatusReport, statusReport } from './commands/status-report.ts';
 import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/audit-export.ts';
 import { runDoctor } from './doctor/run-doctor.ts';
 import { formatCheck } from './doctor/doctor-check.ts';
-import { requeueDeadDeliveries } from './store/requeue-dead.ts';
 import { cliAction, parseReasonOption, REASON_OPTION_HELP } from './commands/cli-operator.ts';
 import { registerOrdersCommands } from './orders/orders-commands.ts';
 import { addEnvironmentHelp } from './commands/add-environment-help.ts';
@@ -132,9 +128,9 @@ program
 program
   .command('migrate')
   .description('apply database migrations (serve also does this at start)')
-  .action(() => {
-    const store = openStore({ sqlitePath: sqlitePath() });
-    store.close();
+  .action(async () => {
+    const store = await openStoreFromConfig(storeSettings());
+    await store.close();
     process.stdout.write('migrations applied\n');
   });
 
@@ -142,10 +138,9 @@ program
   .command('status')
   .description('delivery counts by state, oldest waiting, last delivered, dead letters')
   .option('--json', 'machine-readable output')
-  .action((opts: { json?: boolean }) => {
-    const store = openExistingStore();
-    const report = statusReport(store.db, Date.now());
-    store.close();
+  .action(async (opts: { json?: boolean }) => {
+    const store = await openExistingStore();
+    const report = await statusReport(store, Date.now()).finally(() => store.close());
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStatusReport(report));
   });
 
@@ -159,11 +154,11 @@ audit
     let verdict: ChainVerdict;
     if (opts.file) verdict = await verifyAuditFile(opts.file, opts.expectHead);
     else {
-      const store = openExistingStore();
+      const store = await openExistingStore();
       try {
-        verdict = verifyAuditChain(store.db, opts.expectHead);
+        verdict = await store.audit.verify(opts.expectHead);
       } finally {
-        store.close();
+        await store.close();
       }
     }
     process.stdout.write(formatChainVerdict(verdict, opts.file ? 'audit export' : 'audit chain', opts.expectHead));
@@ -174,12 +169,12 @@ audit
   .description('audit rows since a date as CSV or NDJSON on stdout: ids, events, codes, times (no patient data)')
   .requiredOption('--since <YYYY-MM-DD>', 'first day (UTC) to export', (v) => parseSinceDate(v) ?? invalid('must be a date YYYY-MM-DD'))
   .option('--format <format>', 'csv or ndjson', (v) => (v === 'csv' || v === 'ndjson' ? v : invalid('must be csv or ndjson')), 'csv')
-  .action((opts: { since: number; format: ExportFormat }) => {
-    const store = openExistingStore();
+  .action(async (opts: { since: number; format: ExportFormat }) => {
+    const store = await openExistingStore();
     try {
-      writeAuditExport(store.db, opts.since, opts.format, (chunk) => process.stdout.write(chunk));
+      await writeAuditExport(store, opts.since, opts.format, (chunk) => process.stdout.write(chunk));
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -198,20 +193,20 @@ program
   .option('--dead', 'requeue every dead delivery')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); all of the report\'s failed or dead ones otherwise')
   .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
-  .action((reportId: string | undefined, opts: { dead?: boolean; target?: string; reason?: string }) => {
+  .action(async (reportId: string | undefined, opts: { dead?: boolean; target?: string; reason?: string }) => {
     if (!opts.dead && !reportId) throw new InvalidArgumentError('give a reportId or --dead');
-    const store = openExistingStore();
+    const store = await openExistingStore();
     try {
-      if (opts.dead) process.stdout.write(`${requeueDeadDeliveries(store.db, Date.now(), cliAction(process.env, opts.reason))} dead deliveries requeued\n`);
+      if (opts.dead) process.stdout.write(`${await store.deliveries.requeueDead(Date.now(), cliAction(process.env, opts.reason))} dead deliveries requeued\n`);
       else {
-        const result = requeueDelivery(store.db, reportId!, Date.now(), cliAction(process.env, opts.reason), opts.target);
+        const result = await store.deliveries.requeue(reportId!, Date.now(), cliAction(process.env, opts.reason), opts.target);
         const said = { requeued: 'requeued', not_found: 'no delivery of this report here', not_retryable: 'not failed or dead; nothing to retry' }[result];
         process.stdout.write(`${reportId}: ${said}\n`);
         // A script must be able to tell that nothing was requeued.
         if (result !== 'requeued') process.exitCode = 1;
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -221,14 +216,14 @@ program
   .argument('<reportId>')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); every delivered one otherwise')
   .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
-  .action((reportId: string, opts: { target?: string; reason?: string }) => {
-    const store = openExistingStore();
+  .action(async (reportId: string, opts: { target?: string; reason?: string }) => {
+    const store = await openExistingStore();
     try {
-      const result = replayDelivery(store.db, reportId, Date.now(), cliAction(process.env, opts.reason), opts.target);
+      const result = await store.deliveries.replay(reportId, Date.now(), cliAction(process.env, opts.reason), opts.target);
       process.stdout.write(`${reportId}: ${result === 'not_retryable' ? 'not delivered yet; nothing to replay' : result}\n`);
       if (result !== 'requeued') process.exitCode = 1;
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -246,9 +241,9 @@ program
   .action(async (opts: { since: string; until?: string; dryRun?: boolean }) => {
     checkBackfillRange(opts.since, opts.until);
     const config = loadBackfillConfig(process.env);
-    const store = openStore(config.store);
+    const store = await openStoreFromConfig(config.store);
     const avara = createAvaraClient(config.avara);
-    const progress = createBackfillProgress(process.stdout, countPolledStudies(store.db), opts.dryRun ?? false);
+    const progress = createBackfillProgress(process.stdout, await store.polledStudies.count(), opts.dryRun ?? false);
     let stopRequested = false;
     // Ctrl-C: finish the study at hand and stop; a second one exits at once (each enqueue is
     // its own committed transaction, so either way the queue is consistent).
@@ -273,11 +268,11 @@ program
       progress.finish(result);
       if (result.interrupted) process.exitCode = 130;
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
-registerOrdersCommands(program, sqlitePath);
+registerOrdersCommands(program, storeSettings);
 addEnvironmentHelp(program);
 
 function demoTargets(value: string): string[] {
@@ -292,8 +287,8 @@ function invalid(message: string): never {
   throw new InvalidArgumentError(message);
 }
 
-function openExistingStore(): Store {
-  return openExistingStoreAt(sqlitePath());
+function openExistingStore(): Promise<Store> {
+  return openExistingStoreAt(storeSettings());
 }
 
 /** From src/ (tsx) or dist/src/ (built): the first package.json above this file. */
@@ -302,8 +297,8 @@ function packageVersion(): string {
   return path ? (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version : 'unknown';
 }
 
-function sqlitePath(): string {
-  return loadStoreConfig(process.env).sqlitePath;
+function storeSettings(): StoreSettings {
+  return loadStoreConfig(process.env);
 }
 
 function stopOnSignals(log: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {

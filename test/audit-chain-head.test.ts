@@ -9,7 +9,7 @@ import { verifyAuditFile } from '../src/commands/verify-audit-file.ts';
 import { createMetrics } from '../src/metrics/create-metrics.ts';
 import { appendAuditEvent, verifyAuditChain } from '../src/store/audit.ts';
 import { parseExpectedHead, type ExpectedHead } from '../src/store/audit-chain.ts';
-import { openStore, type Store } from '../src/store/open-store.ts';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
 import { runCli } from './support/run-cli.ts';
 
@@ -17,18 +17,18 @@ const DAY = 86_400_000;
 const JAN_1 = Date.parse('2026-01-01T00:00:00Z');
 
 /** Rows on 2026-01-01 and 2026-01-02, with details as the product writes them (messages, an operator's reason). */
-function seedAuditRows(store: Store, perDay: number): void {
+function seedAuditRows(store: SqliteStore, perDay: number): void {
   for (let day = 0; day < 2; day++) {
     for (let i = 0; i < perDay; i++) {
       const at = JAN_1 + day * DAY + i * 1000;
-      appendAuditEvent(store.db, { reportId: `rep_${day}_${i}`, event: 'attempt_failed', at, detail: { target: 'fhir', code: 'fhir_unavailable', message: 'FHIR server answered 503', attempt: 1 } });
-      appendAuditEvent(store.db, { reportId: `rep_${day}_${i}`, event: 'retried', at: at + 1, detail: { target: 'fhir', by: 'api', operator: 'alice', reason: 'EHR back after "maintenance", ticket #4411' } });
+      appendAuditEvent(store.connection.db, { reportId: `rep_${day}_${i}`, event: 'attempt_failed', at, detail: { target: 'fhir', code: 'fhir_unavailable', message: 'FHIR server answered 503', attempt: 1 } });
+      appendAuditEvent(store.connection.db, { reportId: `rep_${day}_${i}`, event: 'retried', at: at + 1, detail: { target: 'fhir', by: 'api', operator: 'alice', reason: 'EHR back after "maintenance", ticket #4411' } });
     }
   }
 }
 
-function headOf(store: Store): { rows: number; hash: string } {
-  const row = store.sqlite.prepare('SELECT count(*) AS rows, (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS hash FROM audit_events').get() as { rows: number; hash: string };
+function headOf(store: SqliteStore): { rows: number; hash: string } {
+  const row = store.connection.sqlite.prepare('SELECT count(*) AS rows, (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS hash FROM audit_events').get() as { rows: number; hash: string };
   return row;
 }
 
@@ -41,9 +41,9 @@ function deleteNewestRows(path: string, count: number): void {
 }
 
 /** `audit verify [--expect-head]` as the CLI runs it, in this process: its output and exit code. */
-function verifyDatabase(store: Store, expectHead?: string): { code: number; stdout: string } {
+function verifyDatabase(store: SqliteStore, expectHead?: string): { code: number; stdout: string } {
   const expected = expectHead === undefined ? undefined : parseExpectedHead(expectHead)!;
-  const verdict = verifyAuditChain(store.db, expected);
+  const verdict = verifyAuditChain(store.connection.db, expected);
   return { code: verdict.ok ? 0 : 1, stdout: formatChainVerdict(verdict, 'audit chain', expected) };
 }
 
@@ -53,9 +53,9 @@ async function verifyFile(file: string, expectHead?: string): Promise<{ code: nu
   return { code: verdict.ok ? 0 : 1, stdout: formatChainVerdict(verdict, 'audit export', expected) };
 }
 
-function exportNdjson(store: Store, file: string, since = JAN_1): string {
+async function exportNdjson(store: SqliteStore, file: string, since = JAN_1): Promise<string> {
   let text = '';
-  writeAuditExport(store.db, since, 'ndjson', (chunk) => (text += chunk));
+  await writeAuditExport(store, since, 'ndjson', (chunk) => (text += chunk));
   writeFileSync(file, text);
   return text;
 }
@@ -63,12 +63,12 @@ function exportNdjson(store: Store, file: string, since = JAN_1): string {
 describe('audit verify: the head of the chain', () => {
   let dir: string;
   let path: string;
-  let store: Store;
+  let store: SqliteStore;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-audit-head-'));
     path = join(dir, 'state.db');
-    store = openStore({ sqlitePath: path });
+    store = openSqliteStore({ sqlitePath: path });
     seedAuditRows(store, 5);
   });
   afterEach(() => {
@@ -85,7 +85,7 @@ describe('audit verify: the head of the chain', () => {
     const exact = verifyDatabase(store, `${head.rows}:${head.hash}`);
     expect(exact.code).toBe(0);
     expect(exact.stdout).toContain('found (0 rows after it)');
-    const third = (store.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = 3').get() as { hash: string }).hash;
+    const third = (store.connection.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = 3').get() as { hash: string }).hash;
     const older = verifyDatabase(store, `3:${third.slice(0, 12).toUpperCase()}`);
     expect(older.code).toBe(0);
     expect(older.stdout).toContain(`found (${head.rows - 3} rows after it)`);
@@ -105,7 +105,7 @@ describe('audit verify: the head of the chain', () => {
   it('fails when the newest rows were deleted and others appended since, so the count is back', () => {
     const head = headOf(store);
     deleteNewestRows(path, 3);
-    for (let i = 0; i < 5; i++) appendAuditEvent(store.db, { reportId: 'rep_new', event: 'received', at: JAN_1 + 3 * DAY + i, detail: {} });
+    for (let i = 0; i < 5; i++) appendAuditEvent(store.connection.db, { reportId: 'rep_new', event: 'received', at: JAN_1 + 3 * DAY + i, detail: {} });
 
     const checked = verifyDatabase(store, `${head.rows}:${head.hash.slice(0, 16)}`);
     expect(checked.code).toBe(1);
@@ -123,12 +123,12 @@ describe('audit verify: the head of the chain', () => {
 describe('audit export -> audit verify --file', () => {
   let dir: string;
   let path: string;
-  let store: Store;
+  let store: SqliteStore;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-audit-file-'));
     path = join(dir, 'state.db');
-    store = openStore({ sqlitePath: path });
+    store = openSqliteStore({ sqlitePath: path });
     seedAuditRows(store, 4);
   });
   afterEach(() => {
@@ -153,7 +153,7 @@ describe('audit export -> audit verify --file', () => {
 
   it('detects a changed detail, a changed summary column, a removed line and removed newest lines', async () => {
     const file = join(dir, 'export.jsonl');
-    const lines = exportNdjson(store, file).trimEnd().split('\n');
+    const lines = (await exportNdjson(store, file)).trimEnd().split('\n');
     const head = headOf(store);
 
     type Record5 = { code: string; detail: { code: string } };
@@ -184,7 +184,7 @@ describe('audit export -> audit verify --file', () => {
 
   it('checks an export since a later day from its first link, counting rows from its first seq', async () => {
     const file = join(dir, 'day2.jsonl');
-    exportNdjson(store, file, JAN_1 + DAY);
+    await exportNdjson(store, file, JAN_1 + DAY);
     const head = headOf(store);
     const result = await verifyFile(file, `${head.rows}:${head.hash}`);
     expect(result.code).toBe(0);
@@ -198,12 +198,12 @@ describe('audit export -> audit verify --file', () => {
   it('refuses a CSV export or a line without its chain links, naming the line and never quoting it', async () => {
     const csv = join(dir, 'export.csv');
     let text = '';
-    writeAuditExport(store.db, JAN_1, 'csv', (chunk) => (text += chunk));
+    await writeAuditExport(store, JAN_1, 'csv', (chunk) => (text += chunk));
     writeFileSync(csv, text);
     await expect(verifyAuditFile(csv)).rejects.toThrow('line 1 is not an audit record with its chain links');
 
     const file = join(dir, 'export.jsonl');
-    const lines = exportNdjson(store, file).trimEnd().split('\n');
+    const lines = (await exportNdjson(store, file)).trimEnd().split('\n');
     const stripped = JSON.parse(lines[2]!) as Record<string, unknown>;
     delete stripped.detail;
     writeFileSync(file, [...lines.slice(0, 2), JSON.stringify(stripped), lines[3]].join('\n'));
@@ -215,10 +215,10 @@ describe('audit export -> audit verify --file', () => {
 
 describe('the audit chain head as metrics', () => {
   let dir: string;
-  let store: Store;
+  let store: SqliteStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-audit-metric-'));
-    store = openStore({ sqlitePath: join(dir, 'state.db') });
+    store = openSqliteStore({ sqlitePath: join(dir, 'state.db') });
   });
   afterEach(() => {
     store.close();
@@ -241,8 +241,8 @@ describe('the audit chain head as metrics', () => {
     expect(first.prefix.toString(16).padStart(12, '0')).toBe(head.hash.slice(0, 12));
 
     // Deleted, then as many appended again before the next scrape: the count must not hide it.
-    deleteNewestRows(store.path, 4);
-    appendAuditEvent(store.db, { reportId: 'rep_after', event: 'received', at: JAN_1 + 5 * DAY, detail: {} });
+    deleteNewestRows(store.connection.path, 4);
+    appendAuditEvent(store.connection.db, { reportId: 'rep_after', event: 'received', at: JAN_1 + 5 * DAY, detail: {} });
     const after = await scrape(registry);
     expect(after.rows).toBe(head.rows - 3);
     expect(after.prefix.toString(16).padStart(12, '0')).toBe(headOf(store).hash.slice(0, 12));
@@ -252,7 +252,7 @@ describe('the audit chain head as metrics', () => {
     seedAuditRows(store, 2);
     const { registry } = createMetrics(store);
     const { rows, prefix } = await scrape(registry);
-    appendAuditEvent(store.db, { reportId: 'rep_later', event: 'received', at: JAN_1 + 5 * DAY, detail: {} });
+    appendAuditEvent(store.connection.db, { reportId: 'rep_later', event: 'received', at: JAN_1 + 5 * DAY, detail: {} });
     const result = verifyDatabase(store, `${rows}:${prefix.toString(16).padStart(12, '0')}`);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('found (1 rows after it)');

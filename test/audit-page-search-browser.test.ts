@@ -3,6 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const TOKEN = 'browser-search-admin-token-01';
 const ARTIFACTS = 'test/artifacts';
@@ -90,7 +91,7 @@ describe('audit page search, grouping and hints in headless Chromium', () => {
     expect(body).not.toContain(mrn);
     expect(body).toContain(`···${mrn.slice(-4)}`); // the masked label only
     await expect(page.getByLabel('Value').inputValue()).resolves.toBe('');
-    const files = [env.app.store.path, `${env.app.store.path}-wal`].filter(existsSync);
+    const files = [sqliteOf(env.app).path, `${sqliteOf(env.app).path}-wal`].filter(existsSync);
     for (const file of files) expect(readFileSync(file).includes(mrn), file).toBe(false);
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const TOKEN = 'page-test-admin-token-0001';
 
@@ -106,7 +107,7 @@ describe('audit page over HTTP', () => {
 
   it('escapes ids and messages: markup in data is shown as text', async () => {
     const hostile = 'rep_<img src=x onerror=alert(1)>';
-    env.app.store.db.transaction((tx) => enqueueDelivery(tx, { reportId: hostile, studyId: 'stu_"><script>x</script>', source: 'cli' }, Date.now() + 3_600_000));
+    sqliteOf(env.app).db.transaction((tx) => enqueueDelivery(tx, { reportId: hostile, studyId: 'stu_"><script>x</script>', source: 'cli' }, Date.now() + 3_600_000));
     const list = await (await get('/', { cookie })).text();
     expect(list).not.toContain('<img src=x');
     expect(list).toContain('rep_&lt;img src=x onerror=alert(1)&gt;');

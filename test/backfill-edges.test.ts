@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKFILL_LOCK } from '../src/deliveries/backfill-lock.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openSqlite } from '../src/store/open-store.ts';
 import { readLock, tryAcquireLocks } from '../src/store/locks.ts';
 import { runCli } from './support/run-cli.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
@@ -20,7 +20,7 @@ function backfillEnv(standIns: StandIns, extra: Record<string, string> = {}): Re
 }
 
 function countRows(standIns: StandIns): number {
-  const store = openStore({ sqlitePath: standIns.sqlitePath, migrate: false });
+  const store = openSqlite({ sqlitePath: standIns.sqlitePath, migrate: false });
   try {
     return (store.sqlite.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
   } finally {
@@ -51,7 +51,7 @@ describe('backfill edges', () => {
     const { child, exited } = await startSlowBackfill(standIns);
     child.kill('SIGKILL');
     expect((await exited).signal).toBe('SIGKILL');
-    const store = openStore({ sqlitePath: standIns.sqlitePath, migrate: false });
+    const store = openSqlite({ sqlitePath: standIns.sqlitePath, migrate: false });
     const lock = readLock(store.db, BACKFILL_LOCK);
     store.close();
     expect(lock?.expiresAt).toBeGreaterThan(Date.now()); // still held: a kill -9 releases nothing
@@ -67,7 +67,7 @@ describe('backfill edges', () => {
 
   it('refuses to run beside a live backfill, naming its process and when its lock lapses', async () => {
     standIns = await startStandIns({ sandbox: { seed: 22, studies: 3 } });
-    const store = openStore({ sqlitePath: standIns.sqlitePath });
+    const store = openSqlite({ sqlitePath: standIns.sqlitePath });
     const holder = `${hostname()}/${process.pid}/${crypto.randomUUID()}`;
     expect(tryAcquireLocks(store.db, [BACKFILL_LOCK], holder, Date.now() + 60_000, Date.now())).toBe(true);
     store.close();

@@ -1,9 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const run = promisify(execFile);
 const DAY_MS = 86_400_000;
@@ -17,7 +17,7 @@ function backfill(env: TestEnv, args: string[]) {
 }
 
 function countRows(env: TestEnv): number {
-  return (env.app.store.sqlite.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
+  return (sqliteOf(env.app).sqlite.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -38,7 +38,7 @@ describe('backfill --since', () => {
 
     const dry = await backfill(env, ['--since', since, '--until', until, '--dry-run']);
     expect(dry.stdout).toContain(`${inRange.length} would be enqueued (dry run)`);
-    expect(Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(Object.values((await env.app.store.deliveries.countByState())).reduce((a, b) => a + b, 0)).toBe(0);
 
     const first = await backfill(env, ['--since', since, '--until', until]);
     expect(first.stdout).toMatch(/^pages \d+ \| studies \d+/m);
@@ -47,11 +47,11 @@ describe('backfill --since', () => {
     expect(second.stdout).toContain(', 0 enqueued');
 
     env.app.wake();
-    await env.waitFor('the backfilled reports to be delivered', () => countDeliveriesByState(env.app.store.db).delivered === inRange.length, env.untilQueueStalls);
+    await env.waitFor('the backfilled reports to be delivered', async () => (await env.app.store.deliveries.countByState()).delivered === inRange.length, env.untilQueueStalls);
     const reports = await env.fhirSearch('DiagnosticReport');
     expect(reports).toHaveLength(inRange.length);
     const ids = new Set(inRange.map(({ report }) => report.reportId));
-    const rows = env.app.store.sqlite.prepare("SELECT report_id AS id FROM deliveries WHERE source = 'backfill'").all() as { id: string }[];
+    const rows = sqliteOf(env.app).sqlite.prepare("SELECT report_id AS id FROM deliveries WHERE source = 'backfill'").all() as { id: string }[];
     expect(new Set(rows.map((r) => r.id))).toEqual(ids);
   }, HANG_GUARD_MS);
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvent } from '../src/store/audit.ts';
 import { claimNextDelivery, enqueueDelivery, markDelivered } from '../src/store/deliveries.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openSqlite } from '../src/store/open-store.ts';
 import { runCli } from './support/run-cli.ts';
 
 describe('CLI correctness (issue 18, item 5)', () => {
@@ -15,7 +15,7 @@ describe('CLI correctness (issue 18, item 5)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-cli-'));
     db = join(dir, 'state.db');
-    const store = openStore({ sqlitePath: db });
+    const store = openSqlite({ sqlitePath: db });
     enqueueDelivery(store.db, { reportId: 'rep_delivered', studyId: 'stu_1', source: 'webhook' }, 1000);
     markDelivered(store.db, claimNextDelivery(store.db, 1000, 60_000)!, { refs: {}, contentHash: 'x' }, 2000);
     for (let i = 0; i < 2000; i++) appendAuditEvent(store.db, { reportId: `rep_${i}`, event: 'received', at: 3000 + i, detail: {} });

@@ -2,12 +2,13 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/run-cli.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 describe('status, audit verify and audit export as child processes', () => {
   let env: TestEnv;
   let delivered: string[];
   let dead: string;
-  const cli = (...args: string[]) => runCli(args, { SQLITE_PATH: env.app.store.path });
+  const cli = (...args: string[]) => runCli(args, { SQLITE_PATH: sqliteOf(env.app).path });
 
   beforeAll(async () => {
     env = await startTestEnv({ env: { MAX_ATTEMPTS: '1' } });
@@ -37,7 +38,7 @@ describe('status, audit verify and audit export as child processes', () => {
 
   it('audit export writes CSV and NDJSON since a date: one record per audit row, ids and codes only', async () => {
     const today = new Date().toISOString().slice(0, 10);
-    const rows = (env.app.store.sqlite.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
+    const rows = (sqliteOf(env.app).sqlite.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
     const csv = await cli('audit', 'export', '--since', today);
     expect(csv.code).toBe(0);
     const lines = csv.stdout.trimEnd().split('\n');
@@ -64,8 +65,8 @@ describe('status, audit verify and audit export as child processes', () => {
     expect(intact.code).toBe(0);
     expect(intact.stdout).toMatch(/audit chain intact: \d+ rows/);
 
-    const target = (env.app.store.sqlite.prepare("SELECT seq FROM audit_events WHERE event = 'dead'").get() as { seq: number }).seq;
-    const intruder = new Database(env.app.store.path);
+    const target = (sqliteOf(env.app).sqlite.prepare("SELECT seq FROM audit_events WHERE event = 'dead'").get() as { seq: number }).seq;
+    const intruder = new Database(sqliteOf(env.app).path);
     expect(() => intruder.prepare("UPDATE audit_events SET detail = '{}' WHERE seq = ?").run(target)).toThrow(/append-only/);
     intruder.exec('DROP TRIGGER audit_events_no_update');
     intruder.prepare(`UPDATE audit_events SET detail = json_set(detail, '$.code', 'patient_mismatch') WHERE seq = ?`).run(target);

@@ -1,7 +1,5 @@
 import type { Binary, DiagnosticReport, DocumentReference, ImagingStudy, Patient, Practitioner } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/store/audit.ts';
-import { replayDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { usCoreErrors } from './support/validate-us-core.ts';
 
@@ -91,14 +89,14 @@ describe('a signed report travels from Avara to the EHR', () => {
     const first = await env.waitForDelivery(signed!.reportId, 'delivered');
     const counts = async () => Promise.all(['Patient', 'Practitioner', 'ImagingStudy', 'DocumentReference', 'DiagnosticReport'].map(async (t) => (await env.fhirSearch(t)).length));
     const before = await counts();
-    expect(replayDelivery(env.app.store.db, signed!.reportId, Date.now(), { by: 'test', operator: 'test' })).toBe('requeued');
+    expect(await env.app.store.deliveries.replay(signed!.reportId, Date.now(), { by: 'test', operator: 'test' })).toBe('requeued');
     env.app.wake();
-    await env.waitFor('the replay to finish', () => listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'delivered').length === 2);
+    await env.waitFor('the replay to finish', async () => (await env.app.store.audit.ofReport(signed!.reportId)).filter((e) => e.event === 'delivered').length === 2);
     expect(await counts()).toEqual(before);
     const again = env.delivery(signed!.reportId)!;
     expect(again.state).toBe('delivered');
     expect(again.fhirRefs?.DiagnosticReport?.split('/_history')[0]).toBe(first.fhirRefs?.DiagnosticReport?.split('/_history')[0]);
-    expect(listAuditEvents(env.app.store.db, signed!.reportId).map((e) => e.event)).toContain('replayed');
+    expect((await env.app.store.audit.ofReport(signed!.reportId)).map((e) => e.event)).toContain('replayed');
   });
 
   it('turns the DiagnosticReport into appended with both texts when an addendum is signed after delivery', async () => {

@@ -5,7 +5,7 @@ import { HISTORY_MAX_STUDIES } from '../src/doctor/check-history.ts';
 import { formatCheck, type CheckResult } from '../src/doctor/doctor-check.ts';
 import { runDoctor } from '../src/doctor/run-doctor.ts';
 import { enqueueDelivery } from '../src/store/deliveries.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { runCli } from './support/run-cli.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 
@@ -28,9 +28,9 @@ describe('doctor on reports signed before the first start', () => {
 
   it('warns with the count of undelivered ones and names the backfill that sends exactly them', async () => {
     standIns = await startStandIns({ sandbox: { seed: 5, studies: 40 } });
-    const store = openStore({ sqlitePath: standIns.sqlitePath }); // the first start, as serve's open records it
+    const store = openSqliteStore({ sqlitePath: standIns.sqlitePath }); // the first start, as serve's open records it
     const [delivered] = standIns.sandbox.allReportStates();
-    enqueueDelivery(store.db, { reportId: delivered!.report.reportId, studyId: delivered!.report.studyId, source: 'webhook' }, Date.now());
+    enqueueDelivery(store.connection.db, { reportId: delivered!.report.reportId, studyId: delivered!.report.studyId, source: 'webhook' }, Date.now());
     try {
       const line = await historyLine(standIns.serveEnv({ POLL_MAX_REQUESTS_PER_SECOND: '1000' }));
       expect(line?.level).toBe('WARN');
@@ -47,7 +47,7 @@ describe('doctor on reports signed before the first start', () => {
 
   it('counts only what POLL_SINCE leaves out, and says OK when it reaches back over all of it', async () => {
     standIns = await startStandIns({ sandbox: { seed: 6, studies: 50 } });
-    openStore({ sqlitePath: standIns.sqlitePath }).close();
+    openSqliteStore({ sqlitePath: standIns.sqlitePath }).close();
     const sinceMs = Date.parse(`${day(Date.now() - 10 * DAY_MS)}T00:00:00Z`);
     const older = standIns.sandbox.allReportStates().filter(({ report }) => Date.parse(report.signedAt!) < sinceMs).length;
     expect(older).toBeGreaterThan(5);
@@ -66,7 +66,7 @@ describe('doctor on reports signed before the first start', () => {
 
   it('reads at most 100 report lists for old studies with new addenda, and says how many it left unexamined', async () => {
     standIns = await startStandIns({ sandbox: { seed: 10, studies: 110 } });
-    openStore({ sqlitePath: standIns.sqlitePath }).close();
+    openSqliteStore({ sqlitePath: standIns.sqlitePath }).close();
     await standIns.sandbox.signReports(105, { addendum: true, sendWebhooks: false });
     const line = await historyLine(standIns.serveEnv({ POLL_MAX_REQUESTS_PER_SECOND: '1000' }));
     // 100 listed originals + 5 studies untouched since before the first start; 5 changed studies left over.

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDelivery } from '../src/store/deliveries.ts';
 import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
@@ -26,7 +25,7 @@ describe('PHI canary over the fhir-documents target', () => {
   }
 
   const settled = (reportId: string, state: string) =>
-    env.waitFor(`${reportId} ${state}`, () => getDelivery(env.app.store.db, reportId, 'fhir-documents')?.state === state);
+    env.waitFor(`${reportId} ${state}`, async () => (await env.app.store.deliveries.get(reportId, 'fhir-documents'))?.state === state);
 
   it('delivered, mismatch and not found: no name, MRN or birth date in the log', async () => {
     const delivered = await signWith(MRN, BIRTH);
@@ -35,8 +34,8 @@ describe('PHI canary over the fhir-documents target', () => {
     await settled(mismatch.reportId, 'dead');
     const unknown = await signWith(`${MRN}-3`, undefined);
     await settled(unknown.reportId, 'dead');
-    expect(getDelivery(env.app.store.db, mismatch.reportId, 'fhir-documents')!.lastErrorCode).toBe('patient_mismatch');
-    expect(getDelivery(env.app.store.db, unknown.reportId, 'fhir-documents')!.lastErrorCode).toBe('patient_not_found');
+    expect((await env.app.store.deliveries.get(mismatch.reportId, 'fhir-documents'))!.lastErrorCode).toBe('patient_mismatch');
+    expect((await env.app.store.deliveries.get(unknown.reportId, 'fhir-documents'))!.lastErrorCode).toBe('patient_not_found');
     const log = env.logText();
     expect(log).toContain(delivered.reportId);
     for (const secret of ['Canaryname', 'Quillon', MRN, BIRTH, '1999-09-09']) expect(log, secret).not.toContain(secret);

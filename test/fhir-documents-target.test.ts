@@ -1,6 +1,7 @@
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDelivery, replayDelivery, type Delivery } from '../src/store/deliveries.ts';
+import { getDelivery, type Delivery } from '../src/store/deliveries.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
@@ -9,7 +10,7 @@ const REPORT_ID_SYSTEM = 'https://api.avarasoftware.com/fhir/sid/report-id';
 const isDocumentPost = (method: string, path: string) => method === 'POST' && path.endsWith('/DocumentReference');
 
 function row(env: TestEnv, reportId: string): Delivery | undefined {
-  return getDelivery(env.app.store.db, reportId, TARGET);
+  return getDelivery(sqliteOf(env.app).db, reportId, TARGET);
 }
 
 function settled(env: TestEnv, reportId: string, state: Delivery['state']): Promise<Delivery> {
@@ -51,7 +52,7 @@ describe('fhir-documents target against an EHR that takes only DocumentReference
     expect(env.fhir.requests().filter((r) => r.method !== 'GET' && !isDocumentPost(r.method, r.path))).toEqual([]);
 
     await env.sendReportDelivered(signed);
-    expect(replayDelivery(env.app.store.db, signed.reportId, Date.now(), { by: 'test', operator: 'test' }, TARGET)).toBe('requeued');
+    expect(await env.app.store.deliveries.replay(signed.reportId, Date.now(), { by: 'test', operator: 'test' }, TARGET)).toBe('requeued');
     env.app.wake();
     await settled(env, signed.reportId, 'delivered');
     expect(row(env, signed.reportId)!.fhirRefs?.DocumentReference).toBe(`DocumentReference/${document!.id}`);

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
 import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 import { createFhirClient } from '../src/fhir/fhir-client.ts';
 import { identifierSearchToken } from '../src/deliveries/mapping/identifier-query.ts';
 import { listAuditEvents } from '../src/store/audit.ts';
@@ -63,7 +64,7 @@ describe('delivery when the FHIR server misbehaves', () => {
     const row = await env.waitForDelivery(signed!.reportId, 'delivered', 15_000);
     await env.waitFor('the hung transaction to be answered', () => transactions(env).every((r) => r.finishedAt !== undefined));
 
-    const trail = listAuditEvents(env.app.store.db, signed!.reportId);
+    const trail = (await env.app.store.audit.ofReport(signed!.reportId));
     expect(trail.map((e) => e.event)).toContain('lease_expired');
     const delivered = trail.filter((e) => e.event === 'delivered');
     // The expired attempt's outcome is unknown, so the takeover is attempt 1 again.
@@ -162,7 +163,7 @@ function transactions(env: TestEnv) {
 }
 
 function auditTrail(env: TestEnv, reportId: string): string[] {
-  return listAuditEvents(env.app.store.db, reportId).map((e) => e.event);
+  return listAuditEvents(sqliteOf(env.app).db, reportId).map((e) => e.event);
 }
 
 /**
@@ -170,7 +171,7 @@ function auditTrail(env: TestEnv, reportId: string): string[] {
  * the past and the expiry sweep runs in one synchronous step, so no heartbeat can renew in between.
  */
 function expireLease(env: TestEnv, reportId: string): number {
-  const { db } = env.app.store;
+  const { db } = sqliteOf(env.app);
   const now = Date.now();
   db.update(deliveries).set({ leaseExpiresAt: now - 1 }).where(eq(deliveries.reportId, reportId)).run();
   return requeueExpiredLeases(db, now, 12);

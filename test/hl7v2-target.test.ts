@@ -1,7 +1,7 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
-import { listAuditEvents } from '../src/store/audit.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 import { getDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sleep } from './support/wait-for.ts';
@@ -22,7 +22,7 @@ async function start(receiver: MllpReceiver, extra: Record<string, string> = {})
   });
 }
 
-const hl7Row = (env: TestEnv, reportId: string) => getDelivery(env.app.store.db, reportId, 'hl7v2');
+const hl7Row = (env: TestEnv, reportId: string) => getDelivery(sqliteOf(env.app).db, reportId, 'hl7v2');
 
 describe('delivery targets: fhir and hl7v2 side by side', () => {
   let env: TestEnv | undefined;
@@ -98,7 +98,7 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
     const detail = await (await fetch(`${env.app.url}/api/deliveries/${signed!.reportId}?target=hl7v2`)).json() as { rejection: string; audit: { detail: unknown }[] };
     expect(detail.rejection).toContain(CANARY);
     expect(JSON.stringify(detail.audit)).not.toContain(CANARY);
-    expect(JSON.stringify(listAuditEvents(env.app.store.db, signed!.reportId))).not.toContain(CANARY);
+    expect(JSON.stringify((await env.app.store.audit.ofReport(signed!.reportId)))).not.toContain(CANARY);
     expect(env.logText()).not.toContain(CANARY);
   });
 
@@ -111,7 +111,7 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
     await env.waitFor('accepted', () => hl7Row(env!, signed!.reportId)?.state === 'delivered', env.untilQueueStalls);
     // Only the accepted attempt counts: the refusals gave theirs back.
     expect(hl7Row(env, signed!.reportId)!.attempts).toBe(1);
-    expect(listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'attempt_failed')).toHaveLength(0);
+    expect((await env.app.store.audit.ofReport(signed!.reportId)).filter((e) => e.event === 'attempt_failed')).toHaveLength(0);
     expect(new Set(receiver.received().map((m) => m.controlId)).size).toBe(1);
     expect(receiver.acceptedContents()).toHaveLength(1);
   });
@@ -127,7 +127,7 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
     expect(sent.length).toBeGreaterThanOrEqual(2);
     expect(new Set(sent.map((m) => m.controlId)).size).toBe(1);
     expect(hl7Row(env, signed!.reportId)!.attempts).toBeGreaterThanOrEqual(2);
-    const resends = listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'hl7_sent');
+    const resends = (await env.app.store.audit.ofReport(signed!.reportId)).filter((e) => e.event === 'hl7_sent');
     expect(resends.length).toBe(sent.length);
   });
 
@@ -145,6 +145,6 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
       await env.waitFor(`hl7v2 delivery of ${reportId}`, () => hl7Row(env!, reportId)?.state === 'delivered', env.untilQueueStalls);
     }
     expect(receiver.acceptedContents()).toHaveLength(4);
-    for (const { reportId } of signed) expect(listAuditEvents(env.app.store.db, reportId).filter((e) => e.event === 'attempt_failed')).toHaveLength(0);
+    for (const { reportId } of signed) expect((await env.app.store.audit.ofReport(reportId)).filter((e) => e.event === 'attempt_failed')).toHaveLength(0);
   });
 });

@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { countInbox } from '../src/store/inbox.ts';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { reportDeliveredBody } from './support/test-webhooks.ts';
 import { failOnStall, HANG_GUARD_MS, STALL_MS } from './support/wait-for.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const FORGER_KEY = 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS';
 
@@ -54,16 +53,16 @@ describe('webhook intake under load and storage faults', () => {
     expect(statuses('duplicate')).toEqual(new Set([200]));
     expect(statuses('forged')).toEqual(new Set([401]));
     expect(answers).toHaveLength(1000 + 100 + 50);
-    expect(countInbox(env.app.store.db)).toBe(1000);
-    const states = countDeliveriesByState(env.app.store.db);
+    expect((await env.app.store.intake.count())).toBe(1000);
+    const states = (await env.app.store.deliveries.countByState());
     expect(Object.values(states).reduce((a, b) => a + b, 0)).toBe(1000);
-    expect(env.app.store.sqlite.prepare('SELECT count(*) AS n FROM deliveries WHERE is_critical = 1').get()).toEqual({ n: 0 });
+    expect(sqliteOf(env.app).sqlite.prepare('SELECT count(*) AS n FROM deliveries WHERE is_critical = 1').get()).toEqual({ n: 0 });
   }, HANG_GUARD_MS);
 
   it('answers 503 while another connection holds the write lock past the busy timeout, and delivers after it is released', async () => {
     env = await startTestEnv();
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
-    const blocker = new Database(env.app.store.path);
+    const blocker = new Database(sqliteOf(env.app).path);
     blocker.prepare('BEGIN IMMEDIATE').run();
     try {
       const response = await env.sendReportDelivered(signed!);
@@ -73,7 +72,7 @@ describe('webhook intake under load and storage faults', () => {
       blocker.prepare('ROLLBACK').run();
       blocker.close();
     }
-    expect(countInbox(env.app.store.db)).toBe(0);
+    expect((await env.app.store.intake.count())).toBe(0);
     const retried = await env.sendReportDelivered(signed!);
     expect(retried.status).toBe(200);
     await env.waitForDelivery(signed!.reportId, 'delivered');
@@ -82,12 +81,12 @@ describe('webhook intake under load and storage faults', () => {
   it('answers 503 while the database is read-only, stores nothing half, and delivers once writable again', async () => {
     env = await startTestEnv();
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
-    env.app.store.sqlite.pragma('query_only = ON');
+    sqliteOf(env.app).sqlite.pragma('query_only = ON');
     const refused = await env.sendReportDelivered(signed!);
-    env.app.store.sqlite.pragma('query_only = OFF');
+    sqliteOf(env.app).sqlite.pragma('query_only = OFF');
     expect(refused.status).toBe(503);
-    expect(countInbox(env.app.store.db)).toBe(0);
-    expect(Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0)).toBe(0);
+    expect((await env.app.store.intake.count())).toBe(0);
+    expect(Object.values((await env.app.store.deliveries.countByState())).reduce((a, b) => a + b, 0)).toBe(0);
     expect((await env.sendReportDelivered(signed!)).status).toBe(200);
     await env.waitForDelivery(signed!.reportId, 'delivered');
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listAuditEvents, verifyAuditChain } from '../src/store/audit.ts';
 import { deliveryQueueOf, enqueueDelivery, getDelivery } from '../src/store/deliveries.ts';
-import { openStore, type Store } from '../src/store/open-store.ts';
+import { openSqlite, type SqliteConnection } from '../src/store/open-store.ts';
 import { openPgStore } from '../src/store/pg/open-pg-store.ts';
 import { verifyAuditChainPg } from '../src/store/pg/pg-audit.ts';
 import { enqueueDeliveryPg, pgDeliveryQueueOf } from '../src/store/pg/pg-deliveries.ts';
@@ -20,7 +20,7 @@ import { createTestDatabase, emptyTestDatabase } from './support/pg-test-databas
 
 jobQueueContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'afs-contract-'));
-  let store: Store | undefined;
+  let store: SqliteConnection | undefined;
   let n = 0;
   const db = () => store!.db;
   return {
@@ -32,7 +32,7 @@ jobQueueContract('SQLite', async () => {
     verify: async () => verifyAuditChain(db()),
     reset: async () => {
       store?.close();
-      store = openStore({ sqlitePath: join(dir, `state-${(n += 1)}.db`) });
+      store = openSqlite({ sqlitePath: join(dir, `state-${(n += 1)}.db`) });
     },
     close: async () => {
       store?.close();

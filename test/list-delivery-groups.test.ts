@@ -5,10 +5,10 @@ import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliverySearchKeys } from '../src/deliveries/delivery-search-keys.ts';
 import { enqueueDelivery } from '../src/store/deliveries.ts';
-import { decodeCursor } from '../src/store/list-deliveries.ts';
+import { decodeCursor } from '../src/store/store.ts';
 import { listDeliveryGroups, type DeliverySearch } from '../src/store/list-delivery-groups.ts';
 import { hashMrn, mrnHashKey } from '../src/store/mrn-hash.ts';
-import { openStore, type Store } from '../src/store/open-store.ts';
+import { openSqlite, type SqliteConnection } from '../src/store/open-store.ts';
 import { deliveries } from '../src/store/schema.ts';
 import type { Report, Study } from '../src/avara/schemas.ts';
 
@@ -16,10 +16,10 @@ const OPTIONS = { identifierSystemBase: 'urn:test', mrnSystem: 'urn:test:mrn', a
 
 describe('listDeliveryGroups', () => {
   let dir: string;
-  let store: Store;
+  let store: SqliteConnection;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'groups-'));
-    store = openStore({ sqlitePath: join(dir, 'db.sqlite') });
+    store = openSqlite({ sqlitePath: join(dir, 'db.sqlite') });
     // Study s1: original r1 and addendum r3 (to two targets); s2: r2; s3: r4 (newest).
     let at = 1_000;
     for (const [reportId, studyId] of [['r1', 's1'], ['r2', 's2'], ['r3', 's1'], ['r4', 's3']] as const) {
@@ -65,7 +65,7 @@ describe('listDeliveryGroups', () => {
   });
 
   it('keeps one MRN key per database: another database hashes the same MRN differently', () => {
-    const other = openStore({ sqlitePath: join(dir, 'other.sqlite') });
+    const other = openSqlite({ sqlitePath: join(dir, 'other.sqlite') });
     try {
       expect(hashMrn(mrnHashKey(other.db), 'H-1')).not.toBe(hashMrn(mrnHashKey(store.db), 'H-1'));
       expect(mrnHashKey(store.db).equals(mrnHashKey(store.db))).toBe(true);

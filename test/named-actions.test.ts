@@ -3,10 +3,10 @@ import { cliOperator } from '../src/commands/cli-operator.ts';
 import { sha256Hex } from '../src/config/admin-operators.ts';
 import { ConfigError } from '../src/config/config-error.ts';
 import { loadConfig } from '../src/config/load-config.ts';
-import { listAuditEvents } from '../src/store/audit.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
 import { runCli } from './support/run-cli.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const SERVE = {
   AVARA_API_KEY: 'sk_live_0123456789abcdef0123456789abcdef',
@@ -76,7 +76,7 @@ describe('named actions through the API, the page and the CLI', () => {
   let dead: string[];
   const api = (path: string, init: RequestInit = {}, token = ALICE) =>
     fetch(`${env.app.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
-  const lastEvent = (reportId: string, event: string) => listAuditEvents(env.app.store.db, reportId).filter((e) => e.event === event).at(-1)?.detail;
+  const lastEvent = async (reportId: string, event: string) => (await env.app.store.audit.ofReport(reportId)).filter((e) => e.event === event).at(-1)?.detail;
 
   beforeAll(async () => {
     env = await startTestEnv({ env: { ADMIN_TOKENS: `alice:${ALICE},bob:${BOB}`, ADMIN_TOKEN: SHARED, MAX_ATTEMPTS: '1' } });
@@ -90,13 +90,13 @@ describe('named actions through the API, the page and the CLI', () => {
     const reason = 'Mrs Canary-Reason called; EHR back after maintenance';
     const response = await api(`/api/deliveries/${dead[0]}/retry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason }) });
     expect(response.status).toBe(202);
-    expect(lastEvent(dead[0]!, 'retried')).toMatchObject({ by: 'api', operator: 'alice', reason });
+    expect(await lastEvent(dead[0]!, 'retried')).toMatchObject({ by: 'api', operator: 'alice', reason });
     expect(env.logText()).not.toContain('Canary-Reason');
   });
 
   it('records ADMIN_TOKEN as operator admin, with no reason when none was given', async () => {
     expect((await api(`/api/deliveries/${dead[1]}/retry`, { method: 'POST' }, SHARED)).status).toBe(202);
-    const detail = lastEvent(dead[1]!, 'retried');
+    const detail = await lastEvent(dead[1]!, 'retried');
     expect(detail).toMatchObject({ by: 'api', operator: 'admin' });
     expect(detail).not.toHaveProperty('reason');
   });
@@ -136,19 +136,19 @@ describe('named actions through the API, the page and the CLI', () => {
       body: new URLSearchParams({ target: 'fhir', reason: '  INC-4411 <script>  ' }).toString(),
     });
     expect(retry.status).toBe(303);
-    expect(lastEvent(dead[2]!, 'retried')).toMatchObject({ by: 'audit_page', operator: 'bob', reason: 'INC-4411 <script>' });
+    expect(await lastEvent(dead[2]!, 'retried')).toMatchObject({ by: 'audit_page', operator: 'bob', reason: 'INC-4411 <script>' });
     const trail = await (await fetch(`${env.app.url}/deliveries/${dead[2]}`, { headers: { cookie } })).text();
     expect(trail).toContain('INC-4411 &lt;script&gt;');
   });
 
   it('records the OS user and --reason of a CLI retry', async () => {
-    const result = await runCli(['retry', dead[3]!, '--reason', 'after the EHR fix'], { SQLITE_PATH: env.app.store.path, USER: 'fallback-user' });
+    const result = await runCli(['retry', dead[3]!, '--reason', 'after the EHR fix'], { SQLITE_PATH: sqliteOf(env.app).path, USER: 'fallback-user' });
     expect(result.code).toBe(0);
-    const detail = lastEvent(dead[3]!, 'retried') as { operator: string; by: string; reason: string };
+    const detail = await lastEvent(dead[3]!, 'retried') as { operator: string; by: string; reason: string };
     expect(detail).toMatchObject({ by: 'cli', reason: 'after the EHR fix' });
     expect(detail.operator).toMatch(/^cli:\S+$/);
 
-    const long = await runCli(['retry', dead[3]!, '--reason', 'x'.repeat(501)], { SQLITE_PATH: env.app.store.path });
+    const long = await runCli(['retry', dead[3]!, '--reason', 'x'.repeat(501)], { SQLITE_PATH: sqliteOf(env.app).path });
     expect(long.code).toBe(1);
     expect(long.stderr).toContain('must be at most 500 characters');
   });
@@ -184,6 +184,6 @@ describe('a loopback HOST without any token', () => {
     expect(viaPage.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await viaPage.text()).toContain('ADMIN_TOKENS');
     expect(env.delivery(delivered)!.state).toBe('delivered');
-    expect(listAuditEvents(env.app.store.db, delivered).some((e) => e.event === 'replayed')).toBe(false);
+    expect((await env.app.store.audit.ofReport(delivered)).some((e) => e.event === 'replayed')).toBe(false);
   });
 });

@@ -1,7 +1,6 @@
 import type { ImagingStudy } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
-import { listOrderEvents } from '../src/store/order-status.ts';
 import { runCli } from './support/run-cli.ts';
 import { seedFhirOrders } from './support/seed-fhir-orders.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
@@ -31,8 +30,8 @@ describe('avara-fhir-sync orders', () => {
     expect((await runCli(['orders', 'retry', '--reason', 'UID fixed in the EHR'], cliEnv())).stdout).toBe('1 orders requeued\n');
     expect(env.sandbox.requestCounts()['POST /v1/autoScribe/studies']).toBe(1);
     // Who asked, and why: the OS user and --reason in the audit rows of both actions.
-    const detailOf = (event: string, order: string) => listOrderEvents(env.app.store.db, order).filter((e) => e.event === event).at(-1)?.detail;
-    expect(detailOf('order_enqueued', good!.imagingStudyId)).toMatchObject({ source: 'cli', by: 'cli', operator: expect.stringMatching(/^cli:\S+$/), reason: 'ward asked for it now' });
-    expect(detailOf('order_retried', bad!.imagingStudyId)).toMatchObject({ by: 'cli', operator: expect.stringMatching(/^cli:\S+$/), reason: 'UID fixed in the EHR' });
+    const detailOf = async (event: string, order: string) => (await env.app.store.audit.ofOrder(order)).filter((e) => e.event === event).at(-1)?.detail;
+    expect(await detailOf('order_enqueued', good!.imagingStudyId)).toMatchObject({ source: 'cli', by: 'cli', operator: expect.stringMatching(/^cli:\S+$/), reason: 'ward asked for it now' });
+    expect(await detailOf('order_retried', bad!.imagingStudyId)).toMatchObject({ by: 'cli', operator: expect.stringMatching(/^cli:\S+$/), reason: 'UID fixed in the EHR' });
   });
 });

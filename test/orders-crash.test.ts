@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from '../src/store/open-store.ts';
+import { openSqlite } from '../src/store/open-store.ts';
 import { getOrder } from '../src/store/orders.ts';
 import { listOrderEvents } from '../src/store/order-status.ts';
 import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
@@ -33,7 +33,7 @@ describe('an order create interrupted by kill -9', () => {
 
     const restarted = child({});
     try {
-      const store = openStore({ sqlitePath, migrate: false });
+      const store = openSqlite({ sqlitePath, migrate: false });
       try {
         // The restart waits out the dead child's lease (LEASE_SECONDS=5) before it takes the order up.
         await waitFor('the order to be synced after the restart', () => getOrder(store.db, order!.imagingStudyId)?.state === 'synced', {

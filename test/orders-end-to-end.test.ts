@@ -1,8 +1,6 @@
 import type { DiagnosticReport, DocumentReference, ImagingStudy, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mapOrderToStudy } from '../src/orders/mapping/map-order-to-study.ts';
-import { getOrder } from '../src/store/orders.ts';
-import { countOrdersByState, listOrderEvents } from '../src/store/order-status.ts';
 import { MRN_SYSTEM, orderOptions } from './fixtures/order-fixtures.ts';
 import { seedFhirOrders, updateFhirResource } from './support/seed-fhir-orders.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
@@ -12,8 +10,8 @@ const ORDER_ENV = { ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '3600'
 async function sweepAndSettle(env: TestEnv): Promise<void> {
   await env.app.orders!.sweepNow();
   env.app.orders!.wake();
-  await env.waitFor('orders to settle', () => {
-    const counts = countOrdersByState(env.app.store.db);
+  await env.waitFor('orders to settle', async () => {
+    const counts = (await env.app.store.orders.countByState());
     return counts.queued + counts.in_progress === 0;
   });
 }
@@ -28,10 +26,10 @@ describe('orders: FHIR -> Avara', () => {
     env = await startTestEnv({ env: ORDER_ENV });
     const seeded = await seedFhirOrders(env.fhir.baseUrl, Array.from({ length: 50 }, (_, i) => i + 1));
     await sweepAndSettle(env);
-    expect(countOrdersByState(env.app.store.db)).toMatchObject({ synced: 50, failed: 0, dead: 0 });
+    expect((await env.app.store.orders.countByState())).toMatchObject({ synced: 50, failed: 0, dead: 0 });
     expect(env.sandbox.requestCounts()['POST /v1/autoScribe/studies']).toBe(50);
     for (const order of seeded) {
-      const row = getOrder(env.app.store.db, order.imagingStudyId)!;
+      const row = (await env.app.store.orders.get(order.imagingStudyId))!;
       const study = env.sandbox.getStudyState(row.avaraStudyId!);
       const [imagingStudy] = await env.fhirSearch<ImagingStudy>('ImagingStudy', { _id: order.imagingStudyId });
       const [serviceRequest] = await env.fhirSearch<ServiceRequest>('ServiceRequest', { _id: order.serviceRequestId });
@@ -55,7 +53,7 @@ describe('orders: FHIR -> Avara', () => {
     env = await startTestEnv({ env: ORDER_ENV });
     const [order] = await seedFhirOrders(env.fhir.baseUrl, [8]);
     await sweepAndSettle(env);
-    const studyId = getOrder(env.app.store.db, order!.imagingStudyId)!.avaraStudyId!;
+    const studyId = (await env.app.store.orders.get(order!.imagingStudyId))!.avaraStudyId!;
     const study = env.sandbox.getStudyState(studyId);
     const step = async (type: string, id: string, edit: (r: any) => void) => {
       env.sandbox.resetCounts();
@@ -71,7 +69,7 @@ describe('orders: FHIR -> Avara', () => {
     expect(study.isCancelled).toBe(true);
     expect(await step('ServiceRequest', order!.serviceRequestId, (sr: ServiceRequest) => (sr.status = 'active'))).toEqual({ 'POST /v1/autoScribe/studies/uncancel': 1 });
     expect(study.isCancelled).toBe(false);
-    const events = listOrderEvents(env.app.store.db, order!.imagingStudyId).map((e) => e.event);
+    const events = (await env.app.store.audit.ofOrder(order!.imagingStudyId)).map((e) => e.event);
     expect(events.filter((e) => e.startsWith('order_study_'))).toEqual(['order_study_created', 'order_study_updated', 'order_study_updated', 'order_study_cancelled', 'order_study_uncancelled']);
   });
 
@@ -119,11 +117,11 @@ describe('orders: FHIR -> Avara', () => {
       if (n === 3) (r.is as ImagingStudy).basedOn = [{ reference: 'ServiceRequest/does-not-exist' }];
     });
     await sweepAndSettle(env);
-    const code = (i: number) => getOrder(env.app.store.db, seeded[i]!.imagingStudyId);
-    expect([code(0), code(1), code(2), code(3)].map((o) => [o?.state, o?.lastErrorCode])).toEqual([
+    const code = (i: number) => env.app.store.orders.get(seeded[i]!.imagingStudyId);
+    expect((await Promise.all([code(0), code(1), code(2), code(3)])).map((o) => [o?.state, o?.lastErrorCode])).toEqual([
       ['dead', 'order_no_study_uid'], ['dead', 'order_no_mrn'], ['dead', 'order_no_service_request'], ['synced', null],
     ]);
-    const dead = listOrderEvents(env.app.store.db, seeded[1]!.imagingStudyId).find((e) => e.event === 'order_dead');
+    const dead = (await env.app.store.audit.ofOrder(seeded[1]!.imagingStudyId)).find((e) => e.event === 'order_dead');
     expect(dead?.detail).toMatchObject({ code: 'order_no_mrn', message: 'Patient has no identifier with MRN_SYSTEM' });
     expect(env.sandbox.requestCounts()['POST /v1/autoScribe/studies']).toBe(1);
   });
@@ -134,7 +132,7 @@ describe('orders: FHIR -> Avara', () => {
     await sweepAndSettle(env);
     await updateFhirResource(env.fhir.baseUrl, 'ServiceRequest', order!.serviceRequestId, (sr: ServiceRequest) => (sr.priority = 'routine'));
     await sweepAndSettle(env);
-    const row = getOrder(env.app.store.db, order!.imagingStudyId)!;
+    const row = (await env.app.store.orders.get(order!.imagingStudyId))!;
     const viewer = env.sandbox.getViewerStudyByUid(row.studyInstanceUid!);
     expect(viewer).toMatchObject({ studyId: row.viewerStudyId, severity: 'high', studyDescription: 'Chest CT', metadata: { fhirServiceRequest: `ServiceRequest/${order!.serviceRequestId}` } });
     expect(env.sandbox.requestCounts()['POST /v1/viewer/studies']).toBe(1);
@@ -147,7 +145,7 @@ describe('orders: FHIR -> Avara', () => {
     expect((await post({})).status).toBe(401);
     const [order] = await seedFhirOrders(env.fhir.baseUrl, [6]);
     expect((await post({ authorization: 'Bearer order-hook-secret' })).status).toBe(202);
-    await env.waitFor('the order to sync', () => getOrder(env.app.store.db, order!.imagingStudyId)?.state === 'synced');
+    await env.waitFor('the order to sync', async () => (await env.app.store.orders.get(order!.imagingStudyId))?.state === 'synced');
   });
 
   it('POST /webhooks/fhir answers 503 when no secret is configured', async () => {

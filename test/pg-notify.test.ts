@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobLoop, type AttemptEnd } from '../src/queue/run-job-loop.ts';
 import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
-import { pgDeliveryQueueOf } from '../src/store/pg/pg-deliveries.ts';
+import { pgDeliveryQueueOf, type DeliveryEndingPg } from '../src/store/pg/pg-deliveries.ts';
 import { recordWebhookPg } from '../src/store/pg/pg-intake.ts';
 import { pgJobQueue } from '../src/store/pg/pg-job-queue.ts';
 import { listenForJobs, wakeOnCommit, type JobListener } from '../src/store/pg/pg-notify.ts';
@@ -83,9 +83,9 @@ describe('waking replicas with LISTEN/NOTIFY', () => {
       queue: { ...queue, nextDueAt: async () => Promise.resolve(queue.nextDueAt()).finally(() => (looked += 1)) },
       noun: 'test job',
       logFields: (lease) => ({ reportId: lease.reportId }),
-      attempt: async ({ lease }): Promise<AttemptEnd> => {
+      attempt: async ({ lease }): Promise<AttemptEnd<DeliveryEndingPg>> => {
         claimed.push({ reportId: lease.reportId, at: Date.now() });
-        return { kind: 'done', outcome: 'skipped', record: () => undefined };
+        return { kind: 'done', outcome: 'skipped', ending: { kind: 'skipped', code: 'study_cancelled', message: 'test' } };
       },
     }, { log: pino({ level: 'silent' }), settings: { concurrency: 1, leaseMs: 60_000, maxAttempts: 3, retryBaseMs: 10, retryMaxMs: 20, shutdownGraceMs: 100 }, now: Date.now });
     const wakes: number[] = [];

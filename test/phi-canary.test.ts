@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAuditExport } from '../src/commands/audit-export.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const TOKEN = 'phi-canary-admin-token-001';
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
@@ -70,12 +71,12 @@ describe('PHI canary: patient data never reaches logs, stored errors, the audit 
     expectClean('logs', env.logText());
   });
 
-  it('keeps them out of stored error messages and the audit trail (and its export)', () => {
-    const rows = env.app.store.sqlite.prepare('SELECT last_error_code, last_error_message, patient_label FROM deliveries').all();
+  it('keeps them out of stored error messages and the audit trail (and its export)', async () => {
+    const rows = sqliteOf(env.app).sqlite.prepare('SELECT last_error_code, last_error_message, patient_label FROM deliveries').all();
     expectClean('deliveries', JSON.stringify(rows));
-    expectClean('audit_events', JSON.stringify(env.app.store.sqlite.prepare('SELECT * FROM audit_events').all()));
+    expectClean('audit_events', JSON.stringify(sqliteOf(env.app).sqlite.prepare('SELECT * FROM audit_events').all()));
     let exported = '';
-    writeAuditExport(env.app.store.db, 0, 'ndjson', (chunk) => (exported += chunk));
+    await writeAuditExport(env.app.store, 0, 'ndjson', (chunk) => (exported += chunk));
     expectClean('audit export', exported);
   });
 

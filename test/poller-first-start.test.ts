@@ -7,17 +7,17 @@ import { createLogger } from '../src/create-logger.ts';
 import { startPoller } from '../src/deliveries/poller.ts';
 import { getDeliveriesOfReport } from '../src/store/deliveries.ts';
 import { FIRST_STARTED_KEY } from '../src/store/first-start.ts';
-import { openStore } from '../src/store/open-store.ts';
-import { readSetting } from '../src/store/settings-values.ts';
+import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { createOlderDatabase } from './support/older-database.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const DAY_MS = 86_400_000;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 function deliveredRowIds(env: { app: RunningApp }): string[] {
-  return (env.app.store.sqlite.prepare('SELECT DISTINCT report_id AS id FROM deliveries').all() as { id: string }[]).map((r) => r.id).sort();
+  return (sqliteOf(env.app).sqlite.prepare('SELECT DISTINCT report_id AS id FROM deliveries').all() as { id: string }[]).map((r) => r.id).sort();
 }
 
 /** Seeded reports (signed 1 hour to 30 days before the sandbox started) signed at or after `fromMs`. */
@@ -34,7 +34,7 @@ describe('the poller and history from before the first start', () => {
 
   it('enqueues none of the reports signed before the first start, and delivers one signed after it', async () => {
     env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 60 } });
-    const firstStart = Number(readSetting(env.app.store.db, FIRST_STARTED_KEY));
+    const firstStart = Number((await env.app.store.settings.read(FIRST_STARTED_KEY)));
     expect(firstStart).toBeGreaterThan(Date.now() - 60_000);
     const first = await env.app.poller.sweepNow();
     expect(first).toMatchObject({ completed: true, studies: 60, enqueued: 0, historical: 60 });
@@ -57,7 +57,7 @@ describe('the poller and history from before the first start', () => {
     const sweep = await env.app.poller.sweepNow();
     expect(sweep).toMatchObject({ enqueued: 1, historical: 1, changedStudies: 1 });
     await env.waitForDelivery(addendum!.reportId, 'delivered');
-    expect(getDeliveriesOfReport(env.app.store.db, old!.report.reportId)).toEqual([]);
+    expect(getDeliveriesOfReport(sqliteOf(env.app).db, old!.report.reportId)).toEqual([]);
     expect(deliveredRowIds(env)).toEqual([addendum!.reportId]);
   });
 
@@ -85,7 +85,7 @@ describe('the poller and history from before the first start', () => {
     await env.fhir.faults.down();
     expect(await env.app.poller.sweepNow()).toMatchObject({ enqueued: 0, historical: 40 });
     const sinceMs = Date.parse(`${day(Date.now() - 12 * DAY_MS)}T00:00:00Z`);
-    const store = openStore({ sqlitePath: env.app.store.path });
+    const store = await openStoreFromConfig({ sqlitePath: sqliteOf(env.app).path });
     const avara = createAvaraClient({ baseUrl: env.sandbox.baseUrl, apiKey: env.sandbox.apiKey, pdfAllowedHosts: [] });
     const reaching = startPoller({ store, avara, log: createLogger('silent'), settings: { intervalMs: 0, maxRequestsPerSecond: 1000, sinceMs } });
     try {
@@ -110,7 +110,7 @@ describe('the poller and history from before the first start', () => {
     env.sandbox.failNext('GET /v1/autoScribe/studies', { status: 503, times: 5 });
     expect(await failed).toBeInstanceOf(Error);
     env.sandbox.clearFaults();
-    const store = openStore({ sqlitePath: env.app.store.path });
+    const store = await openStoreFromConfig({ sqlitePath: sqliteOf(env.app).path });
     const avara = createAvaraClient({ baseUrl: env.sandbox.baseUrl, apiKey: env.sandbox.apiKey, pdfAllowedHosts: [] });
     const sinceMs = Date.parse(`${day(Date.now() - 40 * DAY_MS)}T00:00:00Z`);
     const reaching = startPoller({ store, avara, log: createLogger('silent'), settings: { intervalMs: 0, maxRequestsPerSecond: 1000, sinceMs } });
@@ -119,7 +119,7 @@ describe('the poller and history from before the first start', () => {
       expect(outcome).toMatchObject({ completed: true, studies: 250, enqueued: 250 });
     } finally {
       await reaching.stop();
-      store.close();
+      await store.close();
     }
   });
 
@@ -156,7 +156,7 @@ describe('a database from the release before first starts were recorded', () => 
     });
     const config = loadConfig(standIns.serveEnv({ PORT: '0', POLL_INTERVAL_SECONDS: '0', POLL_MAX_REQUESTS_PER_SECOND: '1000', LOG_LEVEL: 'silent' }));
     app = await startApp(config, createLogger('silent', new Writable({ write: (_c, _e, done) => done() })));
-    expect(Number(readSetting(app.store.db, FIRST_STARTED_KEY))).toBe(firstActivity);
+    expect(Number((await app.store.settings.read(FIRST_STARTED_KEY)))).toBe(firstActivity);
     await standIns.fhir.faults.down();
     const expected = seededSignedFrom(standIns.sandbox, Math.floor(firstActivity / 1000) * 1000);
     expect(expected.length).toBeGreaterThan(3);

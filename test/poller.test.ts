@@ -1,23 +1,21 @@
 import type { DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/store/audit.ts';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
 import { statusReport } from '../src/commands/status-report.ts';
-import { readSetting, writeSetting } from '../src/store/settings-values.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
 import { createLogger } from '../src/create-logger.ts';
 import { POLL_CURSOR_KEY, startPoller } from '../src/deliveries/poller.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
 const PER_REPORT_ROUTES = ['GET /v1/autoScribe/reports', 'GET /v1/autoScribe/reports/text', 'GET /v1/autoScribe/reports/pdf', 'GET /_files/{name}', 'GET /v1/autoScribe/studies/{studyId}'];
 
 /** However long it takes, as long as the queue keeps moving (a busy machine is slow, not wrong). */
 async function settle(env: TestEnv, total: number): Promise<void> {
-  await env.waitFor(`${total} deliveries to settle`, () => {
-    const counts = countDeliveriesByState(env.app.store.db);
+  await env.waitFor(`${total} deliveries to settle`, async () => {
+    const counts = (await env.app.store.deliveries.countByState());
     return counts.delivered + counts.skipped + counts.dead === total && counts.queued + counts.in_progress + counts.failed === 0;
   }, env.untilQueueStalls);
 }
@@ -36,7 +34,7 @@ describe('reconciliation poller', () => {
     expect(first).toMatchObject({ ran: true, completed: true, studies: 300 });
     expect(first.enqueued).toBe(dropped);
     await settle(env, 300);
-    expect(countDeliveriesByState(env.app.store.db).delivered).toBe(300);
+    expect((await env.app.store.deliveries.countByState()).delivered).toBe(300);
     const reports = await env.fhirSearch('DiagnosticReport');
     expect(reports).toHaveLength(300);
     expect(new Set(reports.map((r) => (r as { identifier?: { system?: string; value?: string }[] }).identifier?.find((i) => i.system === `${SID}/study-id`)?.value)).size).toBe(300);
@@ -86,7 +84,7 @@ describe('reconciliation poller', () => {
     expect((await env.app.poller.sweepNow()).enqueued).toBe(0);
     expect((await fetch(`${env.sandbox.baseUrl}/v1/autoScribe/reports/${original!.reportId}/cancel-addendum`, { method: 'POST', headers })).status).toBe(200);
     expect((await env.app.poller.sweepNow()).enqueued).toBe(0);
-    expect(Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(Object.values((await env.app.store.deliveries.countByState())).reduce((a, b) => a + b, 0)).toBe(1);
     expect(await env.fhirSearch('DocumentReference')).toHaveLength(1);
   });
 
@@ -101,9 +99,9 @@ describe('reconciliation poller', () => {
     study.updatedAt = new Date().toISOString();
     await env.app.poller.sweepNow();
     await env.app.poller.sweepNow();
-    const flags = listAuditEvents(env.app.store.db, signed!.reportId).filter((e) => e.event === 'study_cancelled_after_delivery');
+    const flags = (await env.app.store.audit.ofReport(signed!.reportId)).filter((e) => e.event === 'study_cancelled_after_delivery');
     expect(flags).toHaveLength(1);
-    expect(statusReport(env.app.store.db, Date.now()).cancelledAfterDelivery).toBe(1);
+    expect((await statusReport(env.app.store, Date.now())).cancelledAfterDelivery).toBe(1);
     const metrics = await (await fetch(`${env.app.url}/metrics`)).text();
     expect(metrics).toMatch(/^avara_fhir_sync_studies_cancelled_after_delivery 1$/m);
     expect(metrics).toMatch(/^avara_fhir_sync_poll_last_success_timestamp_seconds [1-9]/m);
@@ -133,7 +131,7 @@ describe('reconciliation poller', () => {
     study.reportMetadata.patientName = 'Corrected Name-Canary';
     study.updatedAt = new Date().toISOString();
     await env.app.poller.sweepNow();
-    const change = listAuditEvents(env.app.store.db, signed!.reportId).find((e) => e.event === 'demographics_changed');
+    const change = (await env.app.store.audit.ofReport(signed!.reportId)).find((e) => e.event === 'demographics_changed');
     expect(change?.detail).toEqual({ studyId: signed!.studyId, fields: ['patientName'] });
     expect(JSON.stringify(change)).not.toContain('Canary');
     const [after] = await env.fhirSearch<Patient>('Patient');
@@ -149,27 +147,27 @@ describe('reconciliation poller', () => {
     // The client retries twice in-process; five failures outlast that on the second page.
     env.sandbox.failNext('GET /v1/autoScribe/studies', { status: 503, times: 5 });
     expect(await failed).toBeInstanceOf(Error);
-    expect(readSetting(env.app.store.db, POLL_CURSOR_KEY)).toBeTruthy();
+    expect((await env.app.store.settings.read(POLL_CURSOR_KEY))).toBeTruthy();
     env.sandbox.clearFaults();
     const resumed = await env.app.poller.sweepNow();
     expect(resumed).toMatchObject({ completed: true, restartedFromZero: false, pages: 2, studies: 150 });
-    expect(readSetting(env.app.store.db, POLL_CURSOR_KEY)).toBeUndefined();
+    expect((await env.app.store.settings.read(POLL_CURSOR_KEY))).toBeUndefined();
   });
 
   it('falls back to a full sweep when Avara no longer accepts the saved cursor', async () => {
     env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 120 } });
-    writeSetting(env.app.store.db, POLL_CURSOR_KEY, Buffer.from(JSON.stringify({ after: 'stu_gone' })).toString('base64'), Date.now());
+    (await env.app.store.settings.write(POLL_CURSOR_KEY, Buffer.from(JSON.stringify({ after: 'stu_gone' })).toString('base64'), Date.now()));
     const outcome = await env.app.poller.sweepNow();
     expect(outcome).toMatchObject({ completed: true, restartedFromZero: true, studies: 120 });
   });
 
   it('never runs two sweeps at once, even from a second connection to the database as another process has', async () => {
     env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '5' }, sandbox: { studies: 250 } });
-    const otherStore = openStore({ sqlitePath: env.app.store.path });
+    const otherStore = await openStoreFromConfig({ sqlitePath: sqliteOf(env.app).path });
     const other = startPoller({ store: otherStore, avara: createAvaraClient({ baseUrl: env.sandbox.baseUrl, apiKey: env.sandbox.apiKey, pdfAllowedHosts: [] }), log: createLogger('silent'), settings: { intervalMs: 0, maxRequestsPerSecond: 5 } });
     const [a, b] = await Promise.all([env.app.poller.sweepNow(), other.sweepNow()]);
     await other.stop();
-    otherStore.close();
+    await otherStore.close();
     expect([a.ran, b.ran].sort()).toEqual([false, true]);
   });
 });

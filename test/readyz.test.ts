@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthRouter } from '../src/http/health-routes.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 type Ready = { status: string; database: { migrated: boolean; writable: string }; worker: string; fhirLastSuccessAt: string | null; targets: Record<string, unknown> };
 
@@ -32,9 +33,9 @@ describe('GET /readyz', () => {
 
   it('answers 503 while the database refuses writes, and 200 again once it accepts them', async () => {
     env = await startTestEnv();
-    env.app.store.sqlite.pragma('query_only = ON');
+    sqliteOf(env.app).sqlite.pragma('query_only = ON');
     const refused = await fetch(`${env.app.url}/readyz`);
-    env.app.store.sqlite.pragma('query_only = OFF');
+    sqliteOf(env.app).sqlite.pragma('query_only = OFF');
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as Ready).database.writable).toBe('not_writable');
     expect((await fetch(`${env.app.url}/readyz`)).status).toBe(200);
@@ -42,7 +43,7 @@ describe('GET /readyz', () => {
 
   it('answers 503 when the worker is not running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'afs-ready-'));
-    const store = openStore({ sqlitePath: join(dir, 'state.db') });
+    const store = await openStoreFromConfig({ sqlitePath: join(dir, 'state.db') });
     const app = express().use(healthRouter(store, { isWorkerRunning: () => false, fhirLastSuccessAt: () => null }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -52,7 +53,7 @@ describe('GET /readyz', () => {
       expect(((await response.json()) as Ready).worker).toBe('stopped');
     } finally {
       server.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

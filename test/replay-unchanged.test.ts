@@ -1,22 +1,22 @@
 import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
-import { listAuditEvents } from '../src/store/audit.ts';
-import { getDelivery, replayDelivery } from '../src/store/deliveries.ts';
+import { getDelivery } from '../src/store/deliveries.ts';
 import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
 
 /** Replays and waits until the report's delivered events number `count` (each replay adds one). */
 async function replay(env: TestEnv, reportId: string, count: number, target?: string): Promise<void> {
-  expect(replayDelivery(env.app.store.db, reportId, Date.now(), { by: 'test', operator: 'test' }, target)).toBe('requeued');
+  expect((await env.app.store.deliveries.replay(reportId, Date.now(), { by: 'test', operator: 'test' }, target))).toBe('requeued');
   env.app.wake();
-  await env.waitFor(`delivered event ${count} of ${reportId}`, () => deliveredEvents(env, reportId, target).length === count && getDelivery(env.app.store.db, reportId, target)?.state === 'delivered');
+  await env.waitFor(`delivered event ${count} of ${reportId}`, async () => (await deliveredEvents(env, reportId, target)).length === count && (await env.app.store.deliveries.get(reportId, target))?.state === 'delivered');
 }
 
-function deliveredEvents(env: TestEnv, reportId: string, target = 'fhir') {
-  return listAuditEvents(env.app.store.db, reportId).filter((e) => e.event === 'delivered' && (e.detail as { target?: string } | null)?.target === target);
+async function deliveredEvents(env: TestEnv, reportId: string, target = 'fhir') {
+  return (await env.app.store.audit.ofReport(reportId)).filter((e) => e.event === 'delivered' && (e.detail as { target?: string } | null)?.target === target);
 }
 
 /** Every version the FHIR store holds of the study's DiagnosticReport, read from its `_history`. */
@@ -46,41 +46,41 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     // The first delivery created the Patient; the replays find it. The hash must not see that.
     for (const count of [2, 3]) {
       await replay(env, signed!.reportId, count);
-      const again = getDelivery(env.app.store.db, signed!.reportId)!;
+      const again = (await env.app.store.deliveries.get(signed!.reportId))!;
       expect(again.contentHash).toBe(first.contentHash);
       expect(again.fhirRefs).toEqual(first.fhirRefs);
       expect(await reportVersions(env, signed!.studyId)).toEqual(versions);
-      expect(deliveredEvents(env, signed!.reportId).at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
+      expect((await deliveredEvents(env, signed!.reportId)).at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
     }
     expect(env.fhir.requests().filter((r) => r.method === 'POST' && r.path.replace(/\/+$/, '') === new URL(env!.fhir.baseUrl).pathname.replace(/\/+$/, ''))).toHaveLength(1);
 
     env.sandbox.getReportState(signed!.reportId).plainText = 'FINDINGS: Corrected.\n\nIMPRESSION: A changed impression.';
     await replay(env, signed!.reportId, 4);
-    const changed = getDelivery(env.app.store.db, signed!.reportId)!;
+    const changed = (await env.app.store.deliveries.get(signed!.reportId))!;
     expect(changed.contentHash).not.toBe(first.contentHash);
     expect(await reportVersions(env, signed!.studyId)).toHaveLength(2);
     expect(changed.fhirRefs?.DiagnosticReport).not.toBe(first.fhirRefs?.DiagnosticReport);
-    expect(deliveredEvents(env, signed!.reportId).at(-1)!.detail).not.toHaveProperty('unchanged');
+    expect((await deliveredEvents(env, signed!.reportId)).at(-1)!.detail).not.toHaveProperty('unchanged');
   });
 
   it('hl7v2: an unchanged replay sends no message; the recorded control id and hash stay', async () => {
     receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
     env = await startTestEnv({ env: { DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } });
     const [signed] = await env.sandbox.signReports(1);
-    await env.waitFor('hl7v2 delivery', () => getDelivery(env!.app.store.db, signed!.reportId, 'hl7v2')?.state === 'delivered');
-    const first = getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!;
+    await env.waitFor('hl7v2 delivery', () => getDelivery(sqliteOf(env!.app).db, signed!.reportId, 'hl7v2')?.state === 'delivered');
+    const first = (await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!;
     expect(receiver.received()).toHaveLength(1);
 
     await replay(env, signed!.reportId, 2, 'hl7v2');
-    const again = getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!;
+    const again = (await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!;
     expect(receiver.received()).toHaveLength(1);
     expect([again.contentHash, again.hl7ControlId]).toEqual([first.contentHash, first.hl7ControlId]);
-    expect(deliveredEvents(env, signed!.reportId, 'hl7v2').at(-1)!.detail).toMatchObject({ unchanged: true });
+    expect((await deliveredEvents(env, signed!.reportId, 'hl7v2')).at(-1)!.detail).toMatchObject({ unchanged: true });
 
     env.sandbox.getReportState(signed!.reportId).plainText = 'IMPRESSION: A changed impression.';
     await replay(env, signed!.reportId, 3, 'hl7v2');
     expect(receiver.received()).toHaveLength(2);
-    expect(getDelivery(env.app.store.db, signed!.reportId, 'hl7v2')!.contentHash).not.toBe(first.contentHash);
+    expect((await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!.contentHash).not.toBe(first.contentHash);
   });
   it('fhir-documents: a replay sends nothing and keeps the recorded content hash', async () => {
     env = await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir-documents' }, fhir: { ehr: 'documents' } });
@@ -88,14 +88,14 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     const study = env.sandbox.getStudyState(signed!.studyId);
     await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: study.reportMetadata.mrn! }] });
     await env.sendReportDelivered(signed!);
-    await env.waitFor('fhir-documents delivery', () => getDelivery(env!.app.store.db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
-    const first = getDelivery(env.app.store.db, signed!.reportId, 'fhir-documents')!;
+    await env.waitFor('fhir-documents delivery', () => getDelivery(sqliteOf(env!.app).db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
+    const first = (await env.app.store.deliveries.get(signed!.reportId, 'fhir-documents'))!;
     expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
     const posts = () => env!.fhir.requests().filter((r) => r.method === 'POST').length;
     const before = posts();
     await replay(env, signed!.reportId, 2, 'fhir-documents');
-    expect(getDelivery(env.app.store.db, signed!.reportId, 'fhir-documents')!.contentHash).toBe(first.contentHash);
+    expect((await env.app.store.deliveries.get(signed!.reportId, 'fhir-documents'))!.contentHash).toBe(first.contentHash);
     expect(posts()).toBe(before);
-    expect(deliveredEvents(env, signed!.reportId, 'fhir-documents').at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
+    expect((await deliveredEvents(env, signed!.reportId, 'fhir-documents')).at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
   });
 });

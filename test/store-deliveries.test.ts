@@ -5,16 +5,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendAuditEvent, listAuditEvents, verifyAuditChain } from '../src/store/audit.ts';
 import { LEASE_EXPIRIES_PER_ATTEMPT, claimNextDelivery, enqueueDelivery, getDelivery, markDelivered, markFailed, releaseDelivery, requeueDelivery, requeueExpiredLeases } from '../src/store/deliveries.ts';
 import { tryAcquireLocks, releaseLocks } from '../src/store/locks.ts';
-import { openStore, type Store } from '../src/store/open-store.ts';
+import { openSqlite, type SqliteConnection } from '../src/store/open-store.ts';
 
 const LEASE_MS = 60_000;
 
 describe('delivery state in SQLite', () => {
   let dir: string;
-  let store: Store;
+  let store: SqliteConnection;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-store-'));
-    store = openStore({ sqlitePath: join(dir, 'state.db') });
+    store = openSqlite({ sqlitePath: join(dir, 'state.db') });
   });
   afterEach(() => {
     store.close();

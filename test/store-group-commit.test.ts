@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGroupCommit } from '../src/store/group-commit.ts';
 import { countInbox, recordWebhook, type InboxEvent } from '../src/store/inbox.ts';
-import { openStore, type Store } from '../src/store/open-store.ts';
+import { openSqlite, type SqliteConnection } from '../src/store/open-store.ts';
 
 describe('group commit of writes that arrive together', () => {
   let dir: string;
-  let store: Store;
+  let store: SqliteConnection;
   let other: Database.Database;
   let flushes: (() => void)[];
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-group-'));
-    store = openStore({ sqlitePath: join(dir, 'state.db') });
+    store = openSqlite({ sqlitePath: join(dir, 'state.db') });
     other = new Database(join(dir, 'state.db'));
     flushes = [];
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimNextDelivery, enqueueDelivery, getDelivery } from '../src/store/deliveries.ts';
-import { openStore, type Store } from '../src/store/open-store.ts';
+import { openSqlite, type SqliteConnection } from '../src/store/open-store.ts';
 import { writeTogether, writeWithoutFsync } from '../src/store/write-together.ts';
 
 const NORMAL = 1;
@@ -12,11 +12,11 @@ const FULL = 2;
 
 describe('writes committed without waiting for fsync (claims and locks)', () => {
   let dir: string;
-  let store: Store;
+  let store: SqliteConnection;
   let other: Database.Database;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'afs-nofsync-'));
-    store = openStore({ sqlitePath: join(dir, 'state.db') });
+    store = openSqlite({ sqlitePath: join(dir, 'state.db') });
     other = new Database(join(dir, 'state.db'));
     enqueueDelivery(store.db, { reportId: 'rep_1', studyId: 'stu_1', source: 'webhook' }, 1000);
   });

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { listAuditEvents } from '../src/store/audit.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS, sleep } from './support/wait-for.ts';
 
@@ -26,7 +25,7 @@ describe('Avara answering with rate limits and refusals', () => {
     env = await startTestEnv({ env: { MAX_ATTEMPTS: '1' } });
     env.sandbox.failNext('GET /v1/autoScribe/studies/{studyId}', { status: 429, retryAfterMs: 31_000, times: 1 });
     const [signed] = await env.sandbox.signReports(1);
-    await env.waitFor('the rate-limited release', () => listAuditEvents(env.app.store.db, signed!.reportId).some((e) => e.event === 'released'));
+    await env.waitFor('the rate-limited release', async () => (await env.app.store.audit.ofReport(signed!.reportId)).some((e) => e.event === 'released'));
     const row = env.delivery(signed!.reportId)!;
     expect(row.state).toBe('queued');
     expect(row.attempts).toBe(0);

@@ -1,9 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { countDeliveriesByState } from '../src/store/deliveries.ts';
-import { countInbox } from '../src/store/inbox.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openSqlite } from '../src/store/open-store.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const OTHER_KEY = 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS';
 
@@ -30,41 +29,41 @@ describe('POST /webhooks/avara', () => {
   });
   afterEach(() => env.stop());
 
-  const stored = () => ({ inbox: countInbox(env.app.store.db), deliveries: Object.values(countDeliveriesByState(env.app.store.db)).reduce((a, b) => a + b, 0) });
+  const stored = async () => ({ inbox: await env.app.store.intake.count(), deliveries: Object.values(await env.app.store.deliveries.countByState()).reduce((a, b) => a + b, 0) });
 
   it('stores the event and its delivery, then answers 200 {"success":true}', async () => {
     const body = reportDelivered();
     const response = await env.postWebhook(body, env.signedHeaders(body));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ success: true });
-    expect(stored()).toEqual({ inbox: 1, deliveries: 1 });
+    expect(await stored()).toEqual({ inbox: 1, deliveries: 1 });
   });
 
   it('answers 401 and stores nothing when the signature was made with another key', async () => {
     const body = reportDelivered();
     const response = await env.postWebhook(body, env.signedHeaders(body, { key: OTHER_KEY }));
     expect(response.status).toBe(401);
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('answers 401 and stores nothing when the timestamp is older than five minutes', async () => {
     const body = reportDelivered();
     const response = await env.postWebhook(body, env.signedHeaders(body, { timestampSeconds: Math.floor(Date.now() / 1000) - 301 }));
     expect(response.status).toBe(401);
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('answers 401 and stores nothing when the signature headers are missing', async () => {
     const response = await env.postWebhook(reportDelivered(), {});
     expect(response.status).toBe(401);
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('answers 400, not 500, for a validly signed body that is not JSON', async () => {
     const body = '{"id": "whe_1", "type": "report.delivered", "data": {';
     const response = await env.postWebhook(body, env.signedHeaders(body));
     expect(response.status).toBe(400);
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('answers 400 naming the field when report.delivered data lacks its reportId', async () => {
@@ -72,14 +71,14 @@ describe('POST /webhooks/avara', () => {
     const response = await env.postWebhook(body, env.signedHeaders(body));
     expect(response.status).toBe(400);
     expect(JSON.stringify(await response.json())).toContain('reportId');
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('answers 413 and stores nothing for a 2 MiB body', async () => {
     const body = reportDelivered({ plainText: 'x'.repeat(2 * 1024 * 1024) });
     const response = await env.postWebhook(body, env.signedHeaders(body));
     expect(response.status).toBe(413);
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('stores a redelivered webhook-id once and answers it 200 every time', async () => {
@@ -88,13 +87,13 @@ describe('POST /webhooks/avara', () => {
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await env.postWebhook(body, headers)).status);
     expect(statuses).toEqual([200, 200, 200]);
-    expect(stored()).toEqual({ inbox: 1, deliveries: 1 });
+    expect(await stored()).toEqual({ inbox: 1, deliveries: 1 });
   });
 
   it('keeps ids, type and a body hash in the inbox, never the report text', async () => {
     const body = reportDelivered();
     await env.postWebhook(body, env.signedHeaders(body));
-    const dump = JSON.stringify(env.app.store.sqlite.prepare('SELECT * FROM inbox').all());
+    const dump = JSON.stringify(sqliteOf(env.app).sqlite.prepare('SELECT * FROM inbox').all());
     expect(dump).not.toContain('canary sentence');
     expect(dump).toContain('rep_97ab38e6cc59468b8df3a358309c344c');
   });
@@ -109,26 +108,26 @@ describe('POST /webhooks/avara', () => {
     const response = await env.postWebhook(body, env.signedHeaders(body));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(expected);
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('answers 503 with Retry-After, never 200, when the database refuses writes', async () => {
-    env.app.store.sqlite.pragma('query_only = ON');
+    sqliteOf(env.app).sqlite.pragma('query_only = ON');
     const body = reportDelivered();
     const response = await env.postWebhook(body, env.signedHeaders(body));
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
-    env.app.store.sqlite.pragma('query_only = OFF');
-    expect(stored()).toEqual({ inbox: 0, deliveries: 0 });
+    sqliteOf(env.app).sqlite.pragma('query_only = OFF');
+    expect(await stored()).toEqual({ inbox: 0, deliveries: 0 });
   });
 
   it('has the acknowledged webhook in the database file after the service stops', async () => {
     const body = reportDelivered();
     await env.postWebhook(body, env.signedHeaders(body));
-    expect(env.app.store.sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL: durable across power loss
-    expect(env.app.store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(sqliteOf(env.app).sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL: durable across power loss
+    expect(sqliteOf(env.app).sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     await env.app.stop();
-    const reopened = openStore({ sqlitePath: env.app.store.path });
+    const reopened = openSqlite({ sqlitePath: sqliteOf(env.app).path });
     expect(reopened.db.get<{ n: number }>(sql`select count(*) as n from deliveries`).n).toBe(1);
     reopened.close();
   });

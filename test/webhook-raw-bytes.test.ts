@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAvaraWebhook } from '../src/avara/verify-webhook.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { sqliteOf } from './support/sqlite-of.ts';
 
 const SECRET = 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS';
 const NOW = 1787319000;
@@ -46,7 +47,7 @@ describe('POST /webhooks/avara with raw bytes and types of the sender\'s choosin
     const response = await post(WITH_FF, signBytes(key, 'msg_raw_http', Math.floor(Date.now() / 1000), WITH_FF));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: 'malformed_json' });
-    expect(env.app.store.sqlite.prepare(`select count(*) as n from inbox`).get()).toEqual({ n: 0 });
+    expect(sqliteOf(env.app).sqlite.prepare(`select count(*) as n from inbox`).get()).toEqual({ n: 0 });
   });
 
   it('counts signed webhooks of undocumented types under one label, other, and logs their type cut short', async () => {

@@ -1,6 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore } from '../../src/store/open-store.ts';
+import { openSqlite } from '../../src/store/open-store.ts';
 import { recordWebhook } from '../../src/store/inbox.ts';
 import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.ts';
 import { forkRpcChild } from '../child-rpc.ts';
@@ -45,7 +45,7 @@ export async function measureMemory(sizes: MemorySizes, times: number): Promise<
 /** A database as intake leaves it: `count` webhooks recorded (inbox, audit, queued delivery). */
 async function queuedDatabase(dir: string, name: string, count: number): Promise<string> {
   const path = join(dir, `${name}.db`);
-  const store = openStore({ sqlitePath: path });
+  const store = openSqlite({ sqlitePath: path });
   // Only this preparation skips the fsyncs; serve opens the file with synchronous=FULL.
   store.sqlite.pragma('synchronous = OFF');
   const now = Date.now();

@@ -3,7 +3,7 @@ import { createAvaraClient } from '../../src/avara/avara-client.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { BENCH_MAPPING_SETTINGS } from '../serve-process.ts';
 import { createLogger } from '../../src/create-logger.ts';
-import { openStore } from '../../src/store/open-store.ts';
+import { openStoreFromConfig } from '../../src/store/open-store-from-config.ts';
 import { startPoller } from '../../src/deliveries/poller.ts';
 import { forkRpcChild } from '../child-rpc.ts';
 import { progress } from '../figures.ts';
@@ -31,7 +31,7 @@ export async function measurePoller(studies: number, unchangedSweeps: number): P
   try {
     return await withTempDir(async (dir) => {
       const config = loadConfig({ AVARA_BASE_URL: sandbox.info.baseUrl, AVARA_API_KEY: sandbox.info.apiKey, AVARA_WEBHOOK_KEY: sandbox.info.webhookKey, FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', POLL_INTERVAL_SECONDS: '0', POLL_SINCE: '2000-01-01', SQLITE_PATH: join(dir, 'poller.db'), ...BENCH_MAPPING_SETTINGS });
-      const store = openStore(config.store);
+      const store = await openStoreFromConfig(config.store);
       const poller = startPoller({ store, avara: createAvaraClient(config.avara), log: createLogger('warn'), settings: config.poll });
       try {
         await sandbox.call('resetCounts');
@@ -56,7 +56,7 @@ export async function measurePoller(studies: number, unchangedSweeps: number): P
         };
       } finally {
         await poller.stop();
-        store.close();
+        await store.close();
       }
     });
   } finally {

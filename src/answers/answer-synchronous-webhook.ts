@@ -8,8 +8,7 @@ import { mapClinicalContextAnswer } from './mapping/map-clinical-context-answer.
 import { mapEnrichmentAnswer } from './mapping/map-enrichment-answer.ts';
 import { mapWorklistItems } from './mapping/map-worklist-items.ts';
 import type { SyncAnswerOptions } from './mapping/answer-types.ts';
-import { appendAuditEvent } from '../store/audit.ts';
-import type { Store } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 import { createSearchCache, DeadlineExceeded, type BudgetedSearch } from './budgeted-search.ts';
 import { readClinicalContextInput } from './read-clinical-context-input.ts';
 import { readFoundOrder, type OrderLookup } from './read-found-order.ts';
@@ -72,7 +71,7 @@ export function createSyncWebhookAnswerer(deps: SyncWebhookDeps): SyncWebhookAns
         verdict = softVerdict(type, failureCode(error));
       }
       const ms = now() - startedAt;
-      record(deps, type, ids.eventId, verdict, ms, startedAt);
+      await record(deps, type, ids.eventId, verdict, ms, startedAt);
       return { body: verdict.body, outcome: verdict.outcome };
     },
   };
@@ -142,10 +141,10 @@ function foundIds(lookup: OrderLookup): Record<string, string> {
 }
 
 /** One audit row and one log line per answer: ids, counts, field names, the outcome and the time; no PHI. */
-function record(deps: SyncWebhookDeps, type: SyncAnsweredType, eventId: string, verdict: Verdict, ms: number, at: number): void {
+async function record(deps: SyncWebhookDeps, type: SyncAnsweredType, eventId: string, verdict: Verdict, ms: number, at: number): Promise<void> {
   const detail = { type, eventId, outcome: verdict.outcome, ms, ...verdict.detail };
   try {
-    appendAuditEvent(deps.store.db, { reportId: null, event: 'sync_webhook_answered', at, detail });
+    await deps.store.audit.append({ reportId: null, event: 'sync_webhook_answered', at, detail });
   } catch (error) {
     // The answer still goes out: Avara is waiting, and a missing audit row is a person's problem.
     deps.log.error({ type, eventId, sqliteCode: (error as { code?: string }).code }, 'synchronous webhook answer not audited: database unavailable');

@@ -1,5 +1,4 @@
-import type { Db } from '../store/open-store.ts';
-import { iterateAuditEvents, type AuditRow } from '../store/iterate-audit-events.ts';
+import type { AuditEvent, Store } from '../store/store.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -12,10 +11,10 @@ export type ExportRecord = Record<(typeof EXPORT_COLUMNS)[number], string | numb
  * reasons). NDJSON adds each row's `detail` exactly as stored, because the hash covers it:
  * that is what lets `audit verify --file` recompute every hash without the database.
  */
-export function writeAuditExport(db: Db, sinceMs: number, format: ExportFormat, write: (chunk: string) => void): number {
+export async function writeAuditExport(store: Store, sinceMs: number, format: ExportFormat, write: (chunk: string) => void): Promise<number> {
   let rows = 0;
   if (format === 'csv') write(`${EXPORT_COLUMNS.join(',')}\n`);
-  for (const row of iterateAuditEvents(db, sinceMs)) {
+  for await (const row of store.audit.iterate(sinceMs)) {
     const record = toExportRecord(row);
     write(format === 'csv' ? `${EXPORT_COLUMNS.map((c) => csvField(record[c])).join(',')}\n` : `${JSON.stringify({ ...record, detail: row.detail ?? null })}\n`);
     rows += 1;
@@ -24,7 +23,7 @@ export function writeAuditExport(db: Db, sinceMs: number, format: ExportFormat, 
 }
 
 /** The summary columns of a row, all derived from what its hash covers. */
-export function toExportRecord(row: AuditRow): ExportRecord {
+export function toExportRecord(row: Pick<AuditEvent, 'seq' | 'at' | 'reportId' | 'hash' | 'prevHash'> & { event: string; detail?: Record<string, unknown> | null }): ExportRecord {
   const detail = (row.detail ?? {}) as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   const fhir = (detail.fhir ?? {}) as Record<string, unknown>;

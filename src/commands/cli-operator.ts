@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { userInfo } from 'node:os';
-import { MAX_REASON_CHARS, readReason, type OperatorAction } from '../store/operator-action.ts';
+import { MAX_REASON_CHARS, readReason, type OperatorAction } from '../store/store.ts';
 
 /**
  * `cli:<OS user>`: who ran a command that changes state. The account is what the operating

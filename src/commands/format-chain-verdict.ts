@@ -1,4 +1,4 @@
-import { GENESIS, type ChainVerdict, type ExpectedHead } from '../store/audit-chain.ts';
+import { GENESIS, type ChainVerdict, type ExpectedHead } from '../store/store.ts';
 
 /** What `audit verify` prints: the verdict, the head to record elsewhere, and the comparison with one recorded before. */
 export function formatChainVerdict(verdict: ChainVerdict, subject: 'audit chain' | 'audit export', expect?: ExpectedHead): string {

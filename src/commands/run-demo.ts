@@ -7,8 +7,7 @@ import { startSandbox, type Sandbox } from '../standins/avara-sandbox/start-sand
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../create-logger.ts';
 import { startFhirServer, type EmbeddedFhirServer } from '../standins/fhir-store/start-fhir-server.ts';
-import { getDelivery, type Delivery } from '../store/deliveries.ts';
-import type { Store } from '../store/open-store.ts';
+import type { Delivery, Store } from '../store/store.ts';
 import { startMllpReceiver, type MllpReceiver } from '../standins/mllp-receiver/start-mllp-receiver.ts';
 import { refuseMixedFhirTargets, signForRegisteredPatients } from './demo-documents.ts';
 import { printKeepUrls } from './print-demo-hints.ts';
@@ -137,7 +136,10 @@ type RowsByTarget = Record<string, Delivery | undefined>;
 async function waitForFinalStates(store: Store, reportIds: string[], targets: string[], timeoutMs: number): Promise<RowsByTarget[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = reportIds.map((id) => Object.fromEntries(targets.map((target) => [target, getDelivery(store.db, id, target)])));
+    const rows = await Promise.all(reportIds.map(async (id) => {
+      const byTarget = new Map((await store.deliveries.ofReport(id)).map((row) => [row.target, row]));
+      return Object.fromEntries(targets.map((target) => [target, byTarget.get(target)]));
+    }));
     const final = rows.every((byTarget) => targets.every((target) => byTarget[target] && FINAL_STATES.has(byTarget[target]!.state)));
     if (final || Date.now() > deadline) return rows;
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,7 +1,6 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { seedDemoOrders, type DemoOrder } from '../standins/fhir-store/seed-demo-orders.ts';
 import { DEMO_MRN_SYSTEM, printKeepUrls, startDemoStack, type DemoStack } from './run-demo.ts';
-import { getOrder } from '../store/orders.ts';
 
 export interface OrdersDemoOptions {
   orders: number;
@@ -49,11 +48,11 @@ async function waitForRoundTrips(stack: DemoStack, orders: DemoOrder[], timeoutM
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reports = await searchDiagnosticReports(stack.fhir.baseUrl);
-    const trips = orders.map((order) => ({
+    const trips = await Promise.all(orders.map(async (order) => ({
       order,
-      avaraStudyId: getOrder(stack.app.store.db, order.imagingStudyId)?.avaraStudyId ?? undefined,
+      avaraStudyId: (await stack.app.store.orders.get(order.imagingStudyId))?.avaraStudyId ?? undefined,
       report: reports.find((r) => r.basedOn?.some((b) => b.reference === `ServiceRequest/${order.serviceRequestId}`)),
-    }));
+    })));
     if (trips.every(isClosed) || Date.now() > deadline) return trips;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

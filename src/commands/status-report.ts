@@ -1,17 +1,11 @@
-import { listDeliveries } from '../store/list-deliveries.ts';
-import { lastDeliveredAt, oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
-import { countDeliveriesByState, countDeliveriesByTarget } from '../store/deliveries.ts';
-import type { Db } from '../store/open-store.ts';
-import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
-import { countStudiesCancelledAfterDelivery } from '../store/polled-studies.ts';
-import { readSetting } from '../store/settings-values.ts';
+import { POLL_LAST_SUCCESS_KEY, type DeliveryCounts, type Store } from '../store/store.ts';
 
 const DEAD_LETTERS_SHOWN = 50;
 
 export interface StatusReport {
-  counts: ReturnType<typeof countDeliveriesByState>;
+  counts: DeliveryCounts;
   /** The same counts per delivery target. */
-  byTarget: ReturnType<typeof countDeliveriesByTarget>;
+  byTarget: Record<string, DeliveryCounts>;
   oldestWaiting: { createdAt: string; ageSeconds: number } | null;
   lastDeliveredAt: string | null;
   deadLetters: { reportId: string; target: string; studyId: string; code: string | null; message: string | null; updatedAt: string }[];
@@ -21,18 +15,18 @@ export interface StatusReport {
 }
 
 /** `status`: what an operator asks first: how much is waiting, since when, what is dead and why. */
-export function statusReport(db: Db, now: number): StatusReport {
-  const oldest = oldestWaitingCreatedAt(db);
-  const last = lastDeliveredAt(db);
-  const dead = listDeliveries(db, { states: ['dead'], limit: DEAD_LETTERS_SHOWN }).items;
+export async function statusReport(store: Store, now: number): Promise<StatusReport> {
+  const oldest = await store.deliveries.oldestWaitingCreatedAt();
+  const last = await store.deliveries.lastDeliveredAt();
+  const dead = (await store.deliveries.list({ states: ['dead'], limit: DEAD_LETTERS_SHOWN })).items;
   return {
-    counts: countDeliveriesByState(db),
-    byTarget: countDeliveriesByTarget(db),
+    counts: await store.deliveries.countByState(),
+    byTarget: await store.deliveries.countByTarget(),
     oldestWaiting: oldest === null ? null : { createdAt: new Date(oldest).toISOString(), ageSeconds: Math.round((now - oldest) / 1000) },
     lastDeliveredAt: last === null ? null : new Date(last).toISOString(),
     deadLetters: dead.map((d) => ({ reportId: d.reportId, target: d.target, studyId: d.studyId, code: d.lastErrorCode, message: d.lastErrorMessage, updatedAt: new Date(d.updatedAt).toISOString() })),
-    cancelledAfterDelivery: countStudiesCancelledAfterDelivery(db),
-    lastPollCompletedAt: isoOrNull(readSetting(db, POLL_LAST_SUCCESS_KEY)),
+    cancelledAfterDelivery: await store.polledStudies.countCancelledAfterDelivery(),
+    lastPollCompletedAt: isoOrNull(await store.settings.read(POLL_LAST_SUCCESS_KEY)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { walkAuditChain, type ChainRow, type ChainVerdict, type ExpectedHead } from '../store/audit-chain.ts';
+import { walkAuditChain, type ChainRow, type ChainVerdict, type ExpectedHead } from '../store/store.ts';
 import { EXPORT_COLUMNS, toExportRecord } from './audit-export.ts';
 
 const HASH = /^[0-9a-f]{64}$/;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readLock, takeOverLock, tryAcquireLocks } from '../store/locks.ts';
-import type { Db } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 
 export const BACKFILL_LOCK = 'sweep:backfill';
 export const BACKFILL_LOCK_MS = 120_000;
@@ -22,13 +21,14 @@ export interface StaleHolder {
  * instead of blocking every run until its lease lapses; on another host we cannot look, and say
  * when the lease lapses by itself.
  */
-export function acquireBackfillLock(db: Db, now: number): { holder: string; tookOverFrom: StaleHolder | undefined } {
+export async function acquireBackfillLock(store: Store, now: number): Promise<{ holder: string; tookOverFrom: StaleHolder | undefined }> {
   const holder = `${hostname()}/${process.pid}/${randomUUID()}`;
-  if (tryAcquireLocks(db, [BACKFILL_LOCK], holder, now + BACKFILL_LOCK_MS, now)) return { holder, tookOverFrom: undefined };
-  const current = readLock(db, BACKFILL_LOCK);
+  if (await store.locks.tryAcquire([BACKFILL_LOCK], holder, now + BACKFILL_LOCK_MS, now)) return { holder, tookOverFrom: undefined };
+  const current = await store.locks.read(BACKFILL_LOCK);
   const other = current && parseHolder(current.holder);
   if (current && other && other.host === hostname() && other.pid !== process.pid && !isRunning(other.pid)) {
-    if (takeOverLock(db, BACKFILL_LOCK, current.holder, holder, now + BACKFILL_LOCK_MS)) return { holder, tookOverFrom: other };
+    // Fenced on the dead holder's name: a backfill that took the lock meanwhile keeps it.
+    if (await store.locks.takeOver(BACKFILL_LOCK, current.holder, holder, now + BACKFILL_LOCK_MS)) return { holder, tookOverFrom: other };
   }
   const who = other ? `process ${other.pid} on ${other.host}` : 'another process';
   const lapses = current ? `; if it was killed, its lock lapses at ${new Date(current.expiresAt).toISOString()}` : '';

@@ -1,8 +1,6 @@
 import type { AvaraClient } from '../avara/avara-client.ts';
 import type { Study } from '../avara/schemas.ts';
-import { enqueueDelivery, getDelivery } from '../store/deliveries.ts';
-import { extendLocks, releaseLocks } from '../store/locks.ts';
-import type { Store } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 import { sweepCompletedStudies } from './sweep-completed-studies.ts';
 import { createThrottle } from './throttle.ts';
 import { acquireBackfillLock, BACKFILL_LOCK_MS, type StaleHolder } from './backfill-lock.ts';
@@ -53,9 +51,8 @@ export function checkBackfillRange(since: string, until: string | undefined): vo
  */
 export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listStudiesPage' | 'listReports'>, options: BackfillOptions): Promise<BackfillProgress> {
   const now = options.now ?? Date.now;
-  const { db } = store;
   checkBackfillRange(options.since, options.until);
-  const { holder, tookOverFrom } = acquireBackfillLock(db, now());
+  const { holder, tookOverFrom } = await acquireBackfillLock(store, now());
   if (tookOverFrom) options.onLockTakenOver?.(tookOverFrom);
   const fromMs = Date.parse(`${options.since}T00:00:00Z`);
   const toMs = options.until ? Date.parse(`${options.until}T00:00:00Z`) + 86_400_000 : Infinity;
@@ -63,7 +60,10 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
   const progress: BackfillProgress = { pages: 0, studies: 0, requests: 0, found: 0, enqueued: 0, alreadyKnown: 0, completed: false, interrupted: false };
 
   const visit = async (study: Study): Promise<void> => {
-    const unknown = (study.reportIds ?? []).filter((r) => r.status === 'completed' && options.targets.some((target) => !getDelivery(db, r.reportId, target)));
+    const unknown: NonNullable<Study['reportIds']> = [];
+    for (const r of study.reportIds ?? []) {
+      if (r.status === 'completed' && (await isUnknownSomewhere(store, r.reportId, options.targets))) unknown.push(r);
+    }
     progress.alreadyKnown += (study.reportIds ?? []).filter((r) => r.status === 'completed').length - unknown.length;
     if (unknown.length === 0) return;
     await throttle();
@@ -73,7 +73,7 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
       const signedMs = Date.parse(report.signedAt ?? '');
       if (!unknown.some((u) => u.reportId === report.reportId) || !(signedMs >= fromMs && signedMs < toMs)) continue;
       progress.found += 1;
-      if (!options.dryRun && enqueueDelivery(db, { reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true, targets: options.targets }, now())) {
+      if (!options.dryRun && (await store.deliveries.enqueue({ reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true, targets: options.targets }, now()))) {
         progress.enqueued += 1;
       }
     }
@@ -89,9 +89,9 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
           progress.requests += 1;
         },
         shouldStop: options.shouldStop,
-        onPage: (_next, sweep) => {
+        onPage: async (_next, sweep) => {
           Object.assign(progress, { pages: sweep.pages, studies: sweep.studies });
-          extendLocks(db, holder, now() + BACKFILL_LOCK_MS);
+          await store.locks.extend(holder, now() + BACKFILL_LOCK_MS);
           options.onProgress?.({ ...progress });
         },
       },
@@ -101,6 +101,12 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
     progress.interrupted = !stats.completed;
     return progress;
   } finally {
-    releaseLocks(db, holder);
+    await store.locks.release(holder);
   }
+}
+
+/** A report is unknown while any target has no delivery of it. */
+async function isUnknownSomewhere(store: Store, reportId: string, targets: readonly string[]): Promise<boolean> {
+  const known = new Set((await store.deliveries.ofReport(reportId)).map((row) => row.target));
+  return targets.some((target) => !known.has(target));
 }

@@ -37,15 +37,15 @@ export interface DeliveryDeps {
   /** Signers whose Practitioner the EHR is known to hold (found, or written by an earlier delivery). */
   signersInEhr: Set<string>;
   /** Whether an earlier report of this study already reached the EHR (cancelled-after-delivery rule). */
-  isStudyDelivered(studyId: string): boolean;
+  isStudyDelivered(studyId: string): Promise<boolean>;
   /** The references recorded by the study's deliveries that reached the EHR (never-re-point rule). */
-  deliveredRefsOfStudy(studyId: string): Record<string, string>[];
+  deliveredRefsOfStudy(studyId: string): Promise<Record<string, string>[]>;
   /** Takes the study, patient and new-signer locks, all or none; false when another worker holds one. */
   acquireLocks(keys: string[]): Promise<boolean>;
   /** Throws `lease_lost` when this attempt no longer owns its job (another worker took it over). */
   assertLeaseHeld(): Promise<void>;
   /** What the study's deliveries to this target recorded when they reached it (a replay of unchanged content writes nothing). */
-  deliveredContentOfStudy?(studyId: string): DeliveredContent[];
+  deliveredContentOfStudy?(studyId: string): Promise<DeliveredContent[]>;
   /** Records the audit page's search keys (delivery-search-keys.ts) as soon as the study is read. */
   noteStudyRead?(study: Study, reports: Report[]): Promise<void>;
 }
@@ -71,7 +71,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
   const study = await deps.avara.getStudy(studyId);
   const policy = decideDeliveryPolicy(study, {
     deliverExternalStudies: deps.settings.deliverExternalStudies,
-    studyAlreadyDelivered: study.isCancelled && deps.isStudyDelivered(studyId),
+    studyAlreadyDelivered: study.isCancelled && (await deps.isStudyDelivered(studyId)),
   });
   if (!policy.deliver) return { kind: 'skipped', code: policy.code, reason: policy.reason };
 
@@ -92,7 +92,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
     resolvePatient(deps.fhir, key, demographics, deps.settings.patientMode),
     readEhrOrder(deps.fhir, study),
   ]);
-  await ensureSamePatient(deps.fhir, studyId, patient, deps.deliveredRefsOfStudy(studyId));
+  await ensureSamePatient(deps.fhir, studyId, patient, await deps.deliveredRefsOfStudy(studyId));
   const bundle = buildDeliveryBundle(
     { study, reports: gathered.reports, patient, ...(ehrOrder ? { ehrOrder } : {}) },
     { ...deps.settings.mapping, newUuid: () => crypto.randomUUID() },
@@ -107,7 +107,7 @@ export async function deliverReport(deps: DeliveryDeps, reportId: string, studyI
     critical: signed.some((r) => r.isCritical === true),
     cancelledAfterDelivery: study.isCancelled,
   };
-  const unchanged = await findUnchangedDelivery(deps.fhir, systems.studyId, studyId, contentHash, deps.deliveredContentOfStudy?.(studyId) ?? []);
+  const unchanged = await findUnchangedDelivery(deps.fhir, systems.studyId, studyId, contentHash, (await deps.deliveredContentOfStudy?.(studyId)) ?? []);
   if (unchanged) return { kind: 'delivered', refs: { ...unchanged }, unchanged: true, ...delivered };
   // A late attempt whose job was taken over must not write next to the new owner: a server's
   // conditional create may race.

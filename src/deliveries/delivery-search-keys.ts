@@ -1,5 +1,5 @@
 import type { Report, Study } from '../avara/schemas.ts';
-import { hashMrn } from '../store/mrn-hash.ts';
+import { hashMrn } from '../store/store.ts';
 import { currentMetadata } from './mapping/current-metadata.ts';
 import type { MappingOptions } from './mapping/delivery-input.ts';
 import { compareBySignOff } from './mapping/order-signed-reports.ts';

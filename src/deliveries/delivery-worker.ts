@@ -4,9 +4,7 @@ import type { Config } from '../config/load-config.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
 import { startJobLoop, type AttemptFinished, type JobLoop } from '../queue/run-job-loop.ts';
-import { deliveryQueueOf, type Lease } from '../store/deliveries.ts';
-import type { Store } from '../store/open-store.ts';
-import { sqliteJobQueue } from '../store/sqlite-job-queue.ts';
+import type { DeliveryEnding, Lease, Store } from '../store/store.ts';
 import type { AvaraReader } from './avara-reader.ts';
 import type { DeliveryTarget, TargetDeps } from './targets/delivery-target.ts';
 import { createFhirTarget } from './targets/fhir/fhir-target.ts';
@@ -38,10 +36,9 @@ export type Worker = JobLoop;
  */
 export function startWorker(deps: WorkerDeps): Worker {
   const now = deps.now ?? Date.now;
-  const { db } = deps.store;
   const avara = deps.hooks ? withPdfDownloadHook(deps.avara, deps.hooks) : deps.avara;
   const shared: TargetDeps = {
-    db, log: deps.log, avara, fhir: deps.fhir, settings: deps.settings, now, userCache: new Map<string, User>(),
+    store: deps.store, log: deps.log, avara, fhir: deps.fhir, settings: deps.settings, now, userCache: new Map<string, User>(),
     ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.onFinished ? { onFinished: deps.onFinished } : {}),
   };
   const hl7 = deps.settings.hl7;
@@ -55,9 +52,9 @@ export function startWorker(deps: WorkerDeps): Worker {
     const build = builders[name];
     if (!build) throw new Error(`delivery target ${name} is configured but not built into this process`);
     const target = build(shared);
-    const loop = startJobLoop<Lease, string>(
+    const loop = startJobLoop<Lease, string, DeliveryEnding>(
       {
-        queue: sqliteJobQueue(db, deliveryQueueOf(name)),
+        queue: deps.store.deliveryQueue(name),
         noun: `delivery (${name})`,
         logFields: (lease) => ({ reportId: lease.reportId, studyId: lease.studyId, target: name }),
         // Locks are per target: an addendum to one target waits for its original there only.

@@ -1,6 +1,5 @@
 import type { Report, Study } from '../avara/schemas.ts';
-import { getDelivery } from '../store/deliveries.ts';
-import type { DbOrTx } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 
 /**
  * Reports signed before this are history: the poller leaves them to `backfill` (design.md
@@ -13,10 +12,14 @@ export function pollCutoffMs(firstStartedAt: number, sinceMs: number | undefined
 }
 
 /** Completed reports of the study that some target has no delivery of yet (what a sweep would enqueue). */
-export function undeliveredCompletedReports(db: DbOrTx, study: Study, targets: readonly string[]): string[] {
-  return (study.reportIds ?? [])
-    .filter((r) => r.status === 'completed' && targets.some((target) => !getDelivery(db, r.reportId, target)))
-    .map((r) => r.reportId);
+export async function undeliveredCompletedReports(store: Store, study: Study, targets: readonly string[]): Promise<string[]> {
+  const undelivered: string[] = [];
+  for (const r of study.reportIds ?? []) {
+    if (r.status !== 'completed') continue;
+    const known = new Set((await store.deliveries.ofReport(r.reportId)).map((row) => row.target));
+    if (targets.some((target) => !known.has(target))) undelivered.push(r.reportId);
+  }
+  return undelivered;
 }
 
 export interface CutoffSplit {

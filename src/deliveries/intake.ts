@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ReportDeliveredDataSchema, WebhookEnvelopeSchema } from '../avara/schemas.ts';
 import { verifyAvaraWebhook } from '../avara/verify-webhook.ts';
-import type { GroupCommit } from '../store/group-commit.ts';
-import { recordWebhook, type RecordOutcome } from '../store/inbox.ts';
-import type { Store } from '../store/open-store.ts';
+import type { RecordOutcome, Store } from '../store/store.ts';
 import { neutralAnswer, typeForLog, typeLabel } from './neutral-answers.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
 
@@ -20,8 +18,6 @@ export interface SynchronousAnswers {
 
 export interface IntakeDeps {
   store: Store;
-  /** Commits the webhooks that arrive together in one transaction (one fsync); without it, one each. */
-  groupCommit?: GroupCommit;
   webhookKeys: string[];
   /** DELIVERY_TARGETS: a report.delivered is one delivery per target, stored in the webhook's own commit. */
   targets: readonly string[];
@@ -91,10 +87,9 @@ export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: Buffer | str
   const { reportId, studyId, isCritical, presignedUrl } = parsed.data;
   const event = { webhookId, eventId, type, bodySha256: sha256(rawBody), report: { reportId, studyId, isCritical, presignedUrl } };
   const receivedAt = now();
-  const record = () => recordWebhook(deps.store.db, event, receivedAt, deps.targets);
   let outcome: RecordOutcome;
   try {
-    outcome = deps.groupCommit ? await deps.groupCommit.run(record) : record();
+    outcome = await deps.store.intake.recordWebhook(event, receivedAt, deps.targets);
   } catch (error) {
     // Busy, full, read-only or gone: we could not keep the event, so the sender must retry it.
     count(type, 'store_unavailable');

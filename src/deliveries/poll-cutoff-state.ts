@@ -1,6 +1,4 @@
-import type { Db } from '../store/open-store.ts';
-import { POLL_CURSOR_KEY, POLL_CUTOFF_KEY, POLL_REVISIT_KEY } from '../store/poll-keys.ts';
-import { readSetting, writeSetting } from '../store/settings-values.ts';
+import { POLL_CURSOR_KEY, POLL_CUTOFF_KEY, POLL_REVISIT_KEY, type Store } from '../store/store.ts';
 
 export interface SweepStart {
   /** Look at studies whose signature is unchanged: they were judged under a later cutoff. */
@@ -15,27 +13,27 @@ export interface SweepStart {
  * again until one full sweep has done so. A cursor left by a sweep under another cutoff is not
  * the revisit's: the revisit starts from the first page and then resumes from its own cursor.
  */
-export function beginSweepCutoff(db: Db, cutoff: number, now: number): SweepStart {
-  const saved = readNumber(db, POLL_CUTOFF_KEY);
-  const cursor = readSetting(db, POLL_CURSOR_KEY);
+export async function beginSweepCutoff(store: Store, cutoff: number, now: number): Promise<SweepStart> {
+  const saved = await readNumber(store, POLL_CUTOFF_KEY);
+  const cursor = await store.settings.read(POLL_CURSOR_KEY);
   if (saved === undefined || cutoff >= saved) {
-    writeSetting(db, POLL_CUTOFF_KEY, String(Math.max(saved ?? cutoff, cutoff)), now);
+    await store.settings.write(POLL_CUTOFF_KEY, String(Math.max(saved ?? cutoff, cutoff)), now);
     return { revisit: false, startCursor: cursor };
   }
-  const resuming = readNumber(db, POLL_REVISIT_KEY) === cutoff;
-  if (!resuming) writeSetting(db, POLL_REVISIT_KEY, String(cutoff), now);
+  const resuming = (await readNumber(store, POLL_REVISIT_KEY)) === cutoff;
+  if (!resuming) await store.settings.write(POLL_REVISIT_KEY, String(cutoff), now);
   return { revisit: true, startCursor: resuming ? cursor : undefined };
 }
 
 /** After a complete sweep: a revisit has judged every study under `cutoff`. */
-export function finishSweepCutoff(db: Db, cutoff: number, start: SweepStart, now: number): void {
+export async function finishSweepCutoff(store: Store, cutoff: number, start: SweepStart, now: number): Promise<void> {
   if (!start.revisit) return;
-  writeSetting(db, POLL_CUTOFF_KEY, String(cutoff), now);
-  writeSetting(db, POLL_REVISIT_KEY, undefined, now);
+  await store.settings.write(POLL_CUTOFF_KEY, String(cutoff), now);
+  await store.settings.write(POLL_REVISIT_KEY, undefined, now);
 }
 
-function readNumber(db: Db, key: string): number | undefined {
-  const raw = readSetting(db, key);
+async function readNumber(store: Store, key: string): Promise<number | undefined> {
+  const raw = await store.settings.read(key);
   const value = Number(raw);
   return raw === undefined || !Number.isFinite(value) ? undefined : value;
 }

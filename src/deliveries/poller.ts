@@ -2,14 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AvaraClient } from '../avara/avara-client.ts';
 import { toSyncError } from '../errors.ts';
-import { extendLocks, releaseLocks, tryAcquireLocks } from '../store/locks.ts';
-import { FIRST_TARGET } from '../store/deliveries.ts';
-import type { Store } from '../store/open-store.ts';
-import { POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
-import { writeSetting } from '../store/settings-values.ts';
+import { FIRST_TARGET, POLL_CURSOR_KEY, POLL_LAST_SUCCESS_KEY, type Store } from '../store/store.ts';
 import { beginSweepCutoff, finishSweepCutoff } from './poll-cutoff-state.ts';
-import { firstStartOf } from '../store/first-start.ts';
-import { getPolledStudy } from '../store/polled-studies.ts';
 import type { Study } from '../avara/schemas.ts';
 import { pollCutoffMs, splitAtCutoff, undeliveredCompletedReports } from './history-cutoff.ts';
 import { reconcileStudy } from './reconcile-study.ts';
@@ -57,7 +51,7 @@ const LOCK_MS = 120_000;
 /** The reconciliation poller (issue: no signed report is ever missed). */
 export function startPoller(deps: PollerDeps): Poller {
   const now = deps.now ?? Date.now;
-  const { db } = deps.store;
+  const { store } = deps;
   const pageSize = deps.settings.pageSize ?? 100;
   const targets = deps.settings.targets ?? [FIRST_TARGET];
   let stopping = false;
@@ -67,19 +61,19 @@ export function startPoller(deps: PollerDeps): Poller {
   async function sweep(): Promise<SweepOutcome> {
     const holder = randomUUID();
     // Never two sweeps at once, even with two processes on one database.
-    if (!tryAcquireLocks(db, [SWEEP_LOCK], holder, now() + LOCK_MS, now())) {
+    if (!(await store.locks.tryAcquire([SWEEP_LOCK], holder, now() + LOCK_MS, now()))) {
       return { ran: false, enqueued: 0, changedStudies: 0, historical: 0, pages: 0, studies: 0, restartedFromZero: false, completed: false };
     }
     let enqueued = 0;
     let changedStudies = 0;
     let historical = 0;
     const throttle = createThrottle(deps.settings.maxRequestsPerSecond);
-    const cutoff = pollCutoffMs(firstStartOf(db, now()), deps.settings.sinceMs);
-    const start = beginSweepCutoff(db, cutoff, now());
+    const cutoff = pollCutoffMs(await store.settings.firstStart(now()), deps.settings.sinceMs);
+    const start = await beginSweepCutoff(store, cutoff, now());
     const { revisit } = start;
     const allowedReports = async (study: Study): Promise<Set<string> | undefined> => {
-      if (!revisit && getPolledStudy(db, study.studyId)?.signature === studySignature(study)) return undefined;
-      const split = await splitAtCutoff(study, undeliveredCompletedReports(db, study, targets), cutoff, async (studyId) => {
+      if (!revisit && (await store.polledStudies.get(study.studyId))?.signature === studySignature(study)) return undefined;
+      const split = await splitAtCutoff(study, await undeliveredCompletedReports(store, study, targets), cutoff, async (studyId) => {
         await throttle();
         return (await deps.avara.listReports(studyId)).reports;
       });
@@ -95,27 +89,27 @@ export function startPoller(deps: PollerDeps): Poller {
           throttle,
           shouldStop: () => stopping,
           // The cursor is saved after each page, so a sweep that fails half-way resumes there.
-          onPage: (next) => {
-            writeSetting(db, POLL_CURSOR_KEY, next, now());
-            extendLocks(db, holder, now() + LOCK_MS);
+          onPage: async (next) => {
+            await store.settings.write(POLL_CURSOR_KEY, next, now());
+            await store.locks.extend(holder, now() + LOCK_MS);
           },
         },
         async (study) => {
           const allowed = await allowedReports(study);
-          const result = reconcileStudy(db, study, 'poll', now(), targets, { revisit, mayEnqueue: (reportId) => allowed?.has(reportId) ?? false });
+          const result = await reconcileStudy(store, study, 'poll', now(), targets, { revisit, mayEnqueue: (reportId) => allowed?.has(reportId) ?? false });
           if (result.changed) changedStudies += 1;
           enqueued += result.enqueued.length;
           if (result.enqueued.length > 0) deps.onEnqueued?.();
         },
       );
       if (stats.completed) {
-        writeSetting(db, POLL_LAST_SUCCESS_KEY, String(now()), now());
-        finishSweepCutoff(db, cutoff, start, now());
+        await store.settings.write(POLL_LAST_SUCCESS_KEY, String(now()), now());
+        await finishSweepCutoff(store, cutoff, start, now());
       }
       deps.log.info({ pages: stats.pages, studies: stats.studies, changedStudies, enqueued, historical, cutoff: new Date(cutoff).toISOString(), completed: stats.completed, restartedFromZero: stats.restartedFromZero }, 'poll sweep finished');
       return { ran: true, enqueued, changedStudies, historical, ...stats };
     } finally {
-      releaseLocks(db, holder);
+      await store.locks.release(holder);
     }
   }
 
@@ -139,8 +133,10 @@ export function startPoller(deps: PollerDeps): Poller {
   // First sweep soon after start (a deployment may have missed webhooks), then every interval.
   schedule(Math.min(deps.settings.intervalMs, 5_000));
   if (deps.settings.intervalMs > 0) {
-    const cutoff = new Date(pollCutoffMs(firstStartOf(db, now()), deps.settings.sinceMs)).toISOString();
-    deps.log.info({ cutoff }, 'poller enqueues reports signed from the cutoff on (first start, or POLL_SINCE when earlier); older ones only through backfill');
+    void store.settings.firstStart(now()).then((firstStart) => {
+      const cutoff = new Date(pollCutoffMs(firstStart, deps.settings.sinceMs)).toISOString();
+      deps.log.info({ cutoff }, 'poller enqueues reports signed from the cutoff on (first start, or POLL_SINCE when earlier); older ones only through backfill');
+    }, () => undefined);
   }
   return {
     sweepNow,

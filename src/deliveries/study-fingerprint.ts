@@ -20,10 +20,6 @@ export function demographicHashes(study: Study): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([field, value]) => [field, sha256(`${field}:${value ?? ''}`)]));
 }
 
-export function changedFields(before: Record<string, string>, after: Record<string, string>): string[] {
-  return Object.keys(after).filter((field) => before[field] !== undefined && before[field] !== after[field]);
-}
-
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

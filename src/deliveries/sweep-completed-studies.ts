@@ -11,7 +11,7 @@ export interface SweepOptions {
   pageSize: number;
   throttle: () => Promise<void>;
   /** Called after each page is processed with the cursor of the next one (undefined at the end). */
-  onPage?: (next: string | undefined, stats: SweepStats) => void;
+  onPage?: (next: string | undefined, stats: SweepStats) => Promise<void> | void;
   shouldStop?: () => boolean;
 }
 
@@ -53,7 +53,7 @@ export async function sweepCompletedStudies(
     const next = page.hasMore && page.studies.length > 0 && page.cursor ? page.cursor : undefined;
     if (next !== undefined && usedCursors.has(next)) throw SyncError.retryable('avara_bad_response', 'Avara returned a cursor it had returned before; sweep stopped');
     if (next !== undefined) usedCursors.add(next);
-    options.onPage?.(next, stats);
+    await options.onPage?.(next, stats);
     if (next === undefined) {
       stats.completed = true;
       return stats;

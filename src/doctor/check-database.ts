@@ -1,23 +1,24 @@
-import { isMigrated, openStore } from '../store/open-store.ts';
-import { probeWritable } from '../store/probe-writable.ts';
+import { openStoreFromConfig, type StoreSettings } from '../store/open-store-from-config.ts';
+import type { Store } from '../store/store.ts';
 import { fail, ok, warn, type CheckResult } from './doctor-check.ts';
 
-/** Opens SQLITE_PATH without migrating (doctor applies nothing) and proves it takes writes. */
-export function checkDatabase(sqlitePath: string): CheckResult[] {
+/** Opens the database without migrating (doctor applies nothing) and proves it takes writes. */
+export async function checkDatabase(settings: StoreSettings): Promise<CheckResult[]> {
   const name = 'database';
-  let store;
+  const where = settings.sqlitePath;
+  let store: Store;
   try {
-    store = openStore({ sqlitePath, migrate: false });
+    store = await openStoreFromConfig(settings, { migrate: false });
   } catch (error) {
-    return [fail(name, `cannot open ${sqlitePath} (${(error as { code?: string }).code ?? 'error'})`, 'check SQLITE_PATH and that its directory exists and is writable by this user')];
+    return [fail(name, `cannot open ${where} (${(error as { code?: string }).code ?? 'error'})`, 'check SQLITE_PATH and that its directory exists and is writable by this user')];
   }
   try {
-    const writable = probeWritable(store);
+    const health = await store.health();
     return [
-      writable === 'writable' ? ok(name, `${sqlitePath} is writable`) : fail(name, `${sqlitePath} refuses writes`, 'check file and directory permissions and free disk space'),
-      isMigrated(store) ? ok('database schema', 'all migrations applied') : warn('database schema', 'migrations pending', 'run avara-fhir-sync migrate (serve also migrates at start)'),
+      health.writable === 'writable' ? ok(name, `${where} is writable`) : fail(name, `${where} refuses writes`, 'check file and directory permissions and free disk space'),
+      health.migrated ? ok('database schema', 'all migrations applied') : warn('database schema', 'migrations pending', 'run avara-fhir-sync migrate (serve also migrates at start)'),
     ];
   } finally {
-    store.close();
+    await store.close();
   }
 }

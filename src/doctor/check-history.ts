@@ -6,9 +6,8 @@ import { toSyncError } from '../errors.ts';
 import { needsReportList, pollCutoffMs, splitAtCutoff, undeliveredCompletedReports } from '../deliveries/history-cutoff.ts';
 import { sweepCompletedStudies } from '../deliveries/sweep-completed-studies.ts';
 import { createThrottle } from '../deliveries/throttle.ts';
-import { FIRST_STARTED_KEY, firstStartOf } from '../store/first-start.ts';
-import { openStore, type Store } from '../store/open-store.ts';
-import { readSetting } from '../store/settings-values.ts';
+import { openStoreFromConfig, type StoreSettings } from '../store/open-store-from-config.ts';
+import { FIRST_STARTED_KEY, type Store } from '../store/store.ts';
 import { ok, warn, type CheckResult } from './doctor-check.ts';
 
 // Doctor is a check, not a backfill: it stops counting here and says so. At the default
@@ -32,11 +31,11 @@ interface HistoryCount {
  */
 export async function checkHistory(config: Config, now: number): Promise<CheckResult> {
   const name = 'history before the first start';
-  const store = openExisting(config.store.sqlitePath);
+  const store = await openExisting(config.store);
   try {
     // A file serve never migrated has no tables to look in; it counts as a database not started yet.
-    const started = store !== undefined && readRecordedStart(store) !== undefined ? store : undefined;
-    const firstStart = started ? firstStartOf(started.db, now) : now;
+    const started = store !== undefined && (await readRecordedStart(store)) !== undefined ? store : undefined;
+    const firstStart = started ? await started.settings.firstStart(now) : now;
     const cutoff = pollCutoffMs(firstStart, config.poll.sinceMs);
     const since = config.poll.sinceMs !== undefined && cutoff === config.poll.sinceMs ? `POLL_SINCE (${day(cutoff)})` : started ? `the first start (${new Date(cutoff).toISOString()})` : 'now (no first start recorded yet: the first serve records it)';
     let count: HistoryCount;
@@ -56,7 +55,7 @@ export async function checkHistory(config: Config, now: number): Promise<CheckRe
       `if the EHR should have them, send them deliberately: avara-fhir-sync backfill --since ${from} --dry-run, then without --dry-run (serve delivers them); or set POLL_SINCE=${from}`,
     );
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 
@@ -67,7 +66,7 @@ async function countHistory(config: Config, store: Store | undefined, cutoff: nu
   let lists = 0;
   const visit = async (study: Study): Promise<void> => {
     count.studies += 1;
-    const undelivered = store ? undeliveredCompletedReports(store.db, study, config.poll.targets) : completedReports(study);
+    const undelivered = store ? await undeliveredCompletedReports(store, study, config.poll.targets) : completedReports(study);
     if (undelivered.length === 0) return;
     if (needsReportList(study, cutoff) && lists >= MAX_REPORT_LISTS) {
       count.unexamined += 1;
@@ -87,26 +86,26 @@ async function countHistory(config: Config, store: Store | undefined, cutoff: nu
 }
 
 /** Doctor creates nothing: no file means no first start yet. */
-function openExisting(sqlitePath: string): Store | undefined {
-  if (sqlitePath !== ':memory:' && !existsSync(sqlitePath)) return undefined;
+async function openExisting(settings: StoreSettings): Promise<Store | undefined> {
+  if (settings.databaseUrl === undefined && settings.sqlitePath !== ':memory:' && !existsSync(settings.sqlitePath)) return undefined;
   try {
-    return openStore({ sqlitePath, migrate: false });
+    return await openStoreFromConfig(settings, { migrate: false });
   } catch {
     return undefined;
   }
 }
 
 /** undefined for a file serve never migrated (no settings table yet) or one without a record. */
-function readRecordedStart(store: Store): string | undefined {
+async function readRecordedStart(store: Store): Promise<string | undefined> {
   try {
-    return readSetting(store.db, FIRST_STARTED_KEY) ?? (hasDeliveries(store) ? 'derived' : undefined);
+    return (await store.settings.read(FIRST_STARTED_KEY)) ?? (await hasDeliveries(store) ? 'derived' : undefined);
   } catch {
     return undefined;
   }
 }
 
-function hasDeliveries(store: Store): boolean {
-  return store.sqlite.prepare('SELECT 1 FROM deliveries LIMIT 1').get() !== undefined;
+async function hasDeliveries(store: Store): Promise<boolean> {
+  return Object.values(await store.deliveries.countByState()).some((n) => n > 0);
 }
 
 function completedReports(study: Study): string[] {

@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { Store } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 import { handleAvaraWebhook, type IntakeDeps } from '../deliveries/intake.ts';
 import { deliveriesRouter } from './deliveries-routes.ts';
 import type { Registry } from 'prom-client';

@@ -1,11 +1,7 @@
 import express, { Router, type Request, type Response } from 'express';
-import { listAuditEvents } from '../store/audit.ts';
-import { getDelivery, replayDelivery, requeueDelivery, type Delivery, type RequeueResult } from '../store/deliveries.ts';
-import { deriveAttempts } from '../store/derive-attempts.ts';
-import { listDeliveries } from '../store/list-deliveries.ts';
-import type { Store } from '../store/open-store.ts';
+import { readReason, type AuditEvent, type Delivery, type RequeueResult, type Store } from '../store/store.ts';
+import { deriveAttempts } from './derive-attempts.ts';
 import { parseDeliveryQuery } from './delivery-query.ts';
-import { readReason } from '../store/operator-action.ts';
 import { OPERATOR_TOKEN_REQUIRED, operatorOf } from './require-admin.ts';
 
 export interface DeliveriesRouteDeps {
@@ -21,30 +17,30 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
 
-  router.get('/deliveries', (req, res) => {
+  router.get('/deliveries', async (req, res) => {
     const query = parseDeliveryQuery(req.query, { strict: true });
     if (!query.ok) {
       res.status(400).json({ error: 'invalid_query', fields: query.fields, message: query.message });
       return;
     }
-    const page = listDeliveries(deps.store.db, query.filter);
+    const page = await deps.store.deliveries.list(query.filter);
     res.json({ items: page.items.map(toApiDelivery), nextCursor: page.nextCursor });
   });
 
-  router.get('/deliveries/:reportId', (req, res) => {
+  router.get('/deliveries/:reportId', async (req, res) => {
     const target = targetOf(req.query, res, deps.targets);
     if (target === null) return;
-    const row = getDelivery(deps.store.db, req.params.reportId, target ?? deps.targets[0]);
+    const row = await deps.store.deliveries.get(req.params.reportId, target ?? deps.targets[0]);
     if (!row) {
       res.status(404).json({ error: 'not_found', message: `no delivery for report ${req.params.reportId}` });
       return;
     }
-    res.json(toApiDeliveryDetail(deps.store, row));
+    res.json(toApiDeliveryDetail(row, await auditTrailOf(deps.store, row)));
   });
 
   // Without `?target=`, every target of the report that the action applies to. The operator is
   // the bearer token's (requireAdmin); an optional JSON `reason` goes into the audit row only.
-  const requeue = (req: Request, res: Response, action: typeof requeueDelivery) => {
+  const requeue = async (req: Request, res: Response, action: 'requeue' | 'replay') => {
     const target = targetOf(req.query, res, deps.targets);
     if (target === null) return;
     // requireAdmin lets no state change through without one; this keeps the audit row from lying if it ever did.
@@ -58,13 +54,13 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps): Router {
       res.status(400).json({ error: 'invalid_body', fields: ['reason'], message: reason.message });
       return;
     }
-    const result = action(deps.store.db, String(req.params.reportId), now(), { by: 'api', operator, ...(reason.reason ? { reason: reason.reason } : {}) }, target);
+    const result = await deps.store.deliveries[action](String(req.params.reportId), now(), { by: 'api', operator, ...(reason.reason ? { reason: reason.reason } : {}) }, target);
     if (result === 'requeued') deps.onRequeued?.();
     res.status(requeueStatus(result)).json({ result });
   };
   const body = express.json({ limit: '4kb' });
-  router.post('/deliveries/:reportId/retry', body, (req, res) => requeue(req, res, requeueDelivery));
-  router.post('/deliveries/:reportId/replay', body, (req, res) => requeue(req, res, replayDelivery));
+  router.post('/deliveries/:reportId/retry', body, (req, res) => requeue(req, res, 'requeue'));
+  router.post('/deliveries/:reportId/replay', body, (req, res) => requeue(req, res, 'replay'));
   return router;
 }
 
@@ -104,8 +100,7 @@ export function toApiDelivery(row: Delivery) {
 }
 
 /** One delivery with its attempts (derived from the audit trail) and the trail itself. */
-export function toApiDeliveryDetail(store: Store, row: Delivery) {
-  const events = auditTrailOf(store, row);
+export function toApiDeliveryDetail(row: Delivery, events: AuditEvent[]) {
   return {
     ...toApiDelivery(row),
     contentHash: row.contentHash,
@@ -115,8 +110,8 @@ export function toApiDeliveryDetail(store: Store, row: Delivery) {
 }
 
 /** The report's audit rows that concern this target: its own, and those of no target (the webhook). */
-export function auditTrailOf(store: Store, row: Delivery) {
-  return listAuditEvents(store.db, row.reportId).filter((event) => {
+export async function auditTrailOf(store: Store, row: Delivery): Promise<AuditEvent[]> {
+  return (await store.audit.ofReport(row.reportId)).filter((event) => {
     const target = (event.detail as { target?: unknown } | null)?.target;
     return target === undefined || target === row.target;
   });

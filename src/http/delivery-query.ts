@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { decodeCursor, type DeliveryFilter } from '../store/list-deliveries.ts';
-import { DELIVERY_STATES, type DeliveryState } from '../store/schema.ts';
+import { decodeCursor, DELIVERY_STATES, type DeliveryFilter, type DeliveryState } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
 const isoDate = z.iso.date();

@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import { isMigrated, type Store } from '../store/open-store.ts';
-import { probeWritable } from '../store/probe-writable.ts';
+import type { Store } from '../store/store.ts';
 import type { TargetStatus } from '../reachability/watch-targets.ts';
 
 export interface Readiness {
@@ -20,9 +19,10 @@ export function healthRouter(store: Store, readiness?: Readiness): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', (_req, res) => {
-    const migrated = store.sqlite.open && isMigrated(store);
-    const writable = migrated ? probeWritable(store) : 'unknown';
+  router.get('/readyz', async (_req, res) => {
+    const health = await store.health();
+    const migrated = health.migrated;
+    const writable = migrated ? health.writable : 'unknown';
     const worker = readiness ? (readiness.isWorkerRunning() ? 'running' : 'stopped') : 'unknown';
     const ready = migrated && writable === 'writable' && worker !== 'stopped';
     const fhirAt = readiness?.fhirLastSuccessAt() ?? null;

@@ -1,13 +1,12 @@
 import { Router } from 'express';
-import { summarizeDeliveries } from '../store/delivery-summary.ts';
-import type { Store } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 
 /** GET /api/summary: what the audit page's header shows, for dashboards and scripts. */
 export function summaryRouter(store: Store, now: () => number = Date.now): Router {
   const router = Router();
-  router.get('/summary', (_req, res) => {
+  router.get('/summary', async (_req, res) => {
     const at = now();
-    const summary = summarizeDeliveries(store.db, at);
+    const summary = await store.deliveries.summarize(at);
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     res.json({
       counts: summary.counts,

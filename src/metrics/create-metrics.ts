@@ -1,10 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { countStudiesCancelledAfterDelivery } from '../store/polled-studies.ts';
-import { readSetting } from '../store/settings-values.ts';
-import { POLL_LAST_SUCCESS_KEY } from '../store/poll-keys.ts';
-import { countDeliveriesByTarget } from '../store/deliveries.ts';
-import { oldestWaitingCreatedAt } from '../store/delivery-summary.ts';
-import type { Store } from '../store/open-store.ts';
+import { POLL_LAST_SUCCESS_KEY, type Store } from '../store/store.ts';
 import type { AttemptFinished } from '../queue/run-job-loop.ts';
 import { registerAuditChainGauges } from './audit-chain-gauges.ts';
 
@@ -43,34 +38,34 @@ export function createMetrics(store: Store, now: () => number = Date.now, target
   // Read from the database on every scrape: always true, also across processes sharing the file.
   new Gauge({
     name: `${P}queue_depth`, help: 'Deliveries by target and state', labelNames: ['target', 'state'], registers,
-    collect() {
-      for (const [target, counts] of Object.entries(countDeliveriesByTarget(store.db, targets))) {
+    async collect() {
+      for (const [target, counts] of Object.entries(await store.deliveries.countByTarget(targets))) {
         for (const [state, n] of Object.entries(counts)) this.set({ target, state }, n);
       }
     },
   });
   new Gauge({
     name: `${P}queue_oldest_age_seconds`, help: 'Age of the oldest delivery not yet finished (queued, in progress, failed awaiting retry); 0 when none', registers,
-    collect() {
-      const oldest = oldestWaitingCreatedAt(store.db);
+    async collect() {
+      const oldest = await store.deliveries.oldestWaitingCreatedAt();
       this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
     },
   });
 
   new Gauge({
     name: `${P}poll_last_success_timestamp_seconds`, help: 'Unix time the last reconciliation sweep completed; 0 before the first', registers,
-    collect() {
-      this.set(Number(readSetting(store.db, POLL_LAST_SUCCESS_KEY) ?? 0) / 1000);
+    async collect() {
+      this.set(Number((await store.settings.read(POLL_LAST_SUCCESS_KEY)) ?? 0) / 1000);
     },
   });
   new Gauge({ name: `${P}poll_interval_seconds`, help: 'POLL_INTERVAL_SECONDS: 0 when the reconciliation poller is off', registers }).set(pollIntervalMs / 1000);
   new Gauge({
     name: `${P}studies_cancelled_after_delivery`, help: 'Studies cancelled in Avara after their report reached the EHR (a person must decide)', registers,
-    collect() {
-      this.set(countStudiesCancelledAfterDelivery(store.db));
+    async collect() {
+      this.set(await store.polledStudies.countCancelledAfterDelivery());
     },
   });
-  registerAuditChainGauges(store.db, P, registers);
+  registerAuditChainGauges(store, P, registers);
 
   return {
     registry,

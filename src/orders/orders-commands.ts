@@ -3,22 +3,21 @@ import { createAvaraClient } from '../avara/avara-client.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../create-logger.ts';
 import { createFhirClient } from '../fhir/fhir-client.ts';
-import { openStore } from '../store/open-store.ts';
 import { openExistingStore } from '../commands/open-existing-store.ts';
-import { countOrdersByState, recentOrderErrors, requeueOrders } from '../store/order-status.ts';
-import { claimNextOrder, getOrder, noteOrderChange } from '../store/orders.ts';
+import { openStoreFromConfig, type StoreSettings } from '../store/open-store-from-config.ts';
 import { runOrderAttempt } from './run-order-attempt.ts';
 import { cliAction, parseReasonOption, REASON_OPTION_HELP } from '../commands/cli-operator.ts';
-import type { OperatorAction } from '../store/operator-action.ts';
+import type { OperatorAction } from '../store/store.ts';
 
 /** `orders status | sync <ImagingStudy id> | retry [id]`: the EHR -> Avara direction. */
-export function registerOrdersCommands(program: Command, sqlitePath: () => string): void {
+export function registerOrdersCommands(program: Command, storeSettings: () => StoreSettings): void {
   const orders = program.command('orders').description('the EHR -> Avara direction: FHIR orders become Avara studies');
   orders.command('status').description('orders by state and the most recent errors').option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
-      const store = openExistingStore(sqlitePath());
-      const report = { counts: countOrdersByState(store.db), recentErrors: recentOrderErrors(store.db) };
-      store.close();
+    .action(async (opts: { json?: boolean }) => {
+      const store = await openExistingStore(storeSettings());
+      const report = await Promise.all([store.orders.countByState(), store.orders.recentErrors()])
+        .then(([counts, recentErrors]) => ({ counts, recentErrors }))
+        .finally(() => store.close());
       if (opts.json) return void process.stdout.write(`${JSON.stringify(report)}\n`);
       const lines = [Object.entries(report.counts).map(([s, n]) => `${s}: ${n}`).join('  ')];
       for (const e of report.recentErrors) lines.push(`  ${e.state.padEnd(6)} ImagingStudy/${e.imagingStudyId}  attempts ${e.attempts}  ${e.code}: ${e.message}`);
@@ -26,12 +25,12 @@ export function registerOrdersCommands(program: Command, sqlitePath: () => strin
     });
   orders.command('retry').description('put failed and dead orders (or one) back in the queue').argument('[imagingStudyId]')
     .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
-    .action((id: string | undefined, opts: { reason?: string }) => {
-      const store = openExistingStore(sqlitePath());
+    .action(async (id: string | undefined, opts: { reason?: string }) => {
+      const store = await openExistingStore(storeSettings());
       try {
-        process.stdout.write(`${requeueOrders(store.db, Date.now(), cliAction(process.env, opts.reason), id)} orders requeued\n`);
+        process.stdout.write(`${await store.orders.requeue(Date.now(), cliAction(process.env, opts.reason), id)} orders requeued\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   orders.command('sync').description('sync one order now, whatever its state (needs the serve environment)').argument('<imagingStudyId>')
@@ -43,11 +42,11 @@ export function registerOrdersCommands(program: Command, sqlitePath: () => strin
 
 async function syncOne(imagingStudyId: string, action: OperatorAction): Promise<number> {
   const config = loadConfig(process.env);
-  const store = openStore(config.store);
+  const store = await openStoreFromConfig(config.store);
   try {
     const now = Date.now;
-    noteOrderChange(store.db, { imagingStudyId, resource: 'cli', version: String(now()), source: 'cli', action }, now());
-    const lease = claimNextOrder(store.db, now(), config.orders.leaseMs, imagingStudyId);
+    await store.orders.noteChange({ imagingStudyId, resource: 'cli', version: String(now()), source: 'cli', action }, now());
+    const lease = await store.orderQueue().claim(now(), config.orders.leaseMs, imagingStudyId);
     if (!lease) {
       process.stdout.write(`ImagingStudy/${imagingStudyId}: being synced by a running serve; try again shortly\n`);
       return 1;
@@ -58,11 +57,11 @@ async function syncOne(imagingStudyId: string, action: OperatorAction): Promise<
       store, avara, fhir, log: createLogger(config.logLevel), now,
       settings: { ...config.orders, concurrency: 1 },
     }, lease);
-    const row = getOrder(store.db, imagingStudyId);
+    const row = await store.orders.get(imagingStudyId);
     const detail = row?.lastErrorCode ? `${row.lastErrorCode}: ${row.lastErrorMessage}` : `Avara study ${row?.avaraStudyId ?? 'none (order not active)'}`;
     process.stdout.write(`ImagingStudy/${imagingStudyId}: ${outcome} (${detail})\n`);
     return outcome === 'synced' ? 0 : 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
 import type { StudyWriteCalls } from '../avara/study-write-calls.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
-import { sqliteJobQueue } from '../store/sqlite-job-queue.ts';
 import { runAttempt, type JobAttempts, type JobLoopDeps, type JobLoopSettings } from '../queue/run-job-loop.ts';
-import type { Store } from '../store/open-store.ts';
-import { finishOrderAttempt, getOrder, ORDER_QUEUE, type OrderLease } from '../store/orders.ts';
+import type { OrderEnding, OrderLease, Store } from '../store/store.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
 import type { OrderSyncSettings } from './order-attempt-deps.ts';
 import { syncOrder } from './sync-order.ts';
@@ -24,23 +22,23 @@ export interface OrderRunDeps {
 const UID_BUSY_RETRY_MS = 1_000;
 
 /** Orders as one job kind on the leased-job queue: what one attempt does and how it is recorded. */
-export function orderAttempts(deps: OrderRunDeps): JobAttempts<OrderLease> {
-  const { db } = deps.store;
+export function orderAttempts(deps: OrderRunDeps): JobAttempts<OrderLease, string, OrderEnding> {
+  const { store } = deps;
   return {
-    queue: sqliteJobQueue(db, ORDER_QUEUE),
+    queue: store.orderQueue(),
     noun: 'order',
     logFields: (lease) => ({ order: lease.imagingStudyId }),
     async attempt(context) {
       const { lease, log } = context;
       // Two ImagingStudies with one UID must not both pass the by-uid check and create.
-      const uid = getOrder(db, lease.imagingStudyId)?.studyInstanceUid;
+      const uid = (await store.orders.get(lease.imagingStudyId))?.studyInstanceUid;
       if (uid && !(await context.acquireLocks([`order-uid:${uid}`]))) return { kind: 'busy', reason: 'uid_locked', retryInMs: UID_BUSY_RETRY_MS };
-      const detail = await syncOrder({ db, avara: deps.avara, fhir: deps.fhir, settings: deps.settings, context, ...(deps.hooks ? { hooks: deps.hooks } : {}) });
+      const detail = await syncOrder({ store, avara: deps.avara, fhir: deps.fhir, settings: deps.settings, context, ...(deps.hooks ? { hooks: deps.hooks } : {}) });
       return {
         kind: 'done',
         outcome: 'synced',
-        record() {
-          finishOrderAttempt(db, lease, { kind: 'synced', detail }, deps.now());
+        ending: { kind: 'synced', detail },
+        announce() {
           log.info({ outcome: 'synced', avaraStudy: detail['avaraStudy'] ?? null }, 'order synced');
         },
       };

@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import type { StudyWriteCalls } from '../avara/study-write-calls.ts';
 import { toSyncError } from '../errors.ts';
 import type { FhirClient } from '../fhir/fhir-client.ts';
-import { releaseLocks, tryAcquireLocks } from '../store/locks.ts';
-import type { Store } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 import { startJobLoop } from '../queue/run-job-loop.ts';
 import type { PipelineHooks } from '../pipeline-hooks.ts';
 import { orderAttempts, type OrderRunSettings } from './run-order-attempt.ts';
@@ -33,7 +32,7 @@ const SWEEP_LOCK_MS = 120_000;
 /** The EHR -> Avara direction in `serve`: a sweep every interval (and on a FHIR webhook), and a worker. */
 export function startOrderSync(deps: OrderSyncDeps): OrderSync {
   const now = deps.now ?? Date.now;
-  const { db } = deps.store;
+  const { store } = deps;
   let stopping = false;
   let sweeping: Promise<OrderSweepStats & { ran: boolean }> | undefined;
   let followUp: Promise<OrderSweepStats & { ran: boolean }> | undefined;
@@ -41,14 +40,14 @@ export function startOrderSync(deps: OrderSyncDeps): OrderSync {
 
   async function sweep(): Promise<OrderSweepStats & { ran: boolean }> {
     const holder = randomUUID();
-    if (!tryAcquireLocks(db, [SWEEP_LOCK], holder, now() + SWEEP_LOCK_MS, now())) return { ran: false, seen: 0, queued: 0 };
+    if (!(await store.locks.tryAcquire([SWEEP_LOCK], holder, now() + SWEEP_LOCK_MS, now()))) return { ran: false, seen: 0, queued: 0 };
     try {
-      const stats = await sweepOrders(db, deps.fhir, deps.settings.avaraStudyIdSystem, now, () => stopping);
+      const stats = await sweepOrders(store, deps.fhir, deps.settings.avaraStudyIdSystem, now, () => stopping);
       deps.log.info({ seen: stats.seen, queued: stats.queued }, 'order sweep finished');
       if (stats.queued > 0) worker.wake();
       return { ran: true, ...stats };
     } finally {
-      releaseLocks(db, holder);
+      await store.locks.release(holder);
     }
   }
   // A request during a sweep gets one more sweep after it: the running one may have read past

@@ -1,9 +1,7 @@
 import type { ImagingStudy, Resource } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir/fhir-client.ts';
 import { isOrderCandidate } from './mapping/is-order-candidate.ts';
-import type { Db } from '../store/open-store.ts';
-import { noteOrderChange, ordersReading } from '../store/orders.ts';
-import { readSetting, writeSetting } from '../store/settings-values.ts';
+import type { Store } from '../store/store.ts';
 
 // A resource committed with a _lastUpdated just before the previous sweep's newest one may
 // become visible only after that sweep read its page: look back this far every time. The
@@ -27,10 +25,10 @@ export const watermarkKey = (type: string) => `orders.watermark.${type}`;
  * orders, and changed ServiceRequests and Patients that known orders read. Each type's
  * watermark moves only after all its pages were read, so an interrupted sweep repeats, never skips.
  */
-export async function sweepOrders(db: Db, fhir: FhirClient, avaraStudyIdSystem: string, now: () => number, shouldStop: () => boolean): Promise<OrderSweepStats> {
+export async function sweepOrders(store: Store, fhir: FhirClient, avaraStudyIdSystem: string, now: () => number, shouldStop: () => boolean): Promise<OrderSweepStats> {
   const stats: OrderSweepStats = { seen: 0, queued: 0 };
   for (const type of TYPES) {
-    const stored = readSetting(db, watermarkKey(type));
+    const stored = await store.settings.read(watermarkKey(type));
     const since = stored ? Date.parse(stored) - WATERMARK_OVERLAP_MS : now() - FIRST_SWEEP_LOOKBACK_MS;
     let newest = stored;
     const query = { _lastUpdated: `ge${new Date(since).toISOString()}`, _sort: '_lastUpdated', _count: PAGE_SIZE };
@@ -38,26 +36,26 @@ export async function sweepOrders(db: Db, fhir: FhirClient, avaraStudyIdSystem: 
       for (const resource of page) {
         if (shouldStop()) return stats;
         stats.seen += 1;
-        stats.queued += noteResource(db, resource, avaraStudyIdSystem, now());
+        stats.queued += await noteResource(store, resource, avaraStudyIdSystem, now());
         const updated = resource.meta?.lastUpdated;
         if (updated && (!newest || Date.parse(updated) > Date.parse(newest))) newest = updated;
       }
     }
-    if (newest) writeSetting(db, watermarkKey(type), newest, now());
+    if (newest) await store.settings.write(watermarkKey(type), newest, now());
   }
   return stats;
 }
 
-function noteResource(db: Db, resource: Resource, avaraStudyIdSystem: string, now: number): number {
+async function noteResource(store: Store, resource: Resource, avaraStudyIdSystem: string, now: number): Promise<number> {
   const version = resource.meta?.versionId ?? resource.meta?.lastUpdated ?? '';
   const ref = `${resource.resourceType}/${resource.id}`;
   if (resource.resourceType === 'ImagingStudy') {
     if (!isOrderCandidate(resource as ImagingStudy, avaraStudyIdSystem)) return 0;
-    return Number(noteOrderChange(db, { imagingStudyId: resource.id!, resource: ref, version, source: 'sweep' }, now));
+    return Number(await store.orders.noteChange({ imagingStudyId: resource.id!, resource: ref, version, source: 'sweep' }, now));
   }
   let queued = 0;
-  for (const imagingStudyId of ordersReading(db, ref)) {
-    queued += Number(noteOrderChange(db, { imagingStudyId, resource: ref, version, source: 'sweep' }, now));
+  for (const imagingStudyId of await store.orders.reading(ref)) {
+    queued += Number(await store.orders.noteChange({ imagingStudyId, resource: ref, version, source: 'sweep' }, now));
   }
   return queued;
 }

@@ -5,7 +5,7 @@ import { decideOrderStatus, mayCreateStudy } from './mapping/decide-order-status
 import { diffStudyBody } from './mapping/diff-study-body.ts';
 import { mapOrderToStudy } from './mapping/map-order-to-study.ts';
 import { studyFieldHashes } from './mapping/study-field-hashes.ts';
-import { getOrder, type Order } from '../store/orders.ts';
+import type { Order } from '../store/store.ts';
 import type { OrderAttemptDeps } from './order-attempt-deps.ts';
 import { orderLinks, readImagingStudy, readOrderInput } from './read-order-input.ts';
 import { syncViewerStudy } from './sync-viewer-study.ts';
@@ -23,16 +23,16 @@ export async function syncOrder(deps: OrderAttemptDeps): Promise<Record<string, 
   const input = await readOrderInput(deps.fhir, imagingStudy, links);
   const body = mapOrderToStudy(input, deps.settings);
   await deps.context.recordStep({ studyInstanceUid: body.studyInstanceUid }, null);
-  let order = current(deps);
+  let order = await current(deps);
   if (!order.avaraStudyId) {
     const created = await ensureStudy(deps, body, input.serviceRequest);
     if (!created) return { avaraStudy: null, reason: `order status ${input.serviceRequest.status}` };
-    order = current(deps);
+    order = await current(deps);
   }
   const fields = await patchChangedFields(deps, order, body);
-  await applyStatus(deps, current(deps), input.serviceRequest);
+  await applyStatus(deps, await current(deps), input.serviceRequest);
   if (deps.settings.viewerStudies && mayCreateStudy(input.serviceRequest)) await syncViewerStudy(deps, body);
-  return { avaraStudy: current(deps).avaraStudyId, patched: fields };
+  return { avaraStudy: (await current(deps)).avaraStudyId, patched: fields };
 }
 
 /** By-uid first, always: Avara has no idempotency keys, so only a lookup can prove "not created yet". */
@@ -68,8 +68,8 @@ async function applyStatus(deps: OrderAttemptDeps, order: Order, serviceRequest:
   await deps.context.recordStep({ avaraCancelled: action === 'cancel' }, action === 'cancel' ? 'order_study_cancelled' : 'order_study_uncancelled', { status: serviceRequest.status });
 }
 
-function current(deps: OrderAttemptDeps): Order {
-  const order = getOrder(deps.db, deps.context.lease.imagingStudyId);
+async function current(deps: OrderAttemptDeps): Promise<Order> {
+  const order = await deps.store.orders.get(deps.context.lease.imagingStudyId);
   if (!order) throw SyncError.retryable('lease_lost', 'the order row disappeared');
   return order;
 }

@@ -22,19 +22,23 @@ export interface AttemptFinished {
   critical?: boolean;
 }
 
-/** What a kind's attempt answers: its outcome to record in the attempt's last commit, or "busy". */
-export type AttemptEnd =
-  | { kind: 'done'; outcome: string; record(): void }
+/**
+ * What a kind's attempt answers: its ending, written by the queue's finish() in the attempt's
+ * last commit, and what to say about it once committed (`held` false: the lease was lost, the
+ * new owner decides); or "busy".
+ */
+export type AttemptEnd<Ending = unknown> =
+  | { kind: 'done'; outcome: string; ending: Ending; announce?(held: boolean): void }
   | { kind: 'busy'; reason: string; retryInMs: number };
 
 /** One kind of job as the runner drives it: the queue it lives in and what one attempt does. */
-export interface JobAttempts<L extends JobLease, Event extends string = string> {
-  queue: JobQueue<L, Event>;
+export interface JobAttempts<L extends JobLease, Event extends string = string, Ending = unknown> {
+  queue: JobQueue<L, Event, Ending>;
   /** For log lines: "delivery", "order". */
   noun: string;
   /** Ids that name the job in its log lines (never patient data). */
   logFields(lease: L): Record<string, unknown>;
-  attempt(context: AttemptContext<L, Event>): Promise<AttemptEnd>;
+  attempt(context: AttemptContext<L, Event>): Promise<AttemptEnd<Ending>>;
   /** Told about every finished attempt (metrics). */
   onFinished?(finished: AttemptFinished): void;
 }
@@ -62,7 +66,7 @@ const LEASE_CHECK_MS = 1_000;
  * given back in the same commit. Returns the outcome's name. Used by the loop and by commands
  * that run one job now (`orders sync <id>`).
  */
-export async function runAttempt<L extends JobLease, Event extends string>(jobs: JobAttempts<L, Event>, deps: JobLoopDeps, lease: L, onPause?: (ms: number, code: string) => void): Promise<string> {
+export async function runAttempt<L extends JobLease, Event extends string, Ending>(jobs: JobAttempts<L, Event, Ending>, deps: JobLoopDeps, lease: L, onPause?: (ms: number, code: string) => void): Promise<string> {
   const { queue } = jobs;
   const log = deps.log.child({ ...jobs.logFields(lease), attempt: lease.attempt });
   const started = deps.now();
@@ -74,32 +78,26 @@ export async function runAttempt<L extends JobLease, Event extends string>(jobs:
   try {
     const end = await jobs.attempt(createAttemptContext(queue, lease, log, deps.now));
     // If recording fails (database busy, closed), the lease expires and the job runs again:
-    // every outside write is idempotent, so nothing is lost or duplicated.
-    await bestEffort(log, false, () => queue.together(() => {
-      if (end.kind === 'busy') {
-        queue.release(lease, deps.now() + end.retryInMs, end.reason, deps.now());
-        jobs.onFinished?.({ outcome: 'released', ms: deps.now() - started, code: end.reason });
-        outcome = 'released';
-      } else {
-        end.record();
-        outcome = end.outcome;
-      }
-      queue.releaseLocks(lease);
-    }));
-  } catch (error) {
-    let recorded: ReturnType<typeof recordFailure> | undefined;
-    let committed = false;
+    // every outside write is idempotent, so nothing is lost or duplicated. The ending verbs give
+    // the attempt's locks back in the same commit.
     await bestEffort(log, false, async () => {
-      await queue.together(() => {
-        recorded = recordFailure(jobs, deps, lease, toSyncError(error), log, deps.now() - started, onPause);
-        queue.releaseLocks(lease);
-      });
-      committed = true;
+      if (end.kind === 'busy') {
+        const at = deps.now();
+        await queue.release(lease, at + end.retryInMs, end.reason, at);
+        outcome = 'released';
+        jobs.onFinished?.({ outcome: 'released', ms: deps.now() - started, code: end.reason });
+      } else {
+        const held = await queue.finish(lease, end.ending, deps.now());
+        outcome = end.outcome;
+        end.announce?.(held);
+      }
     });
-    if (recorded && committed) {
+  } catch (error) {
+    await bestEffort(log, false, async () => {
+      const recorded = await recordFailure(jobs, deps, lease, toSyncError(error), log, deps.now() - started, onPause);
       outcome = recorded.outcome;
       recorded.announce();
-    }
+    });
   } finally {
     clearInterval(heartbeat);
     // Normally given back above already; then this changes nothing.
@@ -112,19 +110,19 @@ export async function runAttempt<L extends JobLease, Event extends string>(jobs:
  * Records the failure as its verb; what is said about it (log lines, the pause) is returned to be
  * done after the commit, so nobody reading the log sees a state the database does not hold yet.
  */
-function recordFailure<L extends JobLease, Event extends string>(
-  jobs: JobAttempts<L, Event>, deps: JobLoopDeps, lease: L, failure: SyncError, log: Logger, ms: number, onPause: ((ms: number, code: string) => void) | undefined,
-): { outcome: string; announce(): void } {
+async function recordFailure<L extends JobLease, Event extends string, Ending>(
+  jobs: JobAttempts<L, Event, Ending>, deps: JobLoopDeps, lease: L, failure: SyncError, log: Logger, ms: number, onPause: ((ms: number, code: string) => void) | undefined,
+): Promise<{ outcome: string; announce(): void }> {
   const { queue, noun } = jobs;
   const at = deps.now();
   const decision = decideFailure(failure, lease.attempt, deps.settings);
   const outcome = decision.action === 'release' ? 'released' : decision.action === 'dead' ? 'dead' : 'failed';
   if (decision.action === 'release') {
-    queue.release(lease, at + decision.delayMs, decision.reason, at);
+    await queue.release(lease, at + decision.delayMs, decision.reason, at);
   } else if (decision.action === 'dead') {
-    queue.dead(lease, { code: failure.code, message: failure.message }, at);
+    await queue.dead(lease, { code: failure.code, message: failure.message }, at);
   } else {
-    queue.fail(lease, { code: failure.code, message: failure.message }, at + decision.delayMs, at);
+    await queue.fail(lease, { code: failure.code, message: failure.message }, at + decision.delayMs, at);
   }
   return {
     outcome,
@@ -147,7 +145,7 @@ function recordFailure<L extends JobLease, Event extends string>(
  * returns expired leases to the queue, pauses when upstream refuses our credentials, and on
  * stop gives attempts in flight a grace period, then gives their jobs back.
  */
-export function startJobLoop<L extends JobLease, Event extends string>(jobs: JobAttempts<L, Event>, deps: JobLoopDeps): JobLoop {
+export function startJobLoop<L extends JobLease, Event extends string, Ending>(jobs: JobAttempts<L, Event, Ending>, deps: JobLoopDeps): JobLoop {
   const { queue, noun } = jobs;
   const { now, settings, log } = deps;
   const inFlight = new Map<Promise<unknown>, L>();
@@ -217,10 +215,7 @@ export function startJobLoop<L extends JobLease, Event extends string>(jobs: Job
     const at = now();
     for (const lease of inFlight.values()) {
       // Given back, not failed: the next start runs it, fenced against this late attempt.
-      await bestEffort(log, true, () => queue.together(() => {
-        queue.release(lease, at, 'shutdown', at);
-        queue.releaseLocks(lease);
-      }));
+      await bestEffort(log, true, () => queue.release(lease, at, 'shutdown', at));
     }
     log.warn({ released: inFlight.size }, `shutdown grace over; unfinished ${noun} attempts given back to the queue`);
   }

@@ -3,59 +3,12 @@ import { chainHash, GENESIS, walkAuditChain, type ChainVerdict, type ExpectedHea
 import type { Db, DbOrTx } from './open-store.ts';
 import { preparedOnce } from './prepared-statements.ts';
 import { auditEvents } from './schema.ts';
+import type { AuditEvent, AuditEventInput, AuditEventName } from './store.ts';
 
 // Every state change of a delivery is one row here, written in the same transaction as the
 // change. Rows carry ids, codes and field names only: never patient data or report text.
 
-export type AuditEventName =
-  | 'received'
-  | 'enqueued'
-  | 'duplicate_ignored'
-  | 'attempt_started'
-  | 'attempt_failed'
-  | 'delivered'
-  | 'skipped'
-  | 'dead'
-  | 'released'
-  | 'lease_expired'
-  | 'retried'
-  | 'replayed'
-  // hl7v2: a message went out (control id and type), and a delivery found its content already accepted.
-  | 'hl7_sent'
-  | 'text_missing'
-  | 'study_cancelled_after_delivery'
-  | 'demographics_changed'
-  // Orders (EHR -> Avara): reportId is null; detail.order is the ImagingStudy's FHIR id.
-  | 'order_enqueued'
-  | 'order_attempt_started'
-  | 'order_study_created'
-  | 'order_study_adopted'
-  | 'order_study_updated'
-  | 'order_study_cancelled'
-  | 'order_study_uncancelled'
-  | 'order_viewer_created'
-  | 'order_viewer_adopted'
-  | 'order_synced'
-  | 'order_attempt_failed'
-  | 'order_dead'
-  | 'order_released'
-  | 'order_lease_expired'
-  | 'order_retried'
-  // Synchronous webhooks answered from the EHR: reportId is null; detail has type, outcome, ms, ids and counts.
-  | 'sync_webhook_answered';
-
-export interface AuditEventInput {
-  reportId: string | null;
-  event: AuditEventName;
-  at: number;
-  detail?: Record<string, unknown>;
-}
-
-export interface AuditEvent extends AuditEventInput {
-  seq: number;
-  prevHash: string;
-  hash: string;
-}
+export type { AuditEvent, AuditEventInput, AuditEventName };
 
 export function appendAuditEvent(tx: DbOrTx, input: AuditEventInput): void {
   const last = preparedOnce(tx, 'audit.last', (db) => db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).prepare()).get();
@@ -115,7 +68,7 @@ export function countAuditRows(db: Db, afterSeq: number, throughSeq: number): nu
   return db.select({ n: sql<number>`count(*)` }).from(auditEvents).where(and(gt(auditEvents.seq, afterSeq), lte(auditEvents.seq, throughSeq))).get()?.n ?? 0;
 }
 
-function toAuditEvent(row: typeof auditEvents.$inferSelect): AuditEvent {
+export function toAuditEvent(row: typeof auditEvents.$inferSelect): AuditEvent {
   return {
     seq: row.seq,
     at: row.at,

@@ -1,7 +1,8 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import type { JobFailure, JobLease } from '../queue/job-queue.ts';
+import type { JobFailure } from '../queue/job-queue.ts';
 import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
 import { appendAuditEvent } from './audit.ts';
+import { forgetWebhookPdfLinks } from './inbox.ts';
 import type { JobKind } from './job-kind.ts';
 import {
   claimJob, deadJob, failJob, finishJob, holdsJobLease, LEASE_EXPIRIES_PER_ATTEMPT, nextJobDueAt, releaseJob, renewJobLease, requeueExpiredJobs,
@@ -10,18 +11,13 @@ import type { Db, DbOrTx } from './open-store.ts';
 import { placeholdersFor, preparedOnce, setPlaceholdersFor } from './prepared-statements.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
 import type { SqliteJobQueueOptions } from './sqlite-job-queue.ts';
+import { FIRST_TARGET, type DeliveredRow, type Delivery, type DeliveryEnding, type EnqueueInput, type Lease, type RequeueResult } from './store.ts';
 
-export type Delivery = typeof deliveries.$inferSelect;
+// The row drizzle reads is the store's Delivery, column for column.
+const sameShape: (row: typeof deliveries.$inferSelect) => Delivery = (row) => row;
+void sameShape;
 
-/** Every report was delivered to this one target before targets existed (migration 0007). */
-export const FIRST_TARGET = 'fhir';
-
-/** Proof of ownership of an in-progress delivery; every later write is fenced by its token. */
-export interface Lease extends JobLease {
-  reportId: string;
-  studyId: string;
-  target: string;
-}
+export { FIRST_TARGET, type Delivery, type EnqueueInput, type Lease, type RequeueResult };
 
 /** The queue's key of one delivery: one per (report, target). */
 export function deliveryId(target: string, reportId: string): string {
@@ -31,15 +27,6 @@ export function deliveryId(target: string, reportId: string): string {
 function splitDeliveryId(id: string): { target: string; reportId: string } {
   const at = id.indexOf(':');
   return { target: id.slice(0, at), reportId: id.slice(at + 1) };
-}
-
-export interface EnqueueInput {
-  reportId: string;
-  studyId: string;
-  source: 'webhook' | 'poll' | 'backfill' | 'cli';
-  isCritical?: boolean;
-  /** DELIVERY_TARGETS: one delivery each, in the same transaction (the first target when absent). */
-  targets?: readonly string[];
 }
 
 const ENQUEUE_COLUMNS = ['id', 'reportId', 'target', 'studyId', 'state', 'nextAttemptAt', 'isCritical', 'source', 'createdAt', 'updatedAt'] as const;
@@ -96,12 +83,33 @@ export function requeueExpiredLeases(db: Db, now: number, maxAttempts: number): 
 }
 
 /** One target's deliveries on the SQLite queue: a lease names its report, study and target. */
-export function deliveryQueueOf(target: string): SqliteJobQueueOptions<Lease> {
+export function deliveryQueueOf(target: string): SqliteJobQueueOptions<Lease, DeliveryEnding> {
   return {
     kind: deliveryJobsOf(target),
     claimColumns: { studyId: deliveries.studyId, reportId: deliveries.reportId },
     toLease: ({ row, ...lease }) => ({ ...lease, reportId: row.reportId as string, studyId: row.studyId as string, target }),
+    finish: finishDelivery,
   };
+}
+
+/** A delivery attempt's good end; a delivered report's webhook PDF links are dropped with it. */
+export function finishDelivery(db: Db, lease: Lease, ending: DeliveryEnding, now: number): boolean {
+  switch (ending.kind) {
+    case 'delivered':
+      return markDelivered(db, lease, ending, now) && forgetLinks(db, lease);
+    case 'hl7_delivered':
+      return markHl7Delivered(db, lease, ending, now) && forgetLinks(db, lease);
+    case 'hl7_rejected':
+      return markHl7Rejected(db, lease, ending.controlId, ending.text, now);
+    case 'skipped':
+      return markSkipped(db, lease, { code: ending.code, message: ending.message }, now);
+  }
+}
+
+function forgetLinks(db: Db, lease: Lease): true {
+  // A used link carries a storage token and is worthless later.
+  forgetWebhookPdfLinks(db, lease.reportId);
+  return true;
 }
 
 /** Claims the most overdue due delivery to `target` with a fresh lease; the attempt is counted at claim time. */
@@ -217,8 +225,6 @@ export function nextDueAt(db: Db): number | undefined {
   return nextJobDueAt(db, DELIVERY_JOBS);
 }
 
-export type RequeueResult = 'requeued' | 'not_found' | 'not_retryable';
-
 /**
  * A person's retry: failed or dead back to the queue with fresh attempts (audited as `retried`).
  * Without a target, every target of the report that failed or is dead.
@@ -258,7 +264,7 @@ function requeueFrom(db: Db, reportId: string, target: string | undefined, from:
  * What the study's deliveries to `target` recorded when they reached it at least once
  * (`delivered_at` is kept through a replay, so a report being delivered again still counts).
  */
-export function deliveredRowsOfStudy(db: Db, studyId: string, target: string): Pick<Delivery, 'reportId' | 'fhirRefs' | 'contentHash' | 'hl7ControlId' | 'state'>[] {
+export function deliveredRowsOfStudy(db: Db, studyId: string, target: string): DeliveredRow[] {
   return preparedOnce(db, 'deliveries.deliveredRowsOfStudy', (db) =>
     db.select({ reportId: deliveries.reportId, fhirRefs: deliveries.fhirRefs, contentHash: deliveries.contentHash, hl7ControlId: deliveries.hl7ControlId, state: deliveries.state })
       .from(deliveries)

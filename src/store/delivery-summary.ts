@@ -1,26 +1,10 @@
 import { and, desc, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
 import { countDeliveriesByState } from './deliveries.ts';
 import type { Db } from './open-store.ts';
-import { auditEvents, deliveries, type DeliveryState } from './schema.ts';
-
-export interface HourlyCount {
-  /** Start of the hour, unix ms. */
-  hourStart: number;
-  delivered: number;
-  failed: number;
-}
-
-export interface DeliverySummary {
-  counts: Record<DeliveryState, number>;
-  /** createdAt of the oldest delivery not yet finished (queued, in progress, or failed awaiting retry). */
-  oldestWaitingCreatedAt: number | null;
-  lastDeliveredAt: number | null;
-  /** The last 24 hours, oldest first; the last bucket is the current (partial) hour. */
-  hourly: HourlyCount[];
-}
+import { auditEvents, deliveries } from './schema.ts';
+import { WAITING_STATES, type DeliverySummary, type HourlyCount } from './store.ts';
 
 const HOUR_MS = 3_600_000;
-export const WAITING_STATES: DeliveryState[] = ['queued', 'in_progress', 'failed'];
 
 export function summarizeDeliveries(db: Db, now: number): DeliverySummary {
   return {

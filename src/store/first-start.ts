@@ -3,8 +3,9 @@ import type { DbOrTx } from './open-store.ts';
 import { readSetting } from './settings-values.ts';
 import { settings } from './schema.ts';
 
-/** Unix ms of the database's first start: the poller leaves reports signed before it to `backfill`. */
-export const FIRST_STARTED_KEY = 'first_started_at';
+import { FIRST_STARTED_KEY } from './store.ts';
+
+export { FIRST_STARTED_KEY };
 
 /** The recorded first start, else what recordFirstStart would record now (doctor opens read-only). */
 export function firstStartOf(db: DbOrTx, now: number): number {

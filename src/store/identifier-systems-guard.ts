@@ -1,12 +1,9 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from './open-store.ts';
 import { settings } from './schema.ts';
+import { IdentifierSystemsChangedError } from './store.ts';
 
 const KEY = 'identifier_systems';
-
-export class IdentifierSystemsChangedError extends Error {
-  override name = 'IdentifierSystemsChangedError';
-}
 
 /**
  * Conditional writes match on identifier systems: changing one after deliveries exist would

@@ -4,16 +4,9 @@ import { enqueueDelivery, FIRST_TARGET } from './deliveries.ts';
 import type { Db } from './open-store.ts';
 import { placeholdersFor, preparedOnce } from './prepared-statements.ts';
 import { inbox } from './schema.ts';
+import type { InboxEvent, RecordOutcome } from './store.ts';
 
-export interface InboxEvent {
-  webhookId: string;
-  eventId: string;
-  type: string;
-  bodySha256: string;
-  report?: { reportId: string; studyId: string; isCritical: boolean; presignedUrl: string };
-}
-
-export type RecordOutcome = 'stored' | 'duplicate';
+export type { InboxEvent, RecordOutcome };
 
 /**
  * Stores a verified webhook and, for report.delivered, enqueues its delivery: one transaction,

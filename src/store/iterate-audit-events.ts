@@ -1,13 +1,13 @@
 import { and, asc, gt, gte } from 'drizzle-orm';
+import { toAuditEvent } from './audit.ts';
 import type { Db } from './open-store.ts';
 import { auditEvents } from './schema.ts';
-
-export type AuditRow = typeof auditEvents.$inferSelect;
+import type { AuditEvent } from './store.ts';
 
 const PAGE = 1000;
 
 /** Audit rows at or after `sinceMs` in chain order, read in pages so an export of years stays small in memory. */
-export function* iterateAuditEvents(db: Db, sinceMs: number): Generator<AuditRow, void, undefined> {
+export function* iterateAuditEvents(db: Db, sinceMs: number): Generator<AuditEvent, void, undefined> {
   let afterSeq = 0;
   for (;;) {
     const page = db
@@ -17,7 +17,7 @@ export function* iterateAuditEvents(db: Db, sinceMs: number): Generator<AuditRow
       .orderBy(asc(auditEvents.seq))
       .limit(PAGE)
       .all();
-    yield* page;
+    yield* page.map(toAuditEvent);
     if (page.length < PAGE) return;
     afterSeq = page.at(-1)!.seq;
   }

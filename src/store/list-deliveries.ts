@@ -1,29 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import type { Delivery } from './deliveries.ts';
 import type { Db } from './open-store.ts';
-import { deliveries, type DeliveryState } from './schema.ts';
-
-export interface DeliveryFilter {
-  states?: DeliveryState[];
-  /** createdAt range in unix ms: from inclusive, to exclusive. */
-  from?: number;
-  to?: number;
-  critical?: boolean;
-  target?: string;
-  limit: number;
-  cursor?: DeliveryCursor;
-}
-
-export interface DeliveryCursor {
-  createdAt: number;
-  /** The delivery's id (`<target>:<reportId>`): a report has one row per target. */
-  id: string;
-}
-
-export interface DeliveryPage {
-  items: Delivery[];
-  nextCursor: string | null;
-}
+import { deliveries } from './schema.ts';
+import { encodeCursor, type DeliveryFilter, type DeliveryPage } from './store.ts';
 
 /** Newest first, keyset-paged on (createdAt, id) so pages stay stable while rows arrive. */
 export function listDeliveries(db: Db, filter: DeliveryFilter): DeliveryPage {
@@ -46,18 +24,4 @@ export function listDeliveries(db: Db, filter: DeliveryFilter): DeliveryPage {
   const items = rows.slice(0, filter.limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
-}
-
-export function encodeCursor(row: DeliveryCursor): string {
-  return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString('base64url');
-}
-
-/** undefined for anything we did not hand out, so callers can answer 400 instead of page 1. */
-export function decodeCursor(cursor: string): DeliveryCursor | undefined {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    return Number.isSafeInteger(createdAt) && typeof id === 'string' ? { createdAt: createdAt as number, id } : undefined;
-  } catch {
-    return undefined;
-  }
 }

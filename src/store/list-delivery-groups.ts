@@ -1,23 +1,10 @@
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
-import type { Delivery } from './deliveries.ts';
-import { encodeCursor, type DeliveryFilter } from './list-deliveries.ts';
 import type { Db } from './open-store.ts';
 import { deliveries } from './schema.ts';
+import { encodeCursor, type Delivery, type DeliveryFilter, type DeliveryGroupPage, type DeliverySearch, type StudyGroup } from './store.ts';
 
-/** A search by one key; an MRN only ever as its keyed hash (mrn-hash.ts). */
-export type DeliverySearch = { by: 'report' | 'study' | 'accession'; value: string } | { by: 'mrn'; mrnHash: string };
-
-export interface StudyGroup {
-  studyId: string;
-  /** Signing order (original first, then addenda); rows an attempt has not placed yet come last. */
-  deliveries: Delivery[];
-}
-
-export interface DeliveryGroupPage {
-  groups: StudyGroup[];
-  nextCursor: string | null;
-}
+export type { DeliveryGroupPage, DeliverySearch, StudyGroup };
 
 // The same table again, for the rows of a study that are newer than the one at hand.
 const newer = alias(deliveries, 'newer');

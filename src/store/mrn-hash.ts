@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashMrn } from './mrn-hash-function.ts';
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from './open-store.ts';
 import { settings } from './schema.ts';
@@ -21,7 +22,4 @@ export function mrnHashKey(db: DbOrTx): Buffer {
   return key;
 }
 
-/** What is stored and searched for an MRN: surrounding spaces do not count, case does. */
-export function hashMrn(key: Buffer, mrn: string): string {
-  return createHmac('sha256', key).update(mrn.trim()).digest('hex');
-}
+export { hashMrn };

@@ -11,7 +11,8 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 /** A transaction handle or the database itself: both can run the queries in this folder. */
 export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 
-export interface Store {
+/** One better-sqlite3 connection with its drizzle handle: what the SQLite store is built on. */
+export interface SqliteConnection {
   db: Db;
   sqlite: Database.Database;
   path: string;
@@ -23,7 +24,7 @@ const MIGRATIONS_FOLDER = ['../../drizzle', '../../../drizzle']
   .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
   .find((folder) => existsSync(`${folder}/meta/_journal.json`)) ?? fileURLToPath(new URL('../../drizzle', import.meta.url));
 
-export function openStore(settings: { sqlitePath: string; migrate?: boolean }): Store {
+export function openSqlite(settings: { sqlitePath: string; migrate?: boolean }): SqliteConnection {
   const sqlite = openDatabaseFile(settings.sqlitePath);
   // WAL lets the HTTP intake write while the worker reads; synchronous=FULL makes every commit
   // durable across power loss, which the 2xx we send to Avara promises.
@@ -51,7 +52,7 @@ export function openStore(settings: { sqlitePath: string; migrate?: boolean }): 
 }
 
 /** True when every migration shipped in drizzle/ has been applied (for /readyz). */
-export function isMigrated(store: Store): boolean {
+export function isMigrated(store: SqliteConnection): boolean {
   try {
     const row = store.sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
     return row.n >= countShippedMigrations();

@@ -1,22 +1,14 @@
 import { and, asc, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import { appendAuditEvent, type AuditEvent } from './audit.ts';
+import { appendAuditEvent, toAuditEvent } from './audit.ts';
 import type { Db } from './open-store.ts';
 import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
 import { auditEvents, orders, ORDER_STATES, type OrderState } from './schema.ts';
+import type { AuditEvent, OrderErrorRow } from './store.ts';
 
 export function countOrdersByState(db: Db): Record<OrderState, number> {
   const counts = Object.fromEntries(ORDER_STATES.map((s) => [s, 0])) as Record<OrderState, number>;
   for (const row of db.select({ state: orders.state, n: sql<number>`count(*)` }).from(orders).groupBy(orders.state).all()) counts[row.state] = row.n;
   return counts;
-}
-
-export interface OrderErrorRow {
-  imagingStudyId: string;
-  state: OrderState;
-  attempts: number;
-  code: string;
-  message: string;
-  updatedAt: number;
 }
 
 /** The most recently failed or dead orders with their error (codes and element names only). */
@@ -45,5 +37,5 @@ export function listOrderEvents(db: Db, imagingStudyId: string): AuditEvent[] {
   return db.select().from(auditEvents)
     .where(sql`${auditEvents.reportId} is null and json_extract(${auditEvents.detail}, '$.order') = ${imagingStudyId}`)
     .orderBy(asc(auditEvents.seq)).all()
-    .map((row) => ({ ...row, event: row.event as AuditEvent['event'], detail: row.detail ?? undefined }));
+    .map(toAuditEvent);
 }

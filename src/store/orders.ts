@@ -1,5 +1,4 @@
 import { eq, sql } from 'drizzle-orm';
-import type { JobLease } from '../queue/job-queue.ts';
 import type { JobKind } from './job-kind.ts';
 import type { SqliteJobQueueOptions } from './sqlite-job-queue.ts';
 import {
@@ -7,26 +6,15 @@ import {
 } from './leased-jobs.ts';
 import { appendAuditEvent, type AuditEventName } from './audit.ts';
 import type { Db, DbOrTx } from './open-store.ts';
-import { operatorActionDetail, type OperatorAction } from './operator-action.ts';
+import { operatorActionDetail } from './operator-action.ts';
 import { orders } from './schema.ts';
+import type { Order, OrderChange, OrderEnding, OrderLease } from './store.ts';
 
-export type Order = typeof orders.$inferSelect;
+// The row drizzle reads is the store's Order, column for column.
+const sameShape: (row: typeof orders.$inferSelect) => Order = (row) => row;
+void sameShape;
 
-/** Ownership of an order attempt; every write of the attempt is fenced by its token. */
-export interface OrderLease extends JobLease {
-  imagingStudyId: string;
-  changeSeq: number;
-}
-
-export interface OrderChange {
-  imagingStudyId: string;
-  /** The resource whose new version queues the order: "ImagingStudy/x", "Patient/y", ... */
-  resource: string;
-  version: string;
-  source: 'sweep' | 'cli';
-  /** `orders sync`: the person who asked, recorded with the change. */
-  action?: OperatorAction;
-}
+export type { Order, OrderChange, OrderLease };
 
 /**
  * Queues the order unless this version of the resource was already seen (the sweep's overlap
@@ -72,10 +60,11 @@ export const ORDER_JOBS: JobKind = {
 };
 
 /** Orders on the SQLite queue: a lease carries the change count it started from. */
-export const ORDER_QUEUE: SqliteJobQueueOptions<OrderLease> = {
+export const ORDER_QUEUE: SqliteJobQueueOptions<OrderLease, OrderEnding> = {
   kind: ORDER_JOBS,
   claimColumns: { changeSeq: orders.changeSeq },
   toLease: ({ row, ...lease }) => ({ ...lease, imagingStudyId: lease.key, changeSeq: row.changeSeq as number }),
+  finish: (db, lease, ending, now) => finishOrderAttempt(db, lease, ending, now),
   dead: (db, lease, failure, now) => finishOrderAttempt(db, lease, { kind: 'dead', ...failure }, now),
 };
 

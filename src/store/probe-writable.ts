@@ -1,4 +1,4 @@
-import type { Store } from './open-store.ts';
+import type { SqliteConnection } from './open-store.ts';
 
 export type WritableVerdict = 'writable' | 'not_writable' | 'closed';
 
@@ -7,7 +7,7 @@ export type WritableVerdict = 'writable' | 'not_writable' | 'closed';
  * (WAL) and the connection accept writes. A lock held by another writer still means writable;
  * the short busy timeout keeps a readiness probe from blocking the event loop for long.
  */
-export function probeWritable(store: Store): WritableVerdict {
+export function probeWritable(store: SqliteConnection): WritableVerdict {
   const { sqlite } = store;
   if (!sqlite.open) return 'closed';
   const busyTimeout = sqlite.pragma('busy_timeout', { simple: true }) as number;

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { DELIVERY_STATES, ORDER_STATES, type DeliveryState, type OrderState } from './store.ts';
 
 // Times are unix milliseconds (integer): cheap to compare in claims and leases.
 
@@ -24,8 +25,7 @@ export const inbox = sqliteTable(
   ],
 );
 
-export const DELIVERY_STATES = ['queued', 'in_progress', 'delivered', 'skipped', 'failed', 'dead'] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
+export { DELIVERY_STATES, ORDER_STATES, type DeliveryState, type OrderState };
 
 /** What every leased, retried job carries (report deliveries and orders alike). */
 function queuedJobColumns() {
@@ -137,9 +137,6 @@ export const polledStudies = sqliteTable('polled_studies', {
   cancelledFlagged: integer('cancelled_flagged', { mode: 'boolean' }).notNull().default(false),
   seenAt: integer('seen_at').notNull(),
 });
-
-export const ORDER_STATES = ['queued', 'in_progress', 'synced', 'failed', 'dead'] as const;
-export type OrderState = (typeof ORDER_STATES)[number];
 
 /**
  * One row per EHR order (keyed by its ImagingStudy's FHIR id) on its way to an Avara study:

@@ -9,11 +9,13 @@ import { extendLocks, releaseLocks, tryAcquireLocks } from './locks.ts';
 import type { Db } from './open-store.ts';
 import { writeTogether, writeWithoutFsync } from './write-together.ts';
 
-export interface SqliteJobQueueOptions<L extends JobLease> {
+export interface SqliteJobQueueOptions<L extends JobLease, Ending> {
   kind: JobKind;
   /** The kind's own columns read at claim time, and its lease built from them. */
   claimColumns: Parameters<typeof claimJob>[4];
   toLease(claimed: Claimed): L;
+  /** The kind's own good end of an attempt (inside the attempt's last transaction). */
+  finish(db: Db, lease: L, ending: Ending, now: number): boolean;
   /** The kind's own dead-letter, when it differs from the plain one (orders requeue on a change). */
   dead?(db: Db, lease: L, failure: JobFailure, now: number): boolean;
 }
@@ -22,30 +24,37 @@ export interface SqliteJobQueueOptions<L extends JobLease> {
  * The SQLite queue. Claims, lock takes, lease renewals and stateless steps commit without
  * waiting for their fsync (write-together.ts): a power cut can only undo them before the next
  * durable commit, which leaves the job queued to be run again idempotently. Outcomes and the
- * audit rows of state changes stay durable.
+ * audit rows of state changes stay durable. better-sqlite3 answers at once; the promises only
+ * give this queue the shape a networked database needs.
  */
-export function sqliteJobQueue<L extends JobLease>(db: Db, options: SqliteJobQueueOptions<L>): JobQueue<L, AuditEventName> {
+export function sqliteJobQueue<L extends JobLease, Ending>(db: Db, options: SqliteJobQueueOptions<L, Ending>): JobQueue<L, AuditEventName, Ending> {
   const { kind } = options;
+  // An attempt's end and its locks given back: one durable commit, as one step of a delivery.
+  const endAttempt = (lease: L, write: () => boolean) => writeTogether(db, () => {
+    const held = write();
+    releaseLocks(db, lease.token);
+    return held;
+  });
   return {
-    claim(now, leaseMs, only) {
+    async claim(now, leaseMs, only) {
       const claimed = writeWithoutFsync(db, () => claimJob(db, kind, now, leaseMs, options.claimColumns, only));
       return claimed && options.toLease(claimed);
     },
-    renew: (lease, now, leaseMs) => writeWithoutFsync(db, () => {
+    renew: async (lease, now, leaseMs) => writeWithoutFsync(db, () => {
       const held = renewJobLease(db, kind, lease, now, leaseMs);
       if (held) extendLocks(db, lease.token, lease.expiresAt);
       return held;
     }),
-    holds: (lease, now) => holdsJobLease(db, kind, lease, now),
-    requeueExpired: (now, maxAttempts) => requeueExpiredJobs(db, kind, now, maxAttempts),
-    nextDueAt: () => nextJobDueAt(db, kind),
-    fail: (lease, failure, nextAttemptAt, now) => failJob(db, kind, lease, failure, nextAttemptAt, now),
-    dead: (lease, failure, now) => (options.dead ? options.dead(db, lease, failure, now) : deadJob(db, kind, lease, failure, now)),
-    release: (lease, nextAttemptAt, reason, now) => releaseJob(db, kind, lease, nextAttemptAt, reason, now),
-    acquireLocks: (lease, keys, now) => writeWithoutFsync(db, () => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now)),
-    releaseLocks: (lease) => releaseLocks(db, lease.token),
+    holds: async (lease, now) => holdsJobLease(db, kind, lease, now),
+    requeueExpired: async (now, maxAttempts) => requeueExpiredJobs(db, kind, now, maxAttempts),
+    nextDueAt: async () => nextJobDueAt(db, kind),
+    finish: async (lease, ending, now) => endAttempt(lease, () => options.finish(db, lease, ending, now)),
+    fail: async (lease, failure, nextAttemptAt, now) => endAttempt(lease, () => failJob(db, kind, lease, failure, nextAttemptAt, now)),
+    dead: async (lease, failure, now) => endAttempt(lease, () => (options.dead ? options.dead(db, lease, failure, now) : deadJob(db, kind, lease, failure, now))),
+    release: async (lease, nextAttemptAt, reason, now) => endAttempt(lease, () => releaseJob(db, kind, lease, nextAttemptAt, reason, now)),
+    acquireLocks: async (lease, keys, now) => writeWithoutFsync(db, () => tryAcquireLocks(db, keys, lease.token, lease.expiresAt, now)),
+    releaseLocks: async (lease) => releaseLocks(db, lease.token),
     // A step that changes no state (event null) is bookkeeping the next attempt redoes: no fsync.
-    recordStep: (lease, set, event, detail, now) => (event === null ? writeWithoutFsync : writeTogether)(db, () => recordJobStep(db, kind, lease, set, event, detail, now)),
-    together: (writes) => writeTogether(db, writes),
+    recordStep: async (lease, set, event, detail, now) => (event === null ? writeWithoutFsync : writeTogether)(db, () => recordJobStep(db, kind, lease, set, event, detail, now)),
   };
 }

@@ -8,7 +8,7 @@ import type { SignedRef } from '../../src/standins/avara-sandbox/sandbox-types.t
 import type { Sandbox } from '../../src/standins/avara-sandbox/start-sandbox.ts';
 import type { EmbeddedFhirServer } from '../../src/standins/fhir-store/start-fhir-server.ts';
 import { countDeliveriesByState, getDelivery, type Delivery } from '../../src/store/deliveries.ts';
-import { openStore, type Store } from '../../src/store/open-store.ts';
+import { openSqlite, type SqliteConnection } from '../../src/store/open-store.ts';
 import type { AuditEventName } from '../../src/store/audit.ts';
 import { auditEvents, inbox, type DeliveryState } from '../../src/store/schema.ts';
 import { queueProgress } from './queue-progress.ts';
@@ -44,7 +44,7 @@ export interface ChildAppHarness {
    */
   start(options?: { env?: Record<string, string>; entry?: 'crash-child' | 'serve' }): Promise<ChildRun>;
   /** The same SQLite file, opened read-side in the test process (WAL: the child keeps writing). */
-  readStore(): Store;
+  readStore(): SqliteConnection;
   deliveryCounts(): Record<DeliveryState, number>;
   auditEventCount(event: AuditEventName): number;
   /** Why deliveries were given back to the queue (`shutdown`, `study_or_patient_locked`, ...), one entry per release. */
@@ -90,9 +90,9 @@ export async function startChildAppHarness(options: { env?: Record<string, strin
     ...options.env,
   });
   const runs: ChildRun[] = [];
-  let reader: Store | undefined;
+  let reader: SqliteConnection | undefined;
   // Opened after the first child migrated the file; WAL lets this reader share it with the child.
-  const store = (): Store => (reader ??= openStore({ sqlitePath, migrate: false }));
+  const store = (): SqliteConnection => (reader ??= openSqlite({ sqlitePath, migrate: false }));
 
   const harness: ChildAppHarness = {
     sandbox, fhir, url, sqlitePath,

@@ -8,6 +8,7 @@ import type { EmbeddedFhirServer, StartFhirServerOptions } from '../../src/stand
 import { getDelivery, type Delivery } from '../../src/store/deliveries.ts';
 import type { DeliveryState } from '../../src/store/schema.ts';
 import { queueProgress } from './queue-progress.ts';
+import { sqliteOf } from './sqlite-of.ts';
 import { startStandIns } from './start-stand-ins.ts';
 import { fetchPdfLink, reportDeliveredBody, signWebhook } from './test-webhooks.ts';
 import { STALL_MS, waitFor, type WaitLimit } from './wait-for.ts';
@@ -68,7 +69,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   const app = await startApp(config, createLogger(config.logLevel, sink), { reachabilityIntervalMs: 3_600_000, ...options.start });
   sandbox.setWebhookUrl(`${app.url}/webhooks/avara`);
   const describeDelivery = (reportId: string, wanted: DeliveryState[]) => {
-    const row = getDelivery(app.store.db, reportId);
+    const row = getDelivery(sqliteOf(app).db, reportId);
     return `delivery ${reportId} is ${row ? `${row.state} (${row.lastErrorCode ?? 'no error'})` : 'absent'}, wanted ${wanted.join('|')}`;
   };
 
@@ -84,14 +85,14 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
       return env.postWebhook(body, env.signedHeaders(body));
     },
     signedHeaders: (rawBody, opts = {}) => signWebhook(opts.key ?? sandbox.webhookKey, rawBody, opts),
-    delivery: (reportId) => getDelivery(app.store.db, reportId),
+    delivery: (reportId) => getDelivery(sqliteOf(app).db, reportId),
     waitFor: (what, check, limit) => waitFor(what, check, limit),
-    untilQueueStalls: { stallMs: STALL_MS, progress: () => queueProgress(app.store.db) },
+    untilQueueStalls: { stallMs: STALL_MS, progress: () => queueProgress(sqliteOf(app).db) },
     waitForDelivery(reportId, states, limit = 20_000) {
       const wanted = Array.isArray(states) ? states : [states];
       const bound = typeof limit === 'number' ? { timeoutMs: limit } : limit;
       return waitFor(`delivery ${reportId}`, () => {
-        const row = getDelivery(app.store.db, reportId);
+        const row = getDelivery(sqliteOf(app).db, reportId);
         return row && wanted.includes(row.state) ? row : undefined;
       }, { ...bound, explain: () => describeDelivery(reportId, wanted) });
     },

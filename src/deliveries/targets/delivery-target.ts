@@ -4,15 +4,13 @@ import type { FhirClient } from '../../fhir/fhir-client.ts';
 import type { PipelineHooks } from '../../pipeline-hooks.ts';
 import type { AttemptContext } from '../../queue/attempt-context.ts';
 import type { AttemptEnd, AttemptFinished } from '../../queue/run-job-loop.ts';
-import type { AuditEventName } from '../../store/audit.ts';
-import type { Lease } from '../../store/deliveries.ts';
-import type { Db } from '../../store/open-store.ts';
+import type { AuditEventName, DeliveryEnding, Lease, Store } from '../../store/store.ts';
 import type { AvaraReader } from '../avara-reader.ts';
 import type { WorkerSettings } from '../delivery-worker.ts';
 
 /** What every target's attempt works with; one per process, shared by the targets' loops. */
 export interface TargetDeps {
-  db: Db;
+  store: Store;
   log: Logger;
   avara: AvaraReader;
   fhir: FhirClient;
@@ -26,7 +24,7 @@ export interface TargetDeps {
 
 /** One delivery target (design.md "Delivery targets"): one attempt at one report's delivery there. */
 export interface DeliveryTarget {
-  attempt(context: AttemptContext<Lease, AuditEventName>): Promise<AttemptEnd>;
+  attempt(context: AttemptContext<Lease, AuditEventName>): Promise<AttemptEnd<DeliveryEnding>>;
   close?(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../../create-logger.ts';
 import { loadR4Definitions } from '../../fhir/validate-resource.ts';
 import { createInstrumentedClients, type UpstreamMetrics } from '../../metrics/instrument-clients.ts';
-import { openStore } from '../../store/open-store.ts';
+import { openStoreFromConfig } from '../../store/open-store-from-config.ts';
 import { startWorker } from '../delivery-worker.ts';
 import type { FromThread, ToThread, WorkerThreadData } from './thread-messages.ts';
 
@@ -18,7 +18,8 @@ lowerOwnPriority(nice);
 loadR4Definitions();
 // Lines go to the parent, which writes them where its own log goes (one stream, one order).
 const log = createLogger(config.logLevel, { write: (line: string) => send({ kind: 'log', line }) }).child({ thread: 'delivery' });
-const store = openStore({ sqlitePath: config.store.sqlitePath, migrate: false });
+// serve migrated before starting this thread.
+const store = await openStoreFromConfig(config.store, { migrate: false });
 const metrics: UpstreamMetrics = { upstreamRequest: (upstream, operation, outcome, ms) => send({ kind: 'upstream', upstream, operation, outcome, ms }) };
 const worker = startWorker({
   store,
@@ -40,7 +41,7 @@ async function stop(): Promise<void> {
   } catch (error) {
     send({ kind: 'failed', message: (error as Error).message });
   } finally {
-    store.close();
+    await store.close();
     // Keep-alive sockets would hold this thread open; the parent ends it on this message.
     send({ kind: 'stopped' });
   }

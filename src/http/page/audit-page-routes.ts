@@ -1,11 +1,7 @@
 import express, { Router, type Response } from 'express';
-import { getDelivery, replayDelivery, requeueDelivery } from '../../store/deliveries.ts';
-import { summarizeDeliveries } from '../../store/delivery-summary.ts';
-import { deriveAttempts } from '../../store/derive-attempts.ts';
-import { listDeliveryGroups, type DeliverySearch } from '../../store/list-delivery-groups.ts';
-import { hashMrn, mrnHashKey } from '../../store/mrn-hash.ts';
-import type { Store } from '../../store/open-store.ts';
+import { hashMrn, readReason, type DeliverySearch, type Store } from '../../store/store.ts';
 import { auditTrailOf } from '../deliveries-routes.ts';
+import { deriveAttempts } from '../derive-attempts.ts';
 import { parseDeliveryQuery } from '../delivery-query.ts';
 import { html, type SafeHtml } from './html.ts';
 import type { AuthFailures } from '../auth-failures.ts';
@@ -15,7 +11,6 @@ import { renderDeliveryList, type ListFilters } from './render-delivery-list.ts'
 import { PAGE_HEADERS, renderLayout } from './render-layout.ts';
 import { requireSameOrigin } from './same-origin.ts';
 import { operatorOf } from '../require-admin.ts';
-import { readReason } from '../../store/operator-action.ts';
 import type { AdminOperator } from '../../config/admin-operators.ts';
 
 export interface AuditPageDeps {
@@ -54,19 +49,19 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
   router.post('/login', sameOrigin, form, auth.login);
   router.post('/logout', sameOrigin, auth.logout);
 
-  router.get('/', auth.authenticate, (req, res) => {
+  router.get('/', auth.authenticate, async (req, res) => {
     const filters = pickFilters(req.query);
     const query = parseDeliveryQuery(req.query, { strict: false });
-    const summary = summarizeDeliveries(deps.store.db, now());
+    const summary = await deps.store.deliveries.summarize(now());
     const search = searchOf(filters);
     const error = !query.ok ? query.message : search === 'invalid' ? 'search: pick report id, study id, accession or MRN and give a value' : undefined;
-    const page = query.ok && search !== 'invalid' ? listDeliveryGroups(deps.store.db, { ...query.filter, ...(search ? { search } : {}) }) : { groups: [], nextCursor: null };
+    const page = query.ok && search !== 'invalid' ? await deps.store.deliveries.listGroups({ ...query.filter, ...(search ? { search } : {}) }) : { groups: [], nextCursor: null };
     const body = renderDeliveryList({ summary, ...page, filters, targets: deps.targets, maxAttempts, error, fhirBaseUrl: deps.settings.fhirBaseUrl });
     send(res, error ? 400 : 200, 'Deliveries', body);
   });
 
   // The MRN becomes its keyed hash here, before it could reach an address bar or a proxy's log.
-  router.post('/search', sameOrigin, auth.authenticate, form, (req, res) => {
+  router.post('/search', sameOrigin, auth.authenticate, form, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const by = SEARCH_KINDS.find((k) => k === body.by) ?? 'report';
     const value = typeof body.q === 'string' ? body.q.trim().slice(0, SEARCH_VALUE_MAX) : '';
@@ -74,25 +69,25 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
       res.redirect(303, '/');
       return;
     }
-    const params = new URLSearchParams(by === 'mrn' ? { by, h: hashMrn(mrnHashKey(deps.store.db), value) } : { by, q: value });
+    const params = new URLSearchParams(by === 'mrn' ? { by, h: hashMrn(await deps.store.settings.mrnHashKey(), value) } : { by, q: value });
     res.redirect(303, `/?${params.toString()}`);
   });
 
-  router.get('/deliveries/:reportId', auth.authenticate, (req, res) => {
-    const delivery = getDelivery(deps.store.db, String(req.params.reportId), pickTarget(req.query.target, deps.targets));
+  router.get('/deliveries/:reportId', auth.authenticate, async (req, res) => {
+    const delivery = await deps.store.deliveries.get(String(req.params.reportId), pickTarget(req.query.target, deps.targets));
     if (!delivery) {
       send(res, 404, 'Not found', renderNotFound(String(req.params.reportId)));
       return;
     }
-    const audit = auditTrailOf(deps.store, delivery);
+    const audit = await auditTrailOf(deps.store, delivery);
     const flash = typeof req.query.done === 'string' ? req.query.done : undefined;
     const body = renderDeliveryDetail({ delivery, attempts: deriveAttempts(audit), audit, fhirBaseUrl: deps.settings.fhirBaseUrl, flash, maxAttempts });
     const inFlight = delivery.state === 'queued' || delivery.state === 'in_progress';
     send(res, 200, `Report ${delivery.reportId}`, body, inFlight ? IN_FLIGHT_REFRESH_SECONDS : undefined);
   });
 
-  for (const [action, requeue] of [['retry', requeueDelivery], ['replay', replayDelivery]] as const) {
-    router.post(`/deliveries/:reportId/${action}`, sameOrigin, auth.authenticate, auth.requireOperator, form, (req, res) => {
+  for (const [action, verb] of [['retry', 'requeue'], ['replay', 'replay']] as const) {
+    router.post(`/deliveries/:reportId/${action}`, sameOrigin, auth.authenticate, auth.requireOperator, form, async (req, res) => {
       const reportId = String(req.params.reportId);
       const body = (req.body ?? {}) as { target?: unknown; reason?: unknown };
       const target = pickTarget(body.target, deps.targets);
@@ -102,7 +97,7 @@ export function auditPageRouter(deps: AuditPageDeps): Router {
         return;
       }
       // requireOperator let only a signed-in operator this far.
-      const result = requeue(deps.store.db, reportId, now(), { by: 'audit_page', operator: operatorOf(res)!, ...(reason.reason ? { reason: reason.reason } : {}) }, target);
+      const result = await deps.store.deliveries[verb](reportId, now(), { by: 'audit_page', operator: operatorOf(res)!, ...(reason.reason ? { reason: reason.reason } : {}) }, target);
       if (result === 'requeued') deps.onRequeued?.();
       if (result === 'not_found') send(res, 404, 'Not found', renderNotFound(reportId));
       else res.redirect(303, `/deliveries/${encodeURIComponent(reportId)}?${target === deps.targets[0] ? '' : `target=${encodeURIComponent(target)}&`}done=${result}`);

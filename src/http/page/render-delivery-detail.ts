@@ -1,8 +1,7 @@
-import type { AuditEvent } from '../../store/audit.ts';
-import type { Delivery } from '../../store/deliveries.ts';
-import type { Attempt } from '../../store/derive-attempts.ts';
+import type { AuditEvent, Delivery } from '../../store/store.ts';
+import type { Attempt } from '../derive-attempts.ts';
 import { html, type SafeHtml } from './html.ts';
-import { MAX_REASON_CHARS } from '../../store/operator-action.ts';
+import { MAX_REASON_CHARS } from '../../store/store.ts';
 import { hintFor } from './error-hints.ts';
 import { roleBadge } from './render-delivery-list.ts';
 import { attemptOf, fhirLink, formatTime, stateBadge } from './render-parts.ts';

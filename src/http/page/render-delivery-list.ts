@@ -1,7 +1,4 @@
-import type { Delivery } from '../../store/deliveries.ts';
-import type { DeliverySummary } from '../../store/delivery-summary.ts';
-import type { StudyGroup } from '../../store/list-delivery-groups.ts';
-import { DELIVERY_STATES } from '../../store/schema.ts';
+import { DELIVERY_STATES, type Delivery, type DeliverySummary, type StudyGroup } from '../../store/store.ts';
 import { hintFor } from './error-hints.ts';
 import { html, queryString, type SafeHtml } from './html.ts';
 import { renderHourlyChart } from './render-hourly-chart.ts';

@@ -1,4 +1,4 @@
-import type { HourlyCount } from '../../store/delivery-summary.ts';
+import type { HourlyCount } from '../../store/store.ts';
 import { html, type SafeHtml } from './html.ts';
 
 const WIDTH = 720;

@@ -40,11 +40,12 @@ export async function enqueueDeliveryPg(tx: PgTx, input: EnqueueInput, now: numb
 }
 
 /** One target's deliveries on the PostgreSQL queue: a lease names its report, study and target. */
-export function pgDeliveryQueueOf(target: string): PgJobQueueOptions<Lease> {
+export function pgDeliveryQueueOf(target: string): PgJobQueueOptions<Lease, DeliveryEndingPg> {
   return {
     kind: deliveryJobsOf(target),
     claimColumns: { studyId: deliveries.studyId, reportId: deliveries.reportId },
     toLease: ({ row, ...lease }) => ({ ...lease, reportId: row.reportId as string, studyId: row.studyId as string, target }),
+    finish: (store, lease, ending, now) => finishDeliveryPg(store.pool, lease, ending, now),
   };
 }
 

@@ -8,20 +8,21 @@ import { pgJobKind, type PgJobKind } from './pg-job-kind.ts';
 import {
   claimJobPg, deadJobPg, failJobPg, holdsJobLeasePg, nextJobDueAtPg, recordJobStepPg, releaseJobPg, renewJobLeasePg, requeueExpiredJobsPg,
 } from './pg-leased-jobs.ts';
-import { releaseLocksPg, tryAcquireLocksPg } from './pg-locks.ts';
-import { together } from './pg-transaction.ts';
+import { givingBackLocksPg, releaseLocksPg, tryAcquireLocksPg } from './pg-locks.ts';
 
-export interface PgJobQueueOptions<L extends JobLease> {
+export interface PgJobQueueOptions<L extends JobLease, Ending> {
   /** The SQLite kind (deliveryJobsOf(target), ORDER_JOBS): events and subject are shared. */
   kind: JobKind;
   /** The kind's own columns read at claim time (PostgreSQL twins), and its lease built from them. */
   claimColumns: Record<string, PgColumn>;
   toLease(claimed: Claimed): L;
+  /** The kind's own good end of an attempt, its locks given back in the same commit. */
+  finish(store: PgStore, lease: L, ending: Ending, now: number): Promise<boolean>;
   dead?(store: PgStore, kind: PgJobKind, lease: L, failure: JobFailure, now: number): Promise<boolean>;
 }
 
 /** The JobQueue of one kind on PostgreSQL, for the loop runner exactly as the SQLite one. */
-export function pgJobQueue<L extends JobLease>(store: PgStore, options: PgJobQueueOptions<L>): JobQueue<L, AuditEventName> {
+export function pgJobQueue<L extends JobLease, Ending>(store: PgStore, options: PgJobQueueOptions<L, Ending>): JobQueue<L, AuditEventName, Ending> {
   const { pool, db } = store;
   const kind = pgJobKind(options.kind);
   return {
@@ -33,13 +34,13 @@ export function pgJobQueue<L extends JobLease>(store: PgStore, options: PgJobQue
     holds: (lease, now) => holdsJobLeasePg(db, kind, lease, now),
     requeueExpired: (now, maxAttempts) => requeueExpiredJobsPg(pool, kind, now, maxAttempts),
     nextDueAt: () => nextJobDueAtPg(db, kind),
-    fail: (lease, failure, nextAttemptAt, now) => failJobPg(pool, kind, lease, failure, nextAttemptAt, now),
-    dead: (lease, failure, now) => (options.dead ? options.dead(store, kind, lease, failure, now) : deadJobPg(pool, kind, lease, failure, now)),
-    release: (lease, nextAttemptAt, reason, now) => releaseJobPg(pool, kind, lease, nextAttemptAt, reason, now),
+    // The verbs that end an attempt give its locks back in the same commit (pg-locks.ts).
+    finish: (lease, ending, now) => options.finish(store, lease, ending, now),
+    fail: (lease, failure, nextAttemptAt, now) => givingBackLocksPg(pool, lease.token, () => failJobPg(pool, kind, lease, failure, nextAttemptAt, now)),
+    dead: (lease, failure, now) => givingBackLocksPg(pool, lease.token, () => (options.dead ? options.dead(store, kind, lease, failure, now) : deadJobPg(pool, kind, lease, failure, now))),
+    release: (lease, nextAttemptAt, reason, now) => givingBackLocksPg(pool, lease.token, () => releaseJobPg(pool, kind, lease, nextAttemptAt, reason, now)),
     acquireLocks: (lease, keys, now) => tryAcquireLocksPg(pool, keys, lease.token, lease.expiresAt, now),
     releaseLocks: (lease) => releaseLocksPg(pool, lease.token),
     recordStep: (lease, set, event, detail, now) => recordJobStepPg(pool, kind, lease, set, event, detail, now),
-    // The verbs `writes` calls (awaited or not) join one transaction, in call order (pg-transaction.ts).
-    together: (writes) => together(pool, writes),
   };
 }

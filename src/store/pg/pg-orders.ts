@@ -1,10 +1,12 @@
 import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Pool } from 'pg';
 import { ORDER_JOBS, type OrderChange, type OrderFinish, type OrderLease } from '../orders.ts';
+import type { OrderEnding } from '../store.ts';
 import { appendAuditEventPg } from './pg-audit.ts';
 import { pgJobKind } from './pg-job-kind.ts';
 import type { PgJobQueueOptions } from './pg-job-queue.ts';
 import { deadJobPg, failJobPg, finishJobPg, releaseJobPg } from './pg-leased-jobs.ts';
+import { givingBackLocksPg } from './pg-locks.ts';
 import { wakeOnCommit } from './pg-notify.ts';
 import { inTransaction } from './pg-transaction.ts';
 import { orders } from './schema.ts';
@@ -59,9 +61,10 @@ export function finishOrderAttemptPg(pool: Pool, lease: OrderLease, finish: Orde
 }
 
 /** Orders on the PostgreSQL queue: a lease carries the change count it started from. */
-export const PG_ORDER_QUEUE: PgJobQueueOptions<OrderLease> = {
+export const PG_ORDER_QUEUE: PgJobQueueOptions<OrderLease, OrderEnding> = {
   kind: ORDER_JOBS,
   claimColumns: { changeSeq: orders.changeSeq },
   toLease: ({ row, ...lease }) => ({ ...lease, imagingStudyId: lease.key, changeSeq: row.changeSeq as number }),
+  finish: (store, lease, ending, now) => givingBackLocksPg(store.pool, lease.token, () => finishOrderAttemptPg(store.pool, lease, ending, now)),
   dead: (store, _kind, lease, failure, now) => finishOrderAttemptPg(store.pool, lease, { kind: 'dead', ...failure }, now),
 };

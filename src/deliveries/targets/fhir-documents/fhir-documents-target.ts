@@ -5,8 +5,8 @@ import type { Report, Study } from '../../../avara/schemas.ts';
 import type { DocumentSettings } from '../../../config/load-config.ts';
 import { SyncError } from '../../../errors.ts';
 import { validateOneResource } from '../../../fhir/validate-resource.ts';
-import { deliveredRefsOfStudy, deliveredRowsOfStudy, getDelivery, isStudyDelivered, markDelivered, markSkipped, pendingDeliveriesOfStudy, type Lease } from '../../../store/deliveries.ts';
-import { forgetWebhookPdfLinks } from '../../../store/inbox.ts';
+import type { DeliveryEnding, Lease } from '../../../store/store.ts';
+import { deliveredRefs } from '../../delivered-refs.ts';
 import { ensureReportSigned } from '../../ensure-report-signed.ts';
 import { ensureSamePatient } from '../../ensure-same-patient.ts';
 import { gatherSignedReports } from '../../gather-signed-reports.ts';
@@ -17,7 +17,6 @@ import { identifierSystems } from '../../mapping/identifier-systems.ts';
 import { compareBySignOff, isSigned } from '../../mapping/order-signed-reports.ts';
 import { patientKey, type PatientKey } from '../../mapping/patient-key.ts';
 import { deliverySearchKeys } from '../../delivery-search-keys.ts';
-import { mrnHashKey } from '../../../store/mrn-hash.ts';
 import { readEhrOrder } from '../../read-ehr-order.ts';
 import { resolvePatient } from '../../resolve-patient.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
@@ -40,7 +39,7 @@ type Delivered = { reference: string; patient: string; contentHash: string; deta
  * nothing else written. A delivered report is never sent again: documents there are immutable.
  */
 export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSettings): DeliveryTarget {
-  const { db, now } = deps;
+  const { store, now } = deps;
   const mapping = deps.settings.mapping;
   const systems = identifierSystems(mapping);
   const authors = new Map<string, string>();
@@ -50,34 +49,37 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
       const { lease, log } = context;
       const started = now();
       const ms = () => now() - started;
-      const done = (result: Delivered) => ({ kind: 'done' as const, outcome: 'delivered', record: () => recordDelivered(lease, result, log, ms()) });
+      const done = (result: Delivered) => {
+        const took = ms();
+        return { kind: 'done' as const, outcome: 'delivered', ending: deliveredEnding(result), announce: (held: boolean) => announceDelivered(lease, result, log, took, held) };
+      };
 
-      const row = getDelivery(db, lease.reportId, lease.target);
+      const row = await store.deliveries.get(lease.reportId, lease.target);
       const recorded = row?.fhirRefs ?? undefined;
       const study = await deps.avara.getStudy(lease.studyId);
       const policy = decideDeliveryPolicy(study, {
         deliverExternalStudies: deps.settings.deliverExternalStudies,
-        studyAlreadyDelivered: study.isCancelled && isStudyDelivered(db, lease.studyId, lease.target),
+        studyAlreadyDelivered: study.isCancelled && (await store.deliveries.isStudyDelivered(lease.studyId, lease.target)),
       });
       if (recorded?.DocumentReference) return done(await recheck(recorded, row?.contentHash ?? ''));
       if (!policy.deliver) {
-        return { kind: 'done', outcome: 'skipped', record: () => void markSkipped(db, lease, { code: policy.code, message: policy.reason }, now()) };
+        return { kind: 'done', outcome: 'skipped', ending: { kind: 'skipped', code: policy.code, message: policy.reason } };
       }
       const list = await deps.avara.listReports(lease.studyId);
       ensureReportSigned(list.reports, lease.reportId);
       const signed = list.reports.filter(isSigned).sort(compareBySignOff);
-      if (waitsForEarlierReport(lease, signed.map((r) => r.reportId))) {
+      if (await waitsForEarlierReport(lease, signed.map((r) => r.reportId))) {
         return { kind: 'busy', reason: 'earlier_report_not_delivered', retryInMs: EARLIER_REPORT_WAIT_MS };
       }
       const report = signed.find((r) => r.reportId === lease.reportId)!;
       const key = patientKey(study, signed.at(-1)?.snapshotMetadata, mapping);
       const demographics = currentMetadata(study, signed.at(-1)?.snapshotMetadata);
-      await context.recordStep(deliverySearchKeys(study, list.reports, lease.reportId, mapping, mrnHashKey(db)), null);
+      await context.recordStep(deliverySearchKeys(study, list.reports, lease.reportId, mapping, await store.settings.mrnHashKey()), null);
       if (!(await context.acquireLocks(lockKeys(lease.studyId, key)))) return { kind: 'busy', reason: 'study_or_patient_locked', retryInMs: LOCK_BUSY_RETRY_MS };
 
       const patient = await resolvePatient(deps.fhir, key, demographics, 'match');
       if (patient.kind !== 'existing') throw SyncError.permanent('internal', 'a patient to create in match mode');
-      await ensureSamePatient(deps.fhir, lease.studyId, patient, deliveredRefsOfStudy(db, lease.studyId, lease.target));
+      await ensureSamePatient(deps.fhir, lease.studyId, patient, deliveredRefs(await store.deliveries.deliveredRowsOfStudy(lease.studyId, lease.target)));
       const chart = patient.reference;
       if (settings.identifierSearch) {
         const existing = await findDocument(deps.fhir, chart, systems.reportId, lease.reportId);
@@ -101,7 +103,7 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
 
   async function buildDocument(study: Study, report: Report, signed: Report[], chart: string, lease: Lease): Promise<DocumentReference> {
     const original = report.isAddendum ? await originalDocument(lease, signed, chart) : undefined;
-    const gathered = await gatherSignedReports(deps.avara, study, [report], webhookLinkFor(db, lease.reportId, now()), deps.userCache);
+    const gathered = await gatherSignedReports(deps.avara, study, [report], await webhookLinkFor(store, lease.reportId, now()), deps.userCache);
     const one = gathered.reports[0]!;
     const metadata = currentMetadata(study, report.snapshotMetadata);
     const [author, encounter, ehrOrder] = await Promise.all([
@@ -121,7 +123,7 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
   async function originalDocument(lease: Lease, signed: Report[], chart: string): Promise<string> {
     const original = signed.find((r) => !r.isAddendum);
     if (!original) throw SyncError.permanent('avara_bad_response', `study ${lease.studyId} has an addendum but no signed original`);
-    const row = deliveredRowsOfStudy(db, lease.studyId, lease.target).find((r) => r.reportId === original.reportId);
+    const row = (await store.deliveries.deliveredRowsOfStudy(lease.studyId, lease.target)).find((r) => r.reportId === original.reportId);
     const recorded = row?.fhirRefs?.DocumentReference;
     if (recorded) return recorded;
     const found = settings.identifierSearch ? await findDocument(deps.fhir, chart, systems.reportId, original.reportId) : undefined;
@@ -137,23 +139,26 @@ export function createFhirDocumentsTarget(deps: TargetDeps, settings: DocumentSe
     return { reference, patient: recorded.Patient ?? '', contentHash, detail: { unchanged: true, ...(found ? {} : { flag: 'document_not_found_on_recheck' }) }, critical: false };
   }
 
-  function recordDelivered(lease: Lease, result: Delivered, log: Logger, ms: number): void {
+  function deliveredEnding(result: Delivered): DeliveryEnding {
     const refs = { ...(result.patient ? { Patient: result.patient } : {}), DocumentReference: result.reference };
-    if (!markDelivered(db, lease, { refs, contentHash: result.contentHash, detail: result.detail }, now())) {
+    return { kind: 'delivered', refs, contentHash: result.contentHash, detail: result.detail };
+  }
+
+  function announceDelivered(lease: Lease, result: Delivered, log: Logger, ms: number, held: boolean): void {
+    if (!held) {
       deps.onFinished?.({ target: lease.target, outcome: 'lease_lost', ms });
       log.warn({ outcome: 'lease_lost', ms }, 'delivery finished after its lease was taken over; the new owner decides');
       return;
     }
     deps.onFinished?.({ target: lease.target, outcome: 'delivered', ms, critical: result.critical });
-    forgetWebhookPdfLinks(db, lease.reportId);
     log.info({ outcome: 'delivered', ms, documentReference: result.reference, ...result.detail }, 'delivery finished');
   }
 
   /** Documents of one study leave in signing order: an earlier report still waiting here goes first. */
-  function waitsForEarlierReport(lease: Lease, signedInOrder: string[]): boolean {
+  async function waitsForEarlierReport(lease: Lease, signedInOrder: string[]): Promise<boolean> {
     const earlier = new Set(signedInOrder.slice(0, Math.max(0, signedInOrder.indexOf(lease.reportId))));
     // A dead earlier delivery does not hold the rest back: a person already has it.
-    return pendingDeliveriesOfStudy(db, lease.studyId, lease.target).some((row) => earlier.has(row.reportId));
+    return (await store.deliveries.pendingOfStudy(lease.studyId, lease.target)).some((row) => earlier.has(row.reportId));
   }
 }
 

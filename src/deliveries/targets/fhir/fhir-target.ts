@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
-import { deliveredRefsOfStudy, deliveredRowsOfStudy, isStudyDelivered, markDelivered, markSkipped, type Lease } from '../../../store/deliveries.ts';
-import { forgetWebhookPdfLinks } from '../../../store/inbox.ts';
+import type { DeliveryEnding, Lease } from '../../../store/store.ts';
 import { deliverReport, type DeliveryDeps, type DeliveryOutcome } from '../../deliver-report.ts';
+import { deliveredRefs } from '../../delivered-refs.ts';
 import { deliverySearchKeys } from '../../delivery-search-keys.ts';
-import { mrnHashKey } from '../../../store/mrn-hash.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
 import type { DeliveryTarget, TargetDeps } from '../delivery-target.ts';
 
@@ -11,25 +10,28 @@ const LOCK_BUSY_RETRY_MS = 500;
 
 /** The `fhir` target: one conditional transaction Bundle per delivery (fhir-mapping.md). */
 export function createFhirTarget(deps: TargetDeps): DeliveryTarget {
-  const { db, now } = deps;
+  const { store, now } = deps;
   // Signers whose Practitioner the EHR is known to hold: searched once per process, not per delivery.
   const signersInEhr = new Set<string>();
 
-  function recordOutcome(lease: Lease, outcome: Exclude<DeliveryOutcome, { kind: 'locked' }>, log: Logger, ms: number): void {
-    const at = now();
+  function endingOf(outcome: Exclude<DeliveryOutcome, { kind: 'locked' }>): DeliveryEnding {
+    return outcome.kind === 'skipped'
+      ? { kind: 'skipped', code: outcome.code, message: outcome.reason }
+      : { kind: 'delivered', refs: outcome.refs, contentHash: outcome.contentHash, detail: deliveredDetail(outcome) };
+  }
+
+  function announce(lease: Lease, outcome: Exclude<DeliveryOutcome, { kind: 'locked' }>, log: Logger, ms: number, held: boolean): void {
     if (outcome.kind === 'skipped') {
-      markSkipped(db, lease, { code: outcome.code, message: outcome.reason }, at);
       deps.onFinished?.({ target: lease.target, outcome: 'skipped', ms, code: outcome.code });
       log.info({ outcome: 'skipped', code: outcome.code, ms }, 'delivery skipped');
       return;
     }
-    if (!markDelivered(db, lease, { refs: outcome.refs, contentHash: outcome.contentHash, detail: deliveredDetail(outcome) }, at)) {
+    if (!held) {
       deps.onFinished?.({ target: lease.target, outcome: 'lease_lost', ms });
       log.warn({ outcome: 'lease_lost', ms }, 'delivery finished after its lease was taken over; the new owner decides');
       return;
     }
     deps.onFinished?.({ target: lease.target, outcome: 'delivered', ms, critical: outcome.critical });
-    forgetWebhookPdfLinks(db, lease.reportId);
     log.info({ outcome: 'delivered', ms, diagnosticReport: outcome.refs.DiagnosticReport, unchanged: outcome.unchanged }, 'delivery finished');
   }
 
@@ -39,17 +41,18 @@ export function createFhirTarget(deps: TargetDeps): DeliveryTarget {
       const started = now();
       const delivery: DeliveryDeps = {
         avara: deps.avara, fhir: deps.fhir, settings: deps.settings, userCache: deps.userCache, signersInEhr,
-        isStudyDelivered: (studyId) => isStudyDelivered(db, studyId, lease.target),
-        deliveredRefsOfStudy: (studyId) => deliveredRefsOfStudy(db, studyId, lease.target),
-        deliveredContentOfStudy: (studyId) => deliveredRowsOfStudy(db, studyId, lease.target),
+        isStudyDelivered: (studyId) => store.deliveries.isStudyDelivered(studyId, lease.target),
+        deliveredRefsOfStudy: async (studyId) => deliveredRefs(await store.deliveries.deliveredRowsOfStudy(studyId, lease.target)),
+        deliveredContentOfStudy: (studyId) => store.deliveries.deliveredRowsOfStudy(studyId, lease.target),
         acquireLocks: context.acquireLocks,
         assertLeaseHeld: context.assertLeaseHeld,
-        noteStudyRead: (study, reports) => context.recordStep(deliverySearchKeys(study, reports, lease.reportId, deps.settings.mapping, mrnHashKey(db)), null),
+        noteStudyRead: async (study, reports) => context.recordStep(deliverySearchKeys(study, reports, lease.reportId, deps.settings.mapping, await store.settings.mrnHashKey()), null),
       };
-      const outcome = await deliverReport(delivery, lease.reportId, lease.studyId, webhookLinkFor(db, lease.reportId, now()));
+      const outcome = await deliverReport(delivery, lease.reportId, lease.studyId, await webhookLinkFor(store, lease.reportId, now()));
       if (outcome.kind === 'delivered') deps.hooks?.at('after_fhir_commit');
       if (outcome.kind === 'locked') return { kind: 'busy', reason: 'study_or_patient_locked', retryInMs: LOCK_BUSY_RETRY_MS };
-      return { kind: 'done', outcome: outcome.kind, record: () => recordOutcome(lease, outcome, log, now() - started) };
+      const ms = now() - started;
+      return { kind: 'done', outcome: outcome.kind, ending: endingOf(outcome), announce: (held) => announce(lease, outcome, log, ms, held) };
     },
   };
 }

@@ -4,15 +4,13 @@ import type { Hl7Settings } from '../../../config/load-config.ts';
 import { SyncError } from '../../../errors.ts';
 import { createMllpClient, type MllpClient } from '../../../hl7/mllp-client.ts';
 import { nextAttemptDelayMs } from '../../../queue/backoff.ts';
-import { deliveredRowsOfStudy, isStudyDelivered, markHl7Delivered, markHl7Rejected, markSkipped, pendingDeliveriesOfStudy, type Lease } from '../../../store/deliveries.ts';
-import { forgetWebhookPdfLinks } from '../../../store/inbox.ts';
+import type { DeliveryEnding, Lease, Store } from '../../../store/store.ts';
 import { decideDeliveryPolicy } from '../../mapping/decide-delivery-policy.ts';
 import { compareBySignOff, isSigned } from '../../mapping/order-signed-reports.ts';
 import { gatherSignedReports } from '../../gather-signed-reports.ts';
 import { ensureReportSigned } from '../../ensure-report-signed.ts';
 import { webhookLinkFor } from '../../webhook-pdf-link.ts';
 import { deliverySearchKeys } from '../../delivery-search-keys.ts';
-import { mrnHashKey } from '../../../store/mrn-hash.ts';
 import type { DeliveryTarget, TargetDeps } from '../delivery-target.ts';
 import { buildHl7Message } from './mapping/build-hl7-message.ts';
 import type { Hl7MessageOptions } from './mapping/hl7-message-input.ts';
@@ -28,7 +26,7 @@ const LOCK_BUSY_RETRY_MS = 500;
  * content this target already accepted for the study is not sent again.
  */
 export function createHl7v2Target(deps: TargetDeps, settings: Hl7Settings, client: MllpClient = createClient(settings, deps)): DeliveryTarget {
-  const { db, now } = deps;
+  const { store, now } = deps;
   const options = messageOptions(settings, deps);
   return {
     async attempt(context) {
@@ -37,43 +35,45 @@ export function createHl7v2Target(deps: TargetDeps, settings: Hl7Settings, clien
       const study = await deps.avara.getStudy(lease.studyId);
       const policy = decideDeliveryPolicy(study, {
         deliverExternalStudies: deps.settings.deliverExternalStudies,
-        studyAlreadyDelivered: study.isCancelled && isStudyDelivered(db, lease.studyId, lease.target),
+        studyAlreadyDelivered: study.isCancelled && (await store.deliveries.isStudyDelivered(lease.studyId, lease.target)),
       });
       if (!policy.deliver) {
-        return { kind: 'done', outcome: 'skipped', record: () => void markSkipped(db, lease, { code: policy.code, message: policy.reason }, now()) };
+        return { kind: 'done', outcome: 'skipped', ending: { kind: 'skipped', code: policy.code, message: policy.reason } };
       }
       const list = await deps.avara.listReports(lease.studyId);
       ensureReportSigned(list.reports, lease.reportId);
-      await context.recordStep(deliverySearchKeys(study, list.reports, lease.reportId, deps.settings.mapping, mrnHashKey(db)), null);
+      await context.recordStep(deliverySearchKeys(study, list.reports, lease.reportId, deps.settings.mapping, await store.settings.mrnHashKey()), null);
       const signed = list.reports.filter(isSigned).sort(compareBySignOff);
-      if (waitsForEarlierReport(db, lease, signed.map((r) => r.reportId))) {
+      if (await waitsForEarlierReport(store, lease, signed.map((r) => r.reportId))) {
         return { kind: 'busy', reason: 'earlier_report_not_delivered', retryInMs: EARLIER_REPORT_WAIT_MS };
       }
       if (!(await context.acquireLocks([`study:${lease.studyId}`]))) return { kind: 'busy', reason: 'study_locked', retryInMs: LOCK_BUSY_RETRY_MS };
-      const gathered = await gatherSignedReports(deps.avara, study, signed, webhookLinkFor(db, lease.reportId, now()), deps.userCache);
+      const gathered = await gatherSignedReports(deps.avara, study, signed, await webhookLinkFor(store, lease.reportId, now()), deps.userCache);
       const message = buildHl7Message({ study, reports: gathered.reports, reportId: lease.reportId }, options);
       const ms = () => now() - started;
 
-      const accepted = alreadyAccepted(db, lease, message.contentHash);
+      const accepted = await alreadyAccepted(store, lease, message.contentHash);
       if (accepted) {
-        return { kind: 'done', outcome: 'delivered', record: () => recordDelivered(lease, { controlId: accepted, ackControlId: undefined, contentHash: message.contentHash, detail: { unchanged: true } }, log, ms()) };
+        return delivered(lease, { kind: 'hl7_delivered', controlId: accepted, ackControlId: undefined, contentHash: message.contentHash, detail: { unchanged: true } }, log, ms());
       }
       await context.assertLeaseHeld();
       await context.recordStep({ hl7ControlId: message.controlId }, 'hl7_sent', { controlId: message.controlId, messageType: message.messageType });
       const outcome = await client.send(message.text, message.controlId);
       switch (outcome.kind) {
         case 'accepted':
-          return { kind: 'done', outcome: 'delivered', record: () => recordDelivered(lease, { controlId: message.controlId, ackControlId: outcome.ackControlId, contentHash: message.contentHash }, log, ms()) };
-        case 'rejected':
+          return delivered(lease, { kind: 'hl7_delivered', controlId: message.controlId, ackControlId: outcome.ackControlId, contentHash: message.contentHash }, log, ms());
+        case 'rejected': {
+          const took = ms();
           return {
             kind: 'done',
             outcome: 'dead',
-            record() {
-              markHl7Rejected(db, lease, message.controlId, outcome.text, now());
-              deps.onFinished?.({ target: lease.target, outcome: 'dead', ms: ms(), code: 'hl7_rejected' });
+            ending: { kind: 'hl7_rejected', controlId: message.controlId, text: outcome.text },
+            announce() {
+              deps.onFinished?.({ target: lease.target, outcome: 'dead', ms: took, code: 'hl7_rejected' });
               log.error({ outcome: 'dead', code: 'hl7_rejected', controlId: message.controlId }, 'receiver refused the message; a person must look');
             },
           };
+        }
         case 'retry_later':
           // AR/CR: the receiver cannot take it now; the message is not at fault.
           return { kind: 'busy', reason: 'hl7_receiver_busy', retryInMs: nextAttemptDelayMs(lease.attempt, deps.settings) };
@@ -88,23 +88,29 @@ export function createHl7v2Target(deps: TargetDeps, settings: Hl7Settings, clien
     close: () => client.close(),
   };
 
-  function recordDelivered(lease: Lease, result: Parameters<typeof markHl7Delivered>[2], log: Logger, ms: number): void {
-    if (!markHl7Delivered(db, lease, result, now())) {
-      deps.onFinished?.({ target: lease.target, outcome: 'lease_lost', ms });
-      log.warn({ outcome: 'lease_lost', ms }, 'delivery finished after its lease was taken over; the new owner decides');
-      return;
-    }
-    deps.onFinished?.({ target: lease.target, outcome: 'delivered', ms });
-    forgetWebhookPdfLinks(db, lease.reportId);
-    log.info({ outcome: 'delivered', ms, controlId: result.controlId, ackControlId: result.ackControlId ?? null, unchanged: result.ackControlId === undefined }, 'delivery finished');
+  function delivered(lease: Lease, result: Extract<DeliveryEnding, { kind: 'hl7_delivered' }>, log: Logger, ms: number) {
+    return {
+      kind: 'done' as const,
+      outcome: 'delivered',
+      ending: result,
+      announce(held: boolean) {
+        if (!held) {
+          deps.onFinished?.({ target: lease.target, outcome: 'lease_lost', ms });
+          log.warn({ outcome: 'lease_lost', ms }, 'delivery finished after its lease was taken over; the new owner decides');
+          return;
+        }
+        deps.onFinished?.({ target: lease.target, outcome: 'delivered', ms });
+        log.info({ outcome: 'delivered', ms, controlId: result.controlId, ackControlId: result.ackControlId ?? null, unchanged: result.ackControlId === undefined }, 'delivery finished');
+      },
+    };
   }
 }
 
 /** Messages of one study leave in signing order: an earlier report still waiting here goes first. */
-function waitsForEarlierReport(db: TargetDeps['db'], lease: Lease, signedInOrder: string[]): boolean {
+async function waitsForEarlierReport(store: Store, lease: Lease, signedInOrder: string[]): Promise<boolean> {
   const earlier = new Set(signedInOrder.slice(0, Math.max(0, signedInOrder.indexOf(lease.reportId))));
   // A dead earlier delivery does not hold the rest back: a person already has it.
-  return pendingDeliveriesOfStudy(db, lease.studyId, lease.target).some((row) => earlier.has(row.reportId));
+  return (await store.deliveries.pendingOfStudy(lease.studyId, lease.target)).some((row) => earlier.has(row.reportId));
 }
 
 /**
@@ -112,8 +118,8 @@ function waitsForEarlierReport(db: TargetDeps['db'], lease: Lease, signedInOrder
  * another of its reports, or for this one before (a replay of unchanged content sends nothing;
  * the row keeps its hash through the replay, and its own state is in_progress by now).
  */
-function alreadyAccepted(db: TargetDeps['db'], lease: Lease, contentHash: string): string | undefined {
-  return deliveredRowsOfStudy(db, lease.studyId, lease.target)
+async function alreadyAccepted(store: Store, lease: Lease, contentHash: string): Promise<string | undefined> {
+  return (await store.deliveries.deliveredRowsOfStudy(lease.studyId, lease.target))
     .find((row) => row.contentHash === contentHash && (row.reportId === lease.reportId || row.state === 'delivered'))?.hl7ControlId ?? undefined;
 }
 

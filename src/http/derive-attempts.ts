@@ -1,4 +1,4 @@
-import type { AuditEvent } from './audit.ts';
+import type { AuditEvent } from '../store/store.ts';
 
 export interface Attempt {
   attempt: number;
