@@ -18,8 +18,9 @@ export interface OpenStoreOptions {
  */
 export async function openStoreFromConfig(settings: StoreSettings, options: OpenStoreOptions = {}): Promise<Store> {
   if (settings.databaseUrl !== undefined) {
-    // The PostgreSQL store plugs in here (issue 19, step C).
-    throw new Error('DATABASE_URL is set, but this build has no PostgreSQL store yet; unset it to use SQLITE_PATH');
+    // Loaded only when asked for: a SQLite site never opens a PostgreSQL pool.
+    const { openPostgresStore } = await import('./pg/pg-store.ts');
+    return openPostgresStore({ databaseUrl: settings.databaseUrl, migrate: options.migrate ?? true });
   }
   return openSqliteStore({ sqlitePath: settings.sqlitePath, migrate: options.migrate ?? true });
 }
