@@ -1,3 +1,4 @@
+import { withoutPassword } from './database-url.ts';
 import type { Store } from './store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
@@ -23,4 +24,9 @@ export async function openStoreFromConfig(settings: StoreSettings, options: Open
     return openPostgresStore({ databaseUrl: settings.databaseUrl, migrate: options.migrate ?? true });
   }
   return openSqliteStore({ sqlitePath: settings.sqlitePath, migrate: options.migrate ?? true });
+}
+
+/** Where the settings point, for messages: the SQLite path, or the PostgreSQL URL without its password. */
+export function storeLocation(settings: StoreSettings): string {
+  return settings.databaseUrl === undefined ? settings.sqlitePath : withoutPassword(settings.databaseUrl);
 }

@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, isNotNull, lt } from 'drizzle-orm';
+import { withoutPassword } from '../database-url.ts';
 import { FIRST_TARGET, type DeliveryQueue, type OrderQueue, type Store } from '../store.ts';
 import { appendAuditEventPg, countAuditEventsPg, listAuditEventsPg, readAuditChainEndPg, verifyAuditChainPg } from './pg-audit.ts';
 import { enqueueDeliveryPg, pgDeliveryQueueOf } from './pg-deliveries.ts';
@@ -19,6 +20,8 @@ import {
 import { inTransaction } from './pg-transaction.ts';
 import { openPgStore, type PgStore } from './open-pg-store.ts';
 import { deliveries, inbox, locks, orders, polledStudies } from './schema.ts';
+
+export { withoutPassword };
 
 /** The PostgreSQL store, with its connection for tests of PostgreSQL specifics (never for consumers). */
 export interface PostgresStore extends Store {
@@ -44,6 +47,9 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
   const { pool, db } = connection;
   try {
     if (settings.migrate !== false) await recordFirstStartPg(pool, Date.now());
+    // Without migrating nothing has connected yet: a server that is not there fails the open, as
+    // a missing SQLite file does, instead of every later call.
+    else await pool.query('SELECT 1');
   } catch (error) {
     await connection.close();
     throw error;
@@ -144,15 +150,4 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
     },
     close: () => connection.close(),
   };
-}
-
-/** A database URL for messages: the password never leaves the process. */
-export function withoutPassword(databaseUrl: string): string {
-  try {
-    const url = new URL(databaseUrl);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'postgres://(unparseable DATABASE_URL)';
-  }
 }
