@@ -46,7 +46,7 @@ async function setUp(): Promise<{ standIns: StandIns; database: TestDatabase; st
   return { standIns, database, store, ports };
 }
 
-async function startServe(standIns: StandIns, databaseUrl: string, port: number): Promise<Serve> {
+async function startServe(standIns: StandIns, databaseUrl: string, port: number, options: { entry?: string[]; env?: Record<string, string> } = {}): Promise<Serve> {
   const env = standIns.serveEnv({
     PATH: process.env.PATH ?? '',
     HOST: '127.0.0.1',
@@ -58,8 +58,9 @@ async function startServe(standIns: StandIns, databaseUrl: string, port: number)
     RETRY_BASE_SECONDS: '0.05',
     RETRY_MAX_SECONDS: '0.5',
     LOG_LEVEL: 'info',
+    ...options.env,
   });
-  const child = spawn(process.execPath, ['src/cli-entry.mjs', 'serve'], { env });
+  const child = spawn(process.execPath, options.entry ?? ['src/cli-entry.mjs', 'serve'], { env });
   const log: string[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => log.push(line));
   createInterface({ input: child.stderr }).on('line', (line) => log.push(line));
@@ -69,8 +70,10 @@ async function startServe(standIns: StandIns, databaseUrl: string, port: number)
     child,
     log,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
     },
   };
   cleanups.push(() => serve.stop());
@@ -131,6 +134,25 @@ describe('serve on PostgreSQL (DATABASE_URL)', () => {
     for (const serve of replicas) await serve.stop();
     const verify = await runCli(['audit', 'verify'], { DATABASE_URL: database.url });
     expect(verify.code, verify.stderr).toBe(0);
+  }, 120_000);
+  it('a replica killed after its FHIR commit: another replica takes the job over when the lease ends and delivers it once', async () => {
+    const { standIns, database, store, ports } = await setUp();
+    const crashing = await startServe(standIns, database.url, ports[0]!, {
+      entry: ['--import', 'tsx', 'test/support/crash-child.ts'],
+      env: { CRASH_AT: 'after_fhir_commit', LEASE_SECONDS: '5' },
+    });
+    const [signed] = await standIns.sandbox.signReports(1);
+    await waitFor('the crashing replica killed', () => crashing.child.signalCode === 'SIGKILL', 60_000);
+    expect((await (await store()).deliveries.get(signed!.reportId))?.state).toBe('in_progress');
+    await startServe(standIns, database.url, ports[1]!, { env: { LEASE_SECONDS: '5' } });
+    await waitFor('the report delivered by the other replica', async () => (await (await store()).deliveries.get(signed!.reportId))?.state === 'delivered', 60_000);
+    const events = (await (await store()).audit.ofReport(signed!.reportId)).map((e) => e.event);
+    expect(events.filter((event) => event === 'lease_expired')).toHaveLength(1);
+    expect(events.filter((event) => event === 'delivered')).toHaveLength(1);
+    // The first attempt's FHIR transaction committed before the kill; the second's conditional writes found it.
+    expect(await fhirCount(standIns, 'DiagnosticReport')).toBe(1);
+    expect(await fhirCount(standIns, 'Patient')).toBe(1);
+    expect(await (await store()).audit.verify()).toMatchObject({ ok: true });
   }, 120_000);
 });
 
