@@ -137,6 +137,16 @@ describe('the PostgreSQL store, two replicas on one database', () => {
     expect(takes.sort()).toEqual([false, true]);
   });
 
+  it('an open that fails names DATABASE_URL, the database without its password and the cause', async () => {
+    const missing = new URL(database.url);
+    missing.pathname = '/afs_no_such_database';
+    missing.password = 's3cret';
+    const refused = (await openPostgresStore({ databaseUrl: missing.toString(), migrate: false }).then(() => new Error('opened'), (error: unknown) => error)) as Error & { code?: string };
+    expect(refused.message).toMatch(/^DATABASE_URL: cannot open the database at postgres:\/\/[^ ]*:\*\*\*@[^ ]+\/afs_no_such_database \(3D000: database "afs_no_such_database" does not exist\)$/);
+    expect(refused.message).not.toContain('s3cret');
+    expect(refused.code).toBe('3D000');
+  });
+
   it('names its database without the password', () => {
     expect(withoutPassword('postgres://afs:s3cret@db.example:5432/afs')).toBe('postgres://afs:***@db.example:5432/afs');
     expect(a.location).not.toContain('s3cret');

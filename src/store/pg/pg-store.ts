@@ -23,6 +23,13 @@ import { deliveries, inbox, locks, orders, polledStudies } from './schema.ts';
 
 export { withoutPassword };
 
+/** As SQLite's open names SQLITE_PATH: the variable, where (no password) and the server's code. */
+function cannotOpen(where: string, error: unknown): Error {
+  const { code, message } = error as { code?: string; message?: string };
+  const why = code && !String(message).startsWith(code) ? `${code}: ${message}` : String(message ?? error);
+  return Object.assign(new Error(`DATABASE_URL: cannot open the database at ${where} (${why})`, { cause: error }), code ? { code } : {});
+}
+
 /** The PostgreSQL store, with its connection for tests of PostgreSQL specifics (never for consumers). */
 export interface PostgresStore extends Store {
   readonly connection: PgStore;
@@ -43,7 +50,11 @@ export interface PostgresStoreSettings {
  * open records first_started_at, once, as SQLite's does.
  */
 export async function openPostgresStore(settings: PostgresStoreSettings): Promise<PostgresStore> {
-  const connection = await openPgStore({ databaseUrl: settings.databaseUrl, migrate: settings.migrate ?? true, ...(settings.poolSize ? { poolSize: settings.poolSize } : {}) });
+  const where = withoutPassword(settings.databaseUrl);
+  const connection = await openPgStore({ databaseUrl: settings.databaseUrl, migrate: settings.migrate ?? true, ...(settings.poolSize ? { poolSize: settings.poolSize } : {}) })
+    .catch((error: unknown) => {
+      throw cannotOpen(where, error);
+    });
   const { pool, db } = connection;
   try {
     if (settings.migrate !== false) await recordFirstStartPg(pool, Date.now());
@@ -52,7 +63,7 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
     else await pool.query('SELECT 1');
   } catch (error) {
     await connection.close();
-    throw error;
+    throw cannotOpen(where, error);
   }
   const groupCommit = createPgGroupCommit(pool);
   const deliveryQueues = new Map<string, DeliveryQueue>();
