@@ -58,8 +58,8 @@ describe('each command lists the environment it reads (issue 18, item 5)', () =>
       expect(read.length, command).toBeGreaterThan(0);
       expect(listedIn(environmentHelp(command)!), command).toEqual(expect.arrayContaining(read));
     }
-    // The read-only commands are not stopped by a setting they never use: they read SQLITE_PATH alone.
-    expect(variablesRead(loadStoreConfig)).toEqual(['SQLITE_PATH']);
+    // The read-only commands are not stopped by a setting they never use: they read the database's alone.
+    expect(variablesRead(loadStoreConfig)).toEqual(['SQLITE_PATH', 'DATABASE_URL']);
     expect(variablesRead(loadBackfillConfig)).not.toContain('FHIR_BASE_URL');
   });
 

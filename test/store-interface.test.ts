@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import type { InboxEvent, Store } from '../src/store/store.ts';
+import { openPgTestStore } from './support/pg-test-store.ts';
 
 // The Store as every consumer sees it; each implementation is opened here and must behave alike
 // (PostgreSQL joins this list with its own database per run).
 const IMPLEMENTATIONS: { name: string; open(dir: string): Promise<Store> }[] = [
   { name: 'sqlite', open: (dir) => openStoreFromConfig({ sqlitePath: join(dir, 'state.db') }) },
+  { name: 'postgres', open: () => openPgTestStore() },
 ];
 const LEASE_MS = 60_000;
 

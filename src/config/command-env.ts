@@ -4,11 +4,11 @@ import { ENV_NAMES, REQUIRED_BY_SERVE, type Env } from './parse-env.ts';
 // each command's --help lists them from here, so the two cannot drift apart.
 
 /** The database alone: the commands that read or change what serve recorded. */
-export const STORE_ENV = ['SQLITE_PATH'] as const satisfies readonly (keyof Env)[];
+export const STORE_ENV = ['SQLITE_PATH', 'DATABASE_URL'] as const satisfies readonly (keyof Env)[];
 
 /** `backfill` reads Avara and enqueues; serve maps and delivers what it enqueued. */
 export const BACKFILL_ENV = [
-  'AVARA_BASE_URL', 'AVARA_API_KEY', 'PDF_ALLOWED_HOSTS', 'SQLITE_PATH', 'POLL_INTERVAL_SECONDS', 'POLL_MAX_REQUESTS_PER_SECOND', 'DELIVERY_TARGETS',
+  'AVARA_BASE_URL', 'AVARA_API_KEY', 'PDF_ALLOWED_HOSTS', 'SQLITE_PATH', 'DATABASE_URL', 'POLL_INTERVAL_SECONDS', 'POLL_MAX_REQUESTS_PER_SECOND', 'DELIVERY_TARGETS',
 ] as const satisfies readonly (keyof Env)[];
 export const BACKFILL_REQUIRED = ['AVARA_API_KEY'] as const;
 

@@ -84,7 +84,8 @@ export interface Hl7Settings {
 export interface Config {
   avara: { baseUrl: string; apiKey: string; webhookKeys: string[]; pdfAllowedHosts: string[] };
   fhir: { baseUrl: string; auth: FhirAuth };
-  store: { sqlitePath: string };
+  /** databaseUrl (DATABASE_URL): PostgreSQL, and sqlitePath is ignored. */
+  store: { sqlitePath: string; databaseUrl?: string };
   /** adminOperators: ADMIN_TOKEN (as `admin`) and ADMIN_TOKENS, token digests only. */
   http: { host: string; port: number; adminOperators: AdminOperator[]; trustProxy: string[] | false };
   delivery: JobSettings & {
@@ -132,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
 /** The database alone: what the read-only commands (status, retry, audit, ...) open. */
 export function loadStoreConfig(env: NodeJS.ProcessEnv): Config['store'] {
-  return deepFreeze({ sqlitePath: parseOne(env, 'SQLITE_PATH') });
+  return deepFreeze(toStoreSlice({ SQLITE_PATH: parseOne(env, 'SQLITE_PATH'), DATABASE_URL: parseOne(env, 'DATABASE_URL') }));
 }
 
 export interface BackfillConfig {
@@ -147,7 +148,7 @@ export interface BackfillConfig {
  */
 export function loadBackfillConfig(env: NodeJS.ProcessEnv): BackfillConfig {
   const e = parseEnv(env, BACKFILL_REQUIRED, { only: BACKFILL_ENV });
-  return deepFreeze({ avara: toAvaraReadSlice(e), store: { sqlitePath: e.SQLITE_PATH }, poll: toPollSlice(e) });
+  return deepFreeze({ avara: toAvaraReadSlice(e), store: toStoreSlice(e), poll: toPollSlice(e) });
 }
 
 type ServeEnv = EnvWith<(typeof REQUIRED_BY_SERVE)[number]>;
@@ -158,6 +159,10 @@ function toAvaraReadSlice(e: EnvWith<'AVARA_API_KEY'>): BackfillConfig['avara'] 
     apiKey: e.AVARA_API_KEY,
     pdfAllowedHosts: e.PDF_ALLOWED_HOSTS ?? [new URL(e.AVARA_BASE_URL).hostname],
   };
+}
+
+function toStoreSlice(e: Pick<Env, 'SQLITE_PATH' | 'DATABASE_URL'>): Config['store'] {
+  return { sqlitePath: e.SQLITE_PATH, ...(e.DATABASE_URL === undefined ? {} : { databaseUrl: e.DATABASE_URL }) };
 }
 
 function toPollSlice(e: Env): Config['poll'] {
@@ -183,7 +188,7 @@ function toConfig(e: ServeEnv): Config {
   return {
     avara: { ...toAvaraReadSlice(e), webhookKeys: e.AVARA_WEBHOOK_KEY },
     fhir: { baseUrl: e.FHIR_BASE_URL.replace(/\/+$/, ''), auth: toFhirAuth(e) },
-    store: { sqlitePath: e.SQLITE_PATH },
+    store: toStoreSlice(e),
     http: { host: e.HOST, port: e.PORT, adminOperators: toAdminOperators(e.ADMIN_TOKEN, e.ADMIN_TOKENS), trustProxy: e.TRUST_PROXY },
     delivery: {
       ...jobs,

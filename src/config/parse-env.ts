@@ -50,6 +50,8 @@ const Env = z.object({
   FHIR_KEY_ID: optionalText,
   FHIR_SCOPES: z.string().trim().min(1).default(DEFAULT_FHIR_SCOPES),
   SQLITE_PATH: z.string().min(1).default('./data/avara-fhir-sync.db'),
+  // PostgreSQL for several replicas on one database (design.md "Several replicas"); SQLITE_PATH is then ignored.
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535, 8080),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

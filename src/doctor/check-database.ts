@@ -1,21 +1,21 @@
-import { openStoreFromConfig, type StoreSettings } from '../store/open-store-from-config.ts';
+import { openStoreFromConfig, storeLocation, type StoreSettings } from '../store/open-store-from-config.ts';
 import type { Store } from '../store/store.ts';
 import { fail, ok, warn, type CheckResult } from './doctor-check.ts';
 
 /** Opens the database without migrating (doctor applies nothing) and proves it takes writes. */
 export async function checkDatabase(settings: StoreSettings): Promise<CheckResult[]> {
   const name = 'database';
-  const where = settings.sqlitePath;
+  const where = storeLocation(settings);
   let store: Store;
   try {
     store = await openStoreFromConfig(settings, { migrate: false });
   } catch (error) {
-    return [fail(name, `cannot open ${where} (${(error as { code?: string }).code ?? 'error'})`, 'check SQLITE_PATH and that its directory exists and is writable by this user')];
+    return [fail(name, `cannot open ${where} (${(error as { code?: string }).code ?? 'error'})`, settings.databaseUrl === undefined ? 'check SQLITE_PATH and that its directory exists and is writable by this user' : 'check DATABASE_URL, that the server is up and that this user may connect')];
   }
   try {
     const health = await store.health();
     return [
-      health.writable === 'writable' ? ok(name, `${where} is writable`) : fail(name, `${where} refuses writes`, 'check file and directory permissions and free disk space'),
+      health.writable === 'writable' ? ok(name, `${where} is writable`) : fail(name, `${where} refuses writes`, settings.databaseUrl === undefined ? 'check file and directory permissions and free disk space' : 'a standby or read-only database: point DATABASE_URL at the primary'),
       health.migrated ? ok('database schema', 'all migrations applied') : warn('database schema', 'migrations pending', 'run avara-fhir-sync migrate (serve also migrates at start)'),
     ];
   } finally {

@@ -1,3 +1,4 @@
+import { withoutPassword } from './database-url.ts';
 import type { Store } from './store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
@@ -18,8 +19,14 @@ export interface OpenStoreOptions {
  */
 export async function openStoreFromConfig(settings: StoreSettings, options: OpenStoreOptions = {}): Promise<Store> {
   if (settings.databaseUrl !== undefined) {
-    // The PostgreSQL store plugs in here (issue 19, step C).
-    throw new Error('DATABASE_URL is set, but this build has no PostgreSQL store yet; unset it to use SQLITE_PATH');
+    // Loaded only when asked for: a SQLite site never opens a PostgreSQL pool.
+    const { openPostgresStore } = await import('./pg/pg-store.ts');
+    return openPostgresStore({ databaseUrl: settings.databaseUrl, migrate: options.migrate ?? true });
   }
   return openSqliteStore({ sqlitePath: settings.sqlitePath, migrate: options.migrate ?? true });
+}
+
+/** Where the settings point, for messages: the SQLite path, or the PostgreSQL URL without its password. */
+export function storeLocation(settings: StoreSettings): string {
+  return settings.databaseUrl === undefined ? settings.sqlitePath : withoutPassword(settings.databaseUrl);
 }

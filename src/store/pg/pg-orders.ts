@@ -2,6 +2,7 @@ import { eq, sql, type SQL } from 'drizzle-orm';
 import type { Pool } from 'pg';
 import { ORDER_JOBS, type OrderChange, type OrderFinish, type OrderLease } from '../orders.ts';
 import type { OrderEnding } from '../store.ts';
+import { operatorActionDetail } from '../operator-action.ts';
 import { appendAuditEventPg } from './pg-audit.ts';
 import { pgJobKind } from './pg-job-kind.ts';
 import type { PgJobQueueOptions } from './pg-job-queue.ts';
@@ -34,7 +35,7 @@ export function noteOrderChangePg(pool: Pool, change: OrderChange, now: number):
         .set({ sourceVersions: { ...row.sourceVersions, [change.resource]: change.version }, state, attempts: state === 'queued' ? 0 : row.attempts, leaseExpiries: 0, nextAttemptAt: now, changeSeq: row.changeSeq + 1, updatedAt: now })
         .where(eq(orders.imagingStudyId, change.imagingStudyId));
     }
-    appendAuditEventPg(tx, { reportId: null, event: 'order_enqueued', at: now, detail: { order: change.imagingStudyId, trigger: change.resource, version: change.version, source: change.source } });
+    appendAuditEventPg(tx, { reportId: null, event: 'order_enqueued', at: now, detail: { order: change.imagingStudyId, trigger: change.resource, version: change.version, source: change.source, ...(change.action ? operatorActionDetail(change.action) : {}) } });
     wakeOnCommit(tx, ORDER_JOBS.name);
     return true;
   });
