@@ -238,7 +238,8 @@ program
   .requiredOption('--since <YYYY-MM-DD>', 'first day (UTC) of signedAt to include', isoDay)
   .option('--until <YYYY-MM-DD>', 'last day (UTC) of signedAt to include', isoDay)
   .option('--dry-run', 'only count what would be enqueued')
-  .action(async (opts: { since: string; until?: string; dryRun?: boolean }) => {
+  .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
+  .action(async (opts: { since: string; until?: string; dryRun?: boolean; reason?: string }) => {
     checkBackfillRange(opts.since, opts.until);
     const config = loadBackfillConfig(process.env);
     const store = await openStoreFromConfig(config.store);
@@ -259,6 +260,7 @@ program
         dryRun: opts.dryRun ?? false,
         maxRequestsPerSecond: config.poll.maxRequestsPerSecond,
         targets: config.poll.targets,
+        action: cliAction(process.env, opts.reason),
         shouldStop: () => stopRequested,
         onProgress: progress.update,
         onLockTakenOver: ({ pid, host }) => process.stderr.write(

@@ -105,4 +105,21 @@ describe('backfill edges', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('backfill complete: 1 pages, 4 studies, 4 signed reports in range, 4 enqueued');
   });
+
+  it('records who ran it and why on every enqueued audit row (an operator action like retry)', async () => {
+    standIns = await startStandIns({ sandbox: { seed: 26, studies: 3 } });
+    const result = await runCli(['backfill', '--since', SINCE, '--reason', 'go-live history, change CHG-118'], backfillEnv(standIns, { USER: 'ops-anna' }));
+    expect(result.code, result.stderr).toBe(0);
+    const store = openSqlite({ sqlitePath: standIns.sqlitePath, migrate: false });
+    try {
+      const rows = (store.sqlite.prepare("SELECT detail FROM audit_events WHERE event = 'enqueued'").all() as { detail: string }[]).map((row) => JSON.parse(row.detail) as Record<string, unknown>);
+      expect(rows).toHaveLength(3);
+      for (const detail of rows) {
+        expect(detail).toMatchObject({ source: 'backfill', by: 'cli', reason: 'go-live history, change CHG-118' });
+        expect(detail.operator).toMatch(/^cli:\S+$/);
+      }
+    } finally {
+      store.close();
+    }
+  });
 });

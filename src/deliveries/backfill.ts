@@ -1,6 +1,6 @@
 import type { AvaraClient } from '../avara/avara-client.ts';
 import type { Study } from '../avara/schemas.ts';
-import type { Store } from '../store/store.ts';
+import type { OperatorAction, Store } from '../store/store.ts';
 import { sweepCompletedStudies } from './sweep-completed-studies.ts';
 import { createThrottle } from './throttle.ts';
 import { acquireBackfillLock, BACKFILL_LOCK_MS, type StaleHolder } from './backfill-lock.ts';
@@ -19,6 +19,8 @@ export interface BackfillOptions {
   onProgress?: (progress: BackfillProgress) => void;
   /** The lock was held by a backfill on this host that is no longer running (killed). */
   onLockTakenOver?: (from: StaleHolder) => void;
+  /** The operator who ran it, and why: on every `enqueued` audit row this run writes. */
+  action?: OperatorAction;
   now?: () => number;
 }
 
@@ -73,7 +75,7 @@ export async function runBackfill(store: Store, avara: Pick<AvaraClient, 'listSt
       const signedMs = Date.parse(report.signedAt ?? '');
       if (!unknown.some((u) => u.reportId === report.reportId) || !(signedMs >= fromMs && signedMs < toMs)) continue;
       progress.found += 1;
-      if (!options.dryRun && (await store.deliveries.enqueue({ reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true, targets: options.targets }, now()))) {
+      if (!options.dryRun && (await store.deliveries.enqueue({ reportId: report.reportId, studyId: study.studyId, source: 'backfill', isCritical: report.isCritical === true, targets: options.targets, action: options.action }, now()))) {
         progress.enqueued += 1;
       }
     }

@@ -50,7 +50,7 @@ export function enqueueDelivery(tx: DbOrTx, input: EnqueueInput, now: number): b
     });
     if (changes === 0) continue;
     added = true;
-    appendAuditEvent(tx, { reportId: input.reportId, event: 'enqueued', at: now, detail: { target, source: input.source, studyId: input.studyId } });
+    appendAuditEvent(tx, { reportId: input.reportId, event: 'enqueued', at: now, detail: { target, source: input.source, studyId: input.studyId, ...(input.action ? operatorActionDetail(input.action) : {}) } });
   }
   return added;
 }

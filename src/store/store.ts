@@ -182,6 +182,8 @@ export interface EnqueueInput {
   isCritical?: boolean;
   /** DELIVERY_TARGETS: one delivery each, in the same transaction (the first target when absent). */
   targets?: readonly string[];
+  /** Who asked for it (backfill, a CLI enqueue): recorded on the `enqueued` audit row. */
+  action?: OperatorAction;
 }
 
 export interface DeliveryCursor {

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import {
   deliveryId, deliveryJobsOf, DELIVERY_JOBS, FIRST_TARGET, type DeliveredResult, type EnqueueInput, type FailureRecord, type Hl7DeliveredResult, type Lease,
 } from '../deliveries.ts';
+import { operatorActionDetail } from '../operator-action.ts';
 import { appendAuditEventPg } from './pg-audit.ts';
 import { pgJobKind } from './pg-job-kind.ts';
 import type { PgJobQueueOptions } from './pg-job-queue.ts';
@@ -33,7 +34,7 @@ export async function enqueueDeliveryPg(tx: PgTx, input: EnqueueInput, now: numb
   const added = new Set(inserted.map((row) => row.target));
   // Audited in the order of DELIVERY_TARGETS, as SQLite does (RETURNING promises no order).
   for (const target of targets.filter((t) => added.has(t))) {
-    appendAuditEventPg(tx, { reportId: input.reportId, event: 'enqueued', at: now, detail: { target, source: input.source, studyId: input.studyId } });
+    appendAuditEventPg(tx, { reportId: input.reportId, event: 'enqueued', at: now, detail: { target, source: input.source, studyId: input.studyId, ...(input.action ? operatorActionDetail(input.action) : {}) } });
     wakeOnCommit(tx, `deliveries.${target}`);
   }
   return added.size > 0;
