@@ -44,6 +44,9 @@ describe('PHI canary on HL7 errors: serve (child process) keeps AR/AE texts out 
     const detail = await (await fetch(`${harness.url}/api/deliveries/${signed!.reportId}?target=hl7v2`)).json() as { rejection: string };
     expect(detail.rejection).toContain(REJECT_TEXT);
 
+    // The delivery thread's log line reaches stdout through the main thread after the row is
+    // committed: wait for it rather than read the logs at the instant the row turned dead.
+    await harness.waitFor('the outcome in the log', () => run.logText().includes('hl7_rejected'));
     const logs = run.logText();
     // The logs did record the outcome (by ids and codes), so their silence on the text is not an empty log.
     expect(logs).toContain(signed!.reportId);
