@@ -62,7 +62,8 @@ function studiesMatching(search: DeliverySearch): SQL {
   return sql`(select ${deliveries.studyId} from ${deliveries} where ${match})`;
 }
 
-function bySigning(a: Delivery, b: Delivery): number {
+/** A study's deliveries in signing order (unsigned last), the same on SQLite and PostgreSQL. */
+export function bySigning(a: Delivery, b: Delivery): number {
   const placed = (d: Delivery) => (d.signedAt === null ? 1 : 0);
   return placed(a) - placed(b) || (a.signedAt ?? 0) - (b.signedAt ?? 0) || a.createdAt - b.createdAt || a.reportId.localeCompare(b.reportId) || a.target.localeCompare(b.target);
 }

@@ -5,6 +5,7 @@ import {
   type AuditEvent, type AuditEventName, type Delivery, type DeliveryCounts, type DeliveryFilter, type DeliveryGroupPage, type DeliveryPage, type DeliverySearch,
   type DeliverySummary, type HourlyCount, type OrderErrorRow, type OrderState,
 } from '../store.ts';
+import { bySigning } from '../list-delivery-groups.ts';
 import type { PgDb } from './pg-db.ts';
 import { auditEvents, deliveries, orders } from './schema.ts';
 
@@ -130,10 +131,6 @@ function studiesMatching(search: DeliverySearch): SQL {
   return sql`(select ${deliveries.studyId} from ${deliveries} where ${match})`;
 }
 
-function bySigning(a: Delivery, b: Delivery): number {
-  const placed = (d: Delivery) => (d.signedAt === null ? 1 : 0);
-  return placed(a) - placed(b) || (a.signedAt ?? 0) - (b.signedAt ?? 0) || a.createdAt - b.createdAt || a.reportId.localeCompare(b.reportId) || a.target.localeCompare(b.target);
-}
 
 export function toAuditEventPg(row: typeof auditEvents.$inferSelect): AuditEvent {
   return { seq: row.seq, at: row.at, reportId: row.reportId, event: row.event as AuditEventName, detail: row.detail ?? undefined, prevHash: row.prevHash, hash: row.hash };
