@@ -76,8 +76,8 @@ describe('waking replicas with LISTEN/NOTIFY', () => {
     const listener = await listen();
     const claimed: { reportId: string; at: number }[] = [];
     const queue = pgJobQueue(b, pgDeliveryQueueOf('fhir'));
-    // The loop asks for the next due time last before it sleeps: once answered, it is asleep. (A
-    // wake arriving while it still looks is lost in run-job-loop.ts today: reported for the wiring step.)
+    // The loop asks for the next due time last before it sleeps: once answered, it is asleep (a
+    // wake arriving while it still looks is remembered: test/run-job-loop-wake.test.ts).
     let looked = 0;
     const loop = startJobLoop({
       queue: { ...queue, nextDueAt: async () => Promise.resolve(queue.nextDueAt()).finally(() => (looked += 1)) },

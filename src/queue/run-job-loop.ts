@@ -153,7 +153,14 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
   let pausedUntil = 0;
   let leasesCheckedAt = Number.NEGATIVE_INFINITY;
   let wakeUp: (() => void) | undefined;
-  const wake = oncePerTurn(() => wakeUp?.());
+  // A wake that arrives while the loop is looking (claiming, asking for the next due time) has
+  // no sleep to end yet: remembered, it makes the next sleep return at once, so work stored
+  // during a look is not left waiting for the idle poll.
+  let wokenDuringLook = false;
+  const wake = oncePerTurn(() => {
+    wokenDuringLook = true;
+    wakeUp?.();
+  });
 
   function pause(ms: number, code: string): void {
     if (now() < pausedUntil) return;
@@ -164,6 +171,8 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
 
   async function loop(): Promise<void> {
     while (!stopping) {
+      // This look sees everything stored before it starts; only a wake from now on counts.
+      wokenDuringLook = false;
       try {
         if (now() >= pausedUntil) await claimWhileFree();
       } catch (error) {
@@ -202,9 +211,14 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
   }
 
   function sleepUntilWoken(ms: number): Promise<void> {
+    if (wokenDuringLook) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const timer = setTimeout(() => {
+        wakeUp = undefined;
+        resolve();
+      }, ms);
       wakeUp = () => {
+        wakeUp = undefined;
         clearTimeout(timer);
         resolve();
       };
