@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import { describe, expect, it } from 'vitest';
 import type { InboxEvent } from '../src/store/inbox.ts';
 import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
 import { verifyAuditChainPg } from '../src/store/pg/pg-audit.ts';
@@ -7,7 +7,7 @@ import { createPgGroupCommit } from '../src/store/pg/pg-group-commit.ts';
 import { recordWebhookPg } from '../src/store/pg/pg-intake.ts';
 import { inTransaction } from '../src/store/pg/pg-transaction.ts';
 import { auditEvents, deliveries, inbox } from '../src/store/pg/schema.ts';
-import { createTestDatabase, emptyTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
+import { countRows, twoPgReplicasPerBlock } from './support/pg-two-replicas.ts';
 
 const webhook = (n: number): InboxEvent => ({
   webhookId: `msg_${n}`, eventId: `evt_${n}`, type: 'report.delivered', bodySha256: 's',
@@ -15,21 +15,10 @@ const webhook = (n: number): InboxEvent => ({
 });
 
 describe('group commit on PostgreSQL', () => {
-  let database: TestDatabase;
   let a: PgStore;
   let b: PgStore;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    a = await openPgStore({ databaseUrl: database.url });
-    b = await openPgStore({ databaseUrl: database.url });
-  });
-  beforeEach(() => emptyTestDatabase(database.url));
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await database?.drop();
-  });
-  const count = async (table: typeof inbox | typeof deliveries | typeof auditEvents) => (await a.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(table))[0]!.n;
+  twoPgReplicasPerBlock((replicas) => ({ a, b } = replicas));
+  const count = (table: PgTable) => countRows(a, table);
   const txid = () => inTransaction(a.pool, async (tx) => (await tx.client.query<{ id: string }>('select txid_current()::text as id')).rows[0]!.id);
 
   it('writes that arrive together share one transaction, and each is answered after its commit', async () => {
@@ -86,7 +75,7 @@ describe('group commit on PostgreSQL', () => {
   }, 30_000);
 
   it('when the transaction itself cannot run, every write of the group is refused and nothing is stored', async () => {
-    const doomed = await openPgStore({ databaseUrl: database.url, migrate: false });
+    const doomed = await openPgStore({ databaseUrl: a.databaseUrl, migrate: false });
     await doomed.close();
     const group = createPgGroupCommit(doomed.pool);
     const outcomes = await Promise.allSettled([1, 2].map((n) => group.run(() => recordWebhookPg(doomed.pool, webhook(n), 1000, ['fhir']))));

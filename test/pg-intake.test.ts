@@ -1,11 +1,12 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import { describe, expect, it } from 'vitest';
 import type { InboxEvent } from '../src/store/inbox.ts';
-import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
+import type { PgStore } from '../src/store/pg/open-pg-store.ts';
 import { verifyAuditChainPg } from '../src/store/pg/pg-audit.ts';
 import { recordWebhookPg } from '../src/store/pg/pg-intake.ts';
 import { auditEvents, deliveries, inbox } from '../src/store/pg/schema.ts';
-import { createTestDatabase, emptyTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
+import { countRows, twoPgReplicasPerBlock } from './support/pg-two-replicas.ts';
 
 const TARGETS = ['fhir', 'hl7v2'] as const;
 
@@ -20,22 +21,11 @@ function webhook(n: number, ids: { webhookId?: string; eventId?: string } = {}):
 }
 
 describe('webhook intake on PostgreSQL, two replicas', () => {
-  let database: TestDatabase;
   let a: PgStore;
   let b: PgStore;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    a = await openPgStore({ databaseUrl: database.url });
-    b = await openPgStore({ databaseUrl: database.url });
-  });
-  beforeEach(() => emptyTestDatabase(database.url));
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await database?.drop();
-  });
+  twoPgReplicasPerBlock((replicas) => ({ a, b } = replicas));
 
-  const count = async (table: typeof inbox | typeof deliveries | typeof auditEvents) => (await a.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(table))[0]!.n;
+  const count = (table: PgTable) => countRows(a, table);
 
   it('the same webhook to both replicas at once, 40 times: each stored once, its deliveries enqueued once, both answered', async () => {
     const outcomes = await Promise.all(Array.from({ length: 40 }, (_, n) => Promise.all([

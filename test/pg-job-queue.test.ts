@@ -1,11 +1,11 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import pino from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SyncError } from '../src/errors.ts';
 import { startJobLoop, type AttemptEnd, type JobLoopSettings } from '../src/queue/run-job-loop.ts';
 import type { Lease } from '../src/store/deliveries.ts';
 import { LEASE_EXPIRIES_PER_ATTEMPT } from '../src/store/leased-jobs.ts';
-import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
+import type { PgStore } from '../src/store/pg/open-pg-store.ts';
 import { verifyAuditChainPg } from '../src/store/pg/pg-audit.ts';
 import { enqueueDeliveryPg, finishDeliveryPg, markDeliveredPg, pgDeliveryQueueOf } from '../src/store/pg/pg-deliveries.ts';
 import { recordWebhookPg } from '../src/store/pg/pg-intake.ts';
@@ -13,7 +13,7 @@ import { pgJobQueue } from '../src/store/pg/pg-job-queue.ts';
 import { finishOrderAttemptPg, noteOrderChangePg, PG_ORDER_QUEUE } from '../src/store/pg/pg-orders.ts';
 import { inTransaction } from '../src/store/pg/pg-transaction.ts';
 import { auditEvents, deliveries, inbox, locks, orders } from '../src/store/pg/schema.ts';
-import { createTestDatabase, emptyTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
+import { twoPgReplicasPerBlock } from './support/pg-two-replicas.ts';
 import { waitFor } from './support/wait-for.ts';
 
 // The leased-job queue on PostgreSQL with two "replicas": two stores, each its own pool, on one
@@ -24,20 +24,9 @@ const SETTINGS: JobLoopSettings = { concurrency: 2, leaseMs: LEASE_MS, maxAttemp
 const silent = pino({ level: 'silent' });
 
 describe('the leased-job queue on PostgreSQL, two replicas', () => {
-  let database: TestDatabase;
   let a: PgStore;
   let b: PgStore;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    a = await openPgStore({ databaseUrl: database.url });
-    b = await openPgStore({ databaseUrl: database.url });
-  });
-  beforeEach(() => emptyTestDatabase(database.url));
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await database?.drop();
-  });
+  twoPgReplicasPerBlock((replicas) => ({ a, b } = replicas));
 
   const fhir = (store: PgStore) => pgJobQueue(store, pgDeliveryQueueOf('fhir'));
   const enqueue = (reportId: string, now: number, target = 'fhir', studyId = 'stu_1') =>
