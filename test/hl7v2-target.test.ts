@@ -1,9 +1,10 @@
 import type { DiagnosticReport } from '@medplum/fhirtypes';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 import { getDelivery } from '../src/store/deliveries.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { stopAfterEach } from './support/stop-after-each.ts';
 import { sleep } from './support/wait-for.ts';
 
 const CANARY = 'Canary-Ovuvuevuevue Osas';
@@ -25,22 +26,15 @@ async function start(receiver: MllpReceiver, extra: Record<string, string> = {})
 const hl7Row = (env: TestEnv, reportId: string) => getDelivery(sqliteOf(env.app).db, reportId, 'hl7v2');
 
 describe('delivery targets: fhir and hl7v2 side by side', () => {
-  let env: TestEnv | undefined;
-  let receiver: MllpReceiver | undefined;
-  afterEach(async () => {
-    await env?.stop();
-    await receiver?.stop();
-    env = undefined;
-    receiver = undefined;
-  });
+  const stopLater = stopAfterEach();
 
   it('delivers every report to both targets, each exactly once, with the control id and ACK recorded', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    env = await start(receiver);
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
+    const env = stopLater(await start(receiver));
     const signed = await env.sandbox.signReports(6);
     for (const { reportId } of signed) {
       await env.waitForDelivery(reportId, 'delivered');
-      await env.waitFor(`hl7v2 delivery of ${reportId}`, () => hl7Row(env!, reportId)?.state === 'delivered', env.untilQueueStalls);
+      await env.waitFor(`hl7v2 delivery of ${reportId}`, () => hl7Row(env, reportId)?.state === 'delivered', env.untilQueueStalls);
     }
     expect(await env.fhirSearch<DiagnosticReport>('DiagnosticReport')).toHaveLength(6);
     expect(receiver.acceptedContents()).toHaveLength(6);
@@ -60,12 +54,12 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
   });
 
   it('an addendum goes out as a new message (result status C) only after the original was accepted', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    env = await start(receiver);
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
+    const env = stopLater(await start(receiver));
     const [original] = await env.sandbox.signReports(1);
-    await env.waitFor('the original at the receiver', () => hl7Row(env!, original!.reportId)?.state === 'delivered');
+    await env.waitFor('the original at the receiver', () => hl7Row(env, original!.reportId)?.state === 'delivered');
     const [addendum] = await env.sandbox.signReports(1, { addendum: true, studyIds: [original!.studyId] });
-    await env.waitFor('the addendum at the receiver', () => hl7Row(env!, addendum!.reportId)?.state === 'delivered');
+    await env.waitFor('the addendum at the receiver', () => hl7Row(env, addendum!.reportId)?.state === 'delivered');
     const [first, second] = receiver.received();
     expect(second!.controlId).not.toBe(first!.controlId);
     expect(second!.text).toMatch(/\rOBR\|(?:[^|\r]*\|){24}C/);
@@ -73,24 +67,24 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
   });
 
   it('sends nothing for a report whose study content this target already accepted (original delivered after its addendum was signed)', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    env = await start(receiver);
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
+    const env = stopLater(await start(receiver));
     const [original] = await env.sandbox.signReports(1, { sendWebhooks: false });
     await env.sandbox.signReports(1, { addendum: true, studyIds: [original!.studyId], sendWebhooks: false });
     const addendum = env.sandbox.allReportStates().find((r) => r.report.studyId === original!.studyId && r.report.isAddendum)!.report;
     await env.sendReportDelivered({ studyId: original!.studyId, reportId: addendum.reportId });
     await env.sendReportDelivered(original!);
-    await env.waitFor('both hl7v2 deliveries', () => hl7Row(env!, original!.reportId)?.state === 'delivered' && hl7Row(env!, addendum.reportId)?.state === 'delivered');
+    await env.waitFor('both hl7v2 deliveries', () => hl7Row(env, original!.reportId)?.state === 'delivered' && hl7Row(env, addendum.reportId)?.state === 'delivered');
     // The original leaves first (signing order) and already carries the addendum: one message.
     expect(receiver.received()).toHaveLength(1);
     expect(hl7Row(env, addendum.reportId)!.hl7ControlId).toBe(hl7Row(env, original!.reportId)!.hl7ControlId);
   });
 
   it('AE: dead as hl7_rejected, the receiver\'s text kept for operators and never logged', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AE', errorText: `Unknown patient ${CANARY}` });
-    env = await start(receiver);
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AE', errorText: `Unknown patient ${CANARY}` }));
+    const env = stopLater(await start(receiver));
     const [signed] = await env.sandbox.signReports(1);
-    await env.waitFor('the rejection', () => hl7Row(env!, signed!.reportId)?.state === 'dead');
+    await env.waitFor('the rejection', () => hl7Row(env, signed!.reportId)?.state === 'dead');
     const row = hl7Row(env, signed!.reportId)!;
     expect(row.lastErrorCode).toBe('hl7_rejected');
     expect(row.rejectionText).toContain(CANARY);
@@ -103,12 +97,12 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
   });
 
   it('AR: waits without spending attempts under the same control id, then is accepted', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AR' });
-    env = await start(receiver);
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AR' }));
+    const env = stopLater(await start(receiver));
     const [signed] = await env.sandbox.signReports(1);
-    await env.waitFor('two refusals', () => receiver!.received().length >= 2);
+    await env.waitFor('two refusals', () => receiver.received().length >= 2);
     receiver.setAck('AA');
-    await env.waitFor('accepted', () => hl7Row(env!, signed!.reportId)?.state === 'delivered', env.untilQueueStalls);
+    await env.waitFor('accepted', () => hl7Row(env, signed!.reportId)?.state === 'delivered', env.untilQueueStalls);
     // Only the accepted attempt counts: the refusals gave theirs back.
     expect(hl7Row(env, signed!.reportId)!.attempts).toBe(1);
     expect((await env.app.store.audit.ofReport(signed!.reportId)).filter((e) => e.event === 'attempt_failed')).toHaveLength(0);
@@ -117,12 +111,12 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
   });
 
   it('no ACK: an attempt is spent and the same control id is sent again, accepted once', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'none' });
-    env = await start(receiver);
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'none' }));
+    const env = stopLater(await start(receiver));
     const [signed] = await env.sandbox.signReports(1);
-    await env.waitFor('a failed attempt', () => hl7Row(env!, signed!.reportId)?.lastErrorCode === 'hl7_no_ack');
+    await env.waitFor('a failed attempt', () => hl7Row(env, signed!.reportId)?.lastErrorCode === 'hl7_no_ack');
     receiver.setAck('AA');
-    await env.waitFor('accepted', () => hl7Row(env!, signed!.reportId)?.state === 'delivered', env.untilQueueStalls);
+    await env.waitFor('accepted', () => hl7Row(env, signed!.reportId)?.state === 'delivered', env.untilQueueStalls);
     const sent = receiver.received();
     expect(sent.length).toBeGreaterThanOrEqual(2);
     expect(new Set(sent.map((m) => m.controlId)).size).toBe(1);
@@ -135,14 +129,14 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
     const probe = await startMllpReceiver({ port: 0, ack: 'AA' });
     const { host, port } = probe.address;
     await probe.stop();
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: host, HL7_PORT: String(port), HL7_ACK_TIMEOUT_SECONDS: '1' } });
+    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: host, HL7_PORT: String(port), HL7_ACK_TIMEOUT_SECONDS: '1' } }));
     const signed = await env.sandbox.signReports(4);
     for (const { reportId } of signed) await env.waitForDelivery(reportId, 'delivered');
     await sleep(300);
     for (const { reportId } of signed) expect(hl7Row(env, reportId)).toMatchObject({ state: expect.stringMatching(/^(queued|in_progress)$/), deliveredAt: null, lastErrorCode: null });
-    receiver = await startMllpReceiver({ host, port, ack: 'AA' });
+    const receiver = stopLater(await startMllpReceiver({ host, port, ack: 'AA' }));
     for (const { reportId } of signed) {
-      await env.waitFor(`hl7v2 delivery of ${reportId}`, () => hl7Row(env!, reportId)?.state === 'delivered', env.untilQueueStalls);
+      await env.waitFor(`hl7v2 delivery of ${reportId}`, () => hl7Row(env, reportId)?.state === 'delivered', env.untilQueueStalls);
     }
     expect(receiver.acceptedContents()).toHaveLength(4);
     for (const { reportId } of signed) expect((await env.app.store.audit.ofReport(reportId)).filter((e) => e.event === 'attempt_failed')).toHaveLength(0);

@@ -1,9 +1,10 @@
 import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import { describe, expect, it } from 'vitest';
+import { startMllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { getDelivery } from '../src/store/deliveries.ts';
 import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { stopAfterEach } from './support/stop-after-each.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
@@ -27,17 +28,10 @@ async function reportVersions(env: TestEnv, studyId: string): Promise<string[]> 
 }
 
 describe('a replay of unchanged content writes nothing (issue 18, item 7)', () => {
-  let env: TestEnv | undefined;
-  let receiver: MllpReceiver | undefined;
-  afterEach(async () => {
-    await env?.stop();
-    await receiver?.stop();
-    env = undefined;
-    receiver = undefined;
-  });
+  const stopLater = stopAfterEach();
 
   it('fhir: no new EHR version and the same hash for unchanged content; a changed report text writes one new version', async () => {
-    env = await startTestEnv({ env: { PATIENT_MODE: 'create' } });
+    const env = stopLater(await startTestEnv({ env: { PATIENT_MODE: 'create' } }));
     const [signed] = await env.sandbox.signReports(1);
     const first = await env.waitForDelivery(signed!.reportId, 'delivered');
     const versions = await reportVersions(env, signed!.studyId);
@@ -52,7 +46,7 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
       expect(await reportVersions(env, signed!.studyId)).toEqual(versions);
       expect((await deliveredEvents(env, signed!.reportId)).at(-1)!.detail).toMatchObject({ unchanged: true, contentHash: first.contentHash });
     }
-    expect(env.fhir.requests().filter((r) => r.method === 'POST' && r.path.replace(/\/+$/, '') === new URL(env!.fhir.baseUrl).pathname.replace(/\/+$/, ''))).toHaveLength(1);
+    expect(env.fhir.requests().filter((r) => r.method === 'POST' && r.path.replace(/\/+$/, '') === new URL(env.fhir.baseUrl).pathname.replace(/\/+$/, ''))).toHaveLength(1);
 
     env.sandbox.getReportState(signed!.reportId).plainText = 'FINDINGS: Corrected.\n\nIMPRESSION: A changed impression.';
     await replay(env, signed!.reportId, 4);
@@ -64,10 +58,10 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
   });
 
   it('hl7v2: an unchanged replay sends no message; the recorded control id and hash stay', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } });
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
+    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
     const [signed] = await env.sandbox.signReports(1);
-    await env.waitFor('hl7v2 delivery', () => getDelivery(sqliteOf(env!.app).db, signed!.reportId, 'hl7v2')?.state === 'delivered');
+    await env.waitFor('hl7v2 delivery', () => getDelivery(sqliteOf(env.app).db, signed!.reportId, 'hl7v2')?.state === 'delivered');
     const first = (await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!;
     expect(receiver.received()).toHaveLength(1);
 
@@ -83,15 +77,15 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     expect((await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!.contentHash).not.toBe(first.contentHash);
   });
   it('fhir-documents: a replay sends nothing and keeps the recorded content hash', async () => {
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir-documents' }, fhir: { ehr: 'documents' } });
+    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir-documents' }, fhir: { ehr: 'documents' } }));
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(signed!.studyId);
     await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: study.reportMetadata.mrn! }] });
     await env.sendReportDelivered(signed!);
-    await env.waitFor('fhir-documents delivery', () => getDelivery(sqliteOf(env!.app).db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
+    await env.waitFor('fhir-documents delivery', () => getDelivery(sqliteOf(env.app).db, signed!.reportId, 'fhir-documents')?.state === 'delivered');
     const first = (await env.app.store.deliveries.get(signed!.reportId, 'fhir-documents'))!;
     expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
-    const posts = () => env!.fhir.requests().filter((r) => r.method === 'POST').length;
+    const posts = () => env.fhir.requests().filter((r) => r.method === 'POST').length;
     const before = posts();
     await replay(env, signed!.reportId, 2, 'fhir-documents');
     expect((await env.app.store.deliveries.get(signed!.reportId, 'fhir-documents'))!.contentHash).toBe(first.contentHash);

@@ -1,11 +1,12 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
+import { describe, expect, it } from 'vitest';
+import { startMllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { probeFhirServer } from '../src/reachability/probe-fhir.ts';
 import { createFhirClient } from '../src/fhir/fhir-client.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { stopAfterEach } from './support/stop-after-each.ts';
 
 type TargetStatus = { reachable: boolean | null; cause?: string; endpoint?: string; detail?: string; checkedAt: string | null };
 type Ready = { status: string; targets: Record<string, TargetStatus> };
@@ -32,23 +33,16 @@ function logLines(env: TestEnv): Record<string, unknown>[] {
 const metadataReads = (env: TestEnv) => env.fhir.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/metadata')).length;
 
 describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
-  let env: TestEnv | undefined;
-  let receiver: MllpReceiver | undefined;
-  afterEach(async () => {
-    await env?.stop();
-    await receiver?.stop();
-    env = undefined;
-    receiver = undefined;
-  });
+  const stopLater = stopAfterEach();
 
   it('warns at start with the cause and host:port of each target, stays ready, and readyz follows the target back up', async () => {
     const port = await closedPort();
     const fhirBaseUrl = `http://127.0.0.1:${port}/fhir/R4`;
-    env = await startTestEnv({
+    const env = stopLater(await startTestEnv({
       env: { FHIR_BASE_URL: fhirBaseUrl, DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: 'nonexistent.invalid', HL7_PORT: '2575' },
       start: { reachabilityIntervalMs: 200 },
-    });
-    const warning = (target: string) => env!.waitFor(`the ${target} warning`, () => logLines(env!).find((l) => l.target === target && l.msg === 'delivery target unreachable at start; deliveries to it wait and retry'));
+    }));
+    const warning = (target: string) => env.waitFor(`the ${target} warning`, () => logLines(env).find((l) => l.target === target && l.msg === 'delivery target unreachable at start; deliveries to it wait and retry'));
     expect(await warning('fhir')).toMatchObject({ level: 40, cause: 'refused', detail: 'ECONNREFUSED', endpoint: `127.0.0.1:${port}` });
     expect(await warning('hl7v2')).toMatchObject({ level: 40, cause: 'dns', endpoint: 'nonexistent.invalid:2575', detail: expect.stringMatching(/^(ENOTFOUND|EAI_AGAIN)$/) });
 
@@ -68,7 +62,7 @@ describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
     // The EHR comes up on that port: the background check sees it without anyone asking.
     const ehr = await startFhirServer({ port });
     try {
-      await env.waitFor('readyz to see the FHIR server', async () => (await readyz(env!)).body.targets.fhir?.reachable === true);
+      await env.waitFor('readyz to see the FHIR server', async () => (await readyz(env)).body.targets.fhir?.reachable === true);
       expect(logLines(env).some((l) => l.target === 'fhir' && l.msg === 'delivery target reachable again')).toBe(true);
     } finally {
       await ehr.stop();
@@ -81,7 +75,7 @@ describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
       ['refused', `http://127.0.0.1:${refused}/fhir`, { cause: 'refused', endpoint: `127.0.0.1:${refused}`, detail: 'ECONNREFUSED' }],
       ['dns', 'http://nonexistent.invalid/fhir', { cause: 'dns', endpoint: 'nonexistent.invalid:80' }],
     ];
-    env = await startTestEnv();
+    const env = stopLater(await startTestEnv());
     // TLS spoken to a plain HTTP port (the FHIR store's own).
     cases.push(['tls', env.fhir.baseUrl.replace('http://', 'https://'), { cause: 'tls', endpoint: new URL(env.fhir.baseUrl).host }]);
     for (const [name, url, expected] of cases) {
@@ -96,10 +90,10 @@ describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
   });
 
   it('readyz reads the last background result: no network call per request', async () => {
-    receiver = await startMllpReceiver({ port: 0, ack: 'AA' });
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } });
+    const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
+    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
     const first = await env.waitFor('the first check', async () => {
-      const { body } = await readyz(env!);
+      const { body } = await readyz(env);
       return body.targets.fhir?.checkedAt && body.targets.hl7v2?.checkedAt ? body : undefined;
     });
     expect(first.targets.fhir).toMatchObject({ reachable: true, cause: 'ok' });
