@@ -8,10 +8,10 @@ import { loadR4Definitions } from './fhir/validate-resource.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 import { listenHttp } from './http/listen-http.ts';
 import { openStoreFromConfig } from './store/open-store-from-config.ts';
-import type { Store } from './store/store.ts';
+import type { Store, WorkWakes } from './store/store.ts';
 import type { PipelineHooks } from './pipeline-hooks.ts';
 import { startPoller, type Poller } from './deliveries/poller.ts';
-import { startWorker } from './deliveries/delivery-worker.ts';
+import { startWorker, type Worker } from './deliveries/delivery-worker.ts';
 import { startWorkerThread } from './deliveries/worker-thread/start-worker-thread.ts';
 import { startOrderSync, type OrderSync } from './orders/start-order-sync.ts';
 import { createSyncWebhookAnswerer } from './answers/answer-synchronous-webhook.ts';
@@ -87,6 +87,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const orders = config.orders.enabled ? startOrderSync({
     store, avara, fhir, log, now, hooks: options.hooks, settings: config.orders,
   }) : undefined;
+  const replicaWakes = await listenForReplicas(store, log, worker, config.delivery.targets, orders);
   const syncAnswers = createSyncWebhookAnswerer({
     // Its own client: no in-call retries and a timeout of the budget, since Avara is waiting.
     fhir: createFhirClient({
@@ -135,6 +136,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       // New webhooks get 503 + Retry-After while in-flight deliveries finish; then close.
       accepting = false;
       clearInterval(housekeeping);
+      await replicaWakes?.close();
       targetWatch.stop();
       await poller.stop();
       await orders?.stop();
@@ -143,6 +145,24 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       await store.close();
     },
   };
+}
+
+/**
+ * On a database shared by replicas (PostgreSQL), work another replica commits wakes this one's
+ * loops at once: each delivery target's own loop, and the order worker. One connection per
+ * process; SQLite has none (one process, whose own writes wake its loops).
+ */
+async function listenForReplicas(store: Store, log: Logger, worker: Worker, targets: readonly string[], orders: OrderSync | undefined): Promise<WorkWakes | undefined> {
+  const wakes = store.listenForWork?.({
+    onLost: (code) => log.warn({ code }, 'not listening for other replicas\' work (connection lost); reconnecting, the loops look by themselves meanwhile'),
+  });
+  if (!wakes) return undefined;
+  for (const target of targets) wakes.onDeliveries(target, () => worker.wakeTarget(target));
+  if (orders) wakes.onOrders(orders.wake);
+  // Listening before serve says it is: a replica that answers already hears the others. If the
+  // first connection fails it keeps trying; the idle looks carry the work meanwhile.
+  await wakes.ready.catch(() => undefined);
+  return wakes;
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -28,7 +28,10 @@ export interface WorkerDeps {
   targets?: Partial<Record<string, (deps: TargetDeps) => DeliveryTarget>>;
 }
 
-export type Worker = JobLoop;
+export interface Worker extends JobLoop {
+  /** Wakes one target's loop only (a replica committed work for it); unknown targets are ignored. */
+  wakeTarget(target: string): void;
+}
 
 /**
  * The delivery worker: one loop per delivery target on the leased-job queue, so a target that is
@@ -63,10 +66,11 @@ export function startWorker(deps: WorkerDeps): Worker {
       },
       { log: deps.log, settings: deps.settings, now },
     );
-    return { loop, target };
+    return { name, loop, target };
   });
   return {
     wake: () => loops.forEach(({ loop }) => loop.wake()),
+    wakeTarget: (name) => loops.find((entry) => entry.name === name)?.loop.wake(),
     isRunning: () => loops.every(({ loop }) => loop.isRunning()),
     async stop() {
       await Promise.all(loops.map(({ loop }) => loop.stop()));

@@ -10,6 +10,11 @@ export interface JobLoopSettings extends FailureSettings {
   leaseMs: number;
   /** How long stop() lets attempts in flight finish before giving their leases back. */
   shutdownGraceMs: number;
+  /**
+   * How long an idle loop sleeps before looking by itself (default 5 s). Test entries set it long
+   * to show that a wake, not the idle look, brought the work.
+   */
+  idlePollMs?: number;
 }
 
 /** How an attempt ended, for metrics: recorded by the runner (failures) or the kind (its outcomes). */
@@ -204,10 +209,11 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
   async function waitMs(): Promise<number> {
     if (now() < pausedUntil) return pausedUntil - now();
     if (inFlight.size >= settings.concurrency) return settings.leaseMs;
+    const idleMs = settings.idlePollMs ?? IDLE_POLL_MS;
     const due = await Promise.resolve().then(() => queue.nextDueAt()).catch(() => undefined);
-    const untilDue = due === undefined ? IDLE_POLL_MS : Math.max(0, due - now());
+    const untilDue = due === undefined ? idleMs : Math.max(0, due - now());
     // Also look again before any lease could expire unnoticed.
-    return Math.min(untilDue, IDLE_POLL_MS, settings.leaseMs);
+    return Math.min(untilDue, idleMs, settings.leaseMs);
   }
 
   function sleepUntilWoken(ms: number): Promise<void> {

@@ -286,6 +286,25 @@ export interface StoreHealth {
   writable: 'writable' | 'not_writable' | 'closed';
 }
 
+/**
+ * Work committed by any process sharing the database (this one included) that is due now. A wake
+ * may be missed while the connection is lost; after reconnecting every subscriber is woken once.
+ */
+export interface WorkWakes {
+  onDeliveries(target: string, wake: () => void): void;
+  onOrders(wake: () => void): void;
+  /** Settles once listening (rejects if the first connection failed; it keeps trying). */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WorkWakesOptions {
+  /** The listening connection was lost or could not be made: a code only (never a URL or password). */
+  onLost?(code: string): void;
+  /** Wait before reconnecting. */
+  reconnectMs?: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Leased jobs
 
@@ -456,6 +475,11 @@ export interface Store {
   orderQueue(): OrderQueue;
   /** For /readyz and doctor. */
   health(): Promise<StoreHealth>;
+  /**
+   * Wakes for work other processes commit to this database (PostgreSQL replicas: LISTEN/NOTIFY),
+   * on a connection of its own. Absent on SQLite: one process, whose own writes wake its loops.
+   */
+  listenForWork?(options?: WorkWakesOptions): WorkWakes;
   /** Where the data lives, for messages (a path, or a URL without its password). */
   readonly location: string;
   close(): Promise<void>;

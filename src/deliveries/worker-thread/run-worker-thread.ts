@@ -30,8 +30,10 @@ const worker = startWorker({
 });
 
 port.on('message', (message: ToThread) => {
-  if (message.kind === 'wake') worker.wake();
-  else void stop();
+  if (message.kind === 'wake') {
+    if (message.target === undefined) worker.wake();
+    else worker.wakeTarget(message.target);
+  } else void stop();
 });
 send({ kind: 'ready' });
 

@@ -94,9 +94,18 @@ export async function startWorkerThread(deps: WorkerThreadDeps): Promise<Worker>
   };
   // One message per turn of the event loop, however many webhooks arrived in it.
   const wake = oncePerTurn(() => post({ kind: 'wake' }));
+  const targetsToWake = new Set<string>();
+  const wakeTargets = oncePerTurn(() => {
+    for (const target of targetsToWake) post({ kind: 'wake', target });
+    targetsToWake.clear();
+  });
   await spawn();
   return {
     wake,
+    wakeTarget(target) {
+      targetsToWake.add(target);
+      wakeTargets();
+    },
     isRunning: () => running && !stopping,
     async stop() {
       stopping = true;

@@ -21,4 +21,5 @@ export type FromThread =
   /** Stopped as asked: every attempt settled or given back, its database closed. */
   | { kind: 'stopped' };
 
-export type ToThread = { kind: 'wake' } | { kind: 'stop' };
+/** A wake without a target wakes every target's loop. */
+export type ToThread = { kind: 'wake'; target?: string } | { kind: 'stop' };

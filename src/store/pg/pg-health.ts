@@ -37,6 +37,15 @@ export async function probePgHealth(store: PgStore): Promise<PgHealth> {
   }
 }
 
+/**
+ * A short code for a failure: the server's SQLSTATE (57P01 admin shutdown) or the system's
+ * (ECONNREFUSED); never its message, which may name a host, a user or a value.
+ */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,32}$/.test(code) ? code : 'connection_lost';
+}
+
 export interface PgServer {
   /** As the server says it ("15.20 (Debian ...)"). */
   version: string;

@@ -8,6 +8,11 @@ import type { PgTx } from './pg-transaction.ts';
 
 export const JOBS_CHANNEL = 'avara_fhir_sync_jobs';
 
+/** The name a commit that makes a target's delivery due wakes (pg-deliveries.ts, pg-job-kind.ts). */
+export const deliveriesWakeName = (target: string) => `deliveries.${target}`;
+/** The order job kind's name (ORDER_JOBS.name), woken by order changes and requeues. */
+export const ORDERS_WAKE_NAME = 'orders';
+
 /** Wakes the kind's loops on every replica once `tx` commits. */
 export function wakeOnCommit(tx: PgTx, kindName: string): void {
   tx.wakes.add(kindName);

@@ -4,7 +4,7 @@ import { FIRST_TARGET, type DeliveryQueue, type OrderQueue, type Store } from '.
 import { appendAuditEventPg, countAuditEventsPg, listAuditEventsPg, readAuditChainEndPg, verifyAuditChainPg } from './pg-audit.ts';
 import { enqueueDeliveryPg, pgDeliveryQueueOf } from './pg-deliveries.ts';
 import { createPgGroupCommit } from './pg-group-commit.ts';
-import { probePgHealth } from './pg-health.ts';
+import { errorCode, probePgHealth } from './pg-health.ts';
 import { recordWebhookPg } from './pg-intake.ts';
 import { pgJobQueue } from './pg-job-queue.ts';
 import { extendLocksPg, tryAcquireLocksPg } from './pg-locks.ts';
@@ -17,6 +17,7 @@ import {
   checkIdentifierSystemsPg, firstStartOfPg, getPolledStudyPg, mrnHashKeyPg, readSettingPg, reconcileStudyPg, recordFirstStartPg, requeueDeadPg, requeueFromPg,
   requeueOrdersPg, writeSettingPg,
 } from './pg-store-writes.ts';
+import { deliveriesWakeName, listenForJobs, ORDERS_WAKE_NAME } from './pg-notify.ts';
 import { inTransaction } from './pg-transaction.ts';
 import { openPgStore, type PgStore } from './open-pg-store.ts';
 import { deliveries, inbox, locks, orders, polledStudies } from './schema.ts';
@@ -158,6 +159,18 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
       const health = await probePgHealth(connection);
       // Not migrated (or unreachable) is not probed for writes: to a consumer that is not writable.
       return { migrated: health.migrated, writable: health.writable === 'unknown' ? 'not_writable' : health.writable };
+    },
+    listenForWork(options = {}) {
+      const listener = listenForJobs(settings.databaseUrl, {
+        ...(options.reconnectMs !== undefined ? { reconnectMs: options.reconnectMs } : {}),
+        onError: (error) => options.onLost?.(errorCode(error)),
+      });
+      return {
+        onDeliveries: (target, wake) => void listener.on(deliveriesWakeName(target), wake),
+        onOrders: (wake) => void listener.on(ORDERS_WAKE_NAME, wake),
+        ready: listener.ready,
+        close: () => listener.close(),
+      };
     },
     close: () => connection.close(),
   };

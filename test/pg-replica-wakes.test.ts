@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openPostgresStore, type PostgresStore } from '../src/store/pg/pg-store.ts';
+import { createTestDatabase } from './support/pg-test-database.ts';
+import { runCli } from './support/run-cli.ts';
+import { freePort, SERVE_ENTRIES, startServeChild } from './support/serve-child.ts';
+import { startStandIns } from './support/start-stand-ins.ts';
+import { fetchPdfLink, reportDeliveredBody, signWebhook } from './support/test-webhooks.ts';
+import { waitFor } from './support/wait-for.ts';
+
+// LISTEN/NOTIFY wired into serve: replica A takes the webhooks but its delivery loops never claim
+// (REPLICA_WORKER_CONCURRENCY=0); replica B never takes a webhook and its idle loops look by
+// themselves only every 10 minutes (REPLICA_IDLE_POLL_SECONDS, LEASE_SECONDS). Nothing but the
+// notification of A's commit can make B look within the test: each report B delivers proves the
+// wake crossed from one process to the other.
+
+let cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  cleanups = [];
+});
+
+describe('serve replicas on PostgreSQL wake each other', () => {
+  it('a webhook stored by replica A is delivered by replica B, whose only way to look is the notification', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const [portA, portB] = [await freePort(), await freePort()];
+    const standIns = await startStandIns({ dirPrefix: 'afs-pg-wakes-', sandbox: { seed: 19, webhookUrl: `http://127.0.0.1:${portA}/webhooks/avara` } });
+    cleanups.push(() => standIns.stop());
+    const env = (extra: Record<string, string>) => standIns.serveEnv({
+      PATH: process.env.PATH ?? '', DATABASE_URL: database.url, POLL_INTERVAL_SECONDS: '0', LOG_LEVEL: 'info', ...extra,
+    });
+    const a = await startServeChild(env({ REPLICA_WORKER_CONCURRENCY: '0' }), portA, SERVE_ENTRIES.replica);
+    cleanups.push(() => a.stop());
+    const b = await startServeChild(env({ REPLICA_IDLE_POLL_SECONDS: '600', LEASE_SECONDS: '600' }), portB, SERVE_ENTRIES.replica);
+    cleanups.push(() => b.stop());
+    const store: PostgresStore = await openPostgresStore({ databaseUrl: database.url, migrate: false });
+    cleanups.push(() => store.close());
+
+    // One at a time: each later report arrives while B's loop is certainly asleep.
+    const reportIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [signed] = await standIns.sandbox.signReports(1, { sendWebhooks: false });
+      const body = reportDeliveredBody(signed!, await fetchPdfLink(standIns.sandbox, signed!.reportId));
+      const answer = await fetch(`${a.url}/webhooks/avara`, {
+        method: 'POST', body, headers: { 'content-type': 'application/json', ...signWebhook(standIns.sandbox.webhookKey, body, { id: signed!.webhookId }) },
+      });
+      expect(answer.status).toBeLessThan(300);
+      await waitFor(`report ${i + 1} delivered by B`, async () => (await store.deliveries.get(signed!.reportId))?.state === 'delivered', 45_000);
+      reportIds.push(signed!.reportId);
+    }
+
+    const deliveredBy = (lines: string[]) => lines.filter((line) => line.includes('"outcome":"delivered"')).length;
+    expect(deliveredBy(b.log)).toBe(3);
+    expect(deliveredBy(a.log)).toBe(0);
+    for (const reportId of reportIds) {
+      const events = (await store.audit.ofReport(reportId)).map((e) => e.event);
+      expect(events.filter((event) => event === 'attempt_started')).toHaveLength(1);
+    }
+    const bundle = await (await fetch(`${standIns.fhir.baseUrl}/DiagnosticReport?_count=100`)).json() as { entry?: unknown[] };
+    expect(bundle.entry ?? []).toHaveLength(3);
+    await a.stop();
+    await b.stop();
+    expect([(await a.exited).code, (await b.exited).code]).toEqual([0, 0]);
+    const verify = await runCli(['audit', 'verify'], { DATABASE_URL: database.url });
+    expect(verify.code, verify.stderr).toBe(0);
+  }, 180_000);
+});
