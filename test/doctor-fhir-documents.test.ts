@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFhirServer, type EmbeddedFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts';
 import { runCli } from './support/run-cli.ts';
+import { runDoctorInProcess } from './support/run-doctor-in-process.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 
 const EHR_MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.19.5';
@@ -34,6 +35,8 @@ async function startTerseEhr(searchStatus: number): Promise<{ baseUrl: string; p
   };
 }
 
+// The first test runs `doctor` as a real child process; the others ask what it checks, in this
+// process (support/run-doctor-in-process.ts).
 describe('doctor for the fhir-documents target', () => {
   let standIns: StandIns;
   let ehr: EmbeddedFhirServer;
@@ -67,7 +70,7 @@ describe('doctor for the fhir-documents target', () => {
   });
 
   it('keeps the transaction checks when fhir is a target too (and they fail against a documents-only EHR)', async () => {
-    const result = await runCli(['doctor'], env({ DELIVERY_TARGETS: 'fhir,fhir-documents' }));
+    const result = await runDoctorInProcess(env({ DELIVERY_TARGETS: 'fhir,fhir-documents' }));
     expect(line(result.stdout, 'FHIR transactions')).toMatch(/^FAIL /);
     expect(line(result.stdout, 'FHIR DocumentReference search by identifier')).toMatch(/^OK {3}/);
     expect(result.code).toBe(1);
@@ -76,7 +79,7 @@ describe('doctor for the fhir-documents target', () => {
   it('warns where the CapabilityStatement is silent but the probe worked, and names a missing Encounter search', async () => {
     const terse = await startTerseEhr(200);
     try {
-      const result = await runCli(['doctor'], env({ FHIR_BASE_URL: terse.baseUrl, FHIR_DOCUMENT_ENCOUNTER: 'search' }));
+      const result = await runDoctorInProcess(env({ FHIR_BASE_URL: terse.baseUrl, FHIR_DOCUMENT_ENCOUNTER: 'search' }));
       expect(terse.paths).toContain('/DocumentReference?identifier=https%3A%2F%2Fapi.avarasoftware.com%2Ffhir%2Fsid%2Freport-id%7Cdoctor-probe&_count=1');
       expect(line(result.stdout, 'FHIR DocumentReference search by identifier')).toMatch(/^OK {3}/);
       expect(line(result.stdout, 'FHIR DocumentReference search')).toMatch(/^WARN .*no search-type/);
@@ -90,10 +93,10 @@ describe('doctor for the fhir-documents target', () => {
   it('fails when the DocumentReference search does not answer a Bundle, and only warns with FHIR_DOCUMENT_IDENTIFIER_SEARCH=false', async () => {
     const terse = await startTerseEhr(400);
     try {
-      const on = await runCli(['doctor'], env({ FHIR_BASE_URL: terse.baseUrl }));
+      const on = await runDoctorInProcess(env({ FHIR_BASE_URL: terse.baseUrl }));
       expect(line(on.stdout, 'FHIR DocumentReference search by identifier')).toMatch(/^FAIL .*answered 400 .*FHIR_DOCUMENT_IDENTIFIER_SEARCH=false/);
       expect(on.code).toBe(1);
-      const off = await runCli(['doctor'], env({ FHIR_BASE_URL: terse.baseUrl, FHIR_DOCUMENT_IDENTIFIER_SEARCH: 'false' }));
+      const off = await runDoctorInProcess(env({ FHIR_BASE_URL: terse.baseUrl, FHIR_DOCUMENT_IDENTIFIER_SEARCH: 'false' }));
       expect(line(off.stdout, 'FHIR DocumentReference search by identifier')).toMatch(/^WARN /);
     } finally {
       await terse.stop();

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqlite } from '../src/store/open-store.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 
 const OTHER_KEY = 'whsec_aOIOjHX2f9EZlBx83v4B6sCOuq9thgxS';
@@ -25,7 +26,7 @@ describe('POST /webhooks/avara', () => {
   let env: TestEnv;
   beforeEach(async () => {
     // The worker would fetch these invented ids from the sandbox; intake is what is under test.
-    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '1' } });
+    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '1', ...WORKER_IN_MAIN_THREAD } });
   });
   afterEach(() => env.stop());
 
