@@ -6,14 +6,16 @@ import { progress, round } from './figures.ts';
 import { cpuMsByStage } from './cpu-profile-stages.ts';
 import { describeMachine } from './machine.ts';
 import { pinBenchToCores } from './pin-cores.ts';
+import { postgresResult, postgresRows } from './postgres-report.ts';
 import { fmt, renderTable, type Row } from './render-table.ts';
 import { measureDelivery } from './stages/delivery-stage.ts';
 import { measureHl7 } from './stages/hl7-stage.ts';
 import { measureIntake } from './stages/intake-stage.ts';
 import { measureMemory } from './stages/memory-stage.ts';
 import { measurePoller } from './stages/poller-stage.ts';
+import { measurePostgres, POSTGRES_FULL, POSTGRES_QUICK } from './stages/postgres-stage.ts';
 
-// npm run bench [-- --quick] [-- --only=delivery,intake,memory,poller,hl7] [-- --times=3] [-- --delivery-reports=500]
+// npm run bench [-- --quick] [-- --only=delivery,intake,memory,poller,hl7,postgres] [-- --times=3] [-- --delivery-reports=500] [-- --pg-delivery-reports=400]
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -26,6 +28,7 @@ const sizes = {
   ...base,
   times: Number.isInteger(numberArg('times')) ? numberArg('times') : base.times,
   delivery: { ...base.delivery, ...(Number.isInteger(numberArg('delivery-reports')) ? { reports: numberArg('delivery-reports') } : {}) },
+  postgres: { ...(quick ? POSTGRES_QUICK : POSTGRES_FULL), ...(Number.isInteger(numberArg('pg-delivery-reports')) ? { deliveryReports: numberArg('pg-delivery-reports') } : {}) },
 };
 const machine = { ...describeMachine(), pinning: pinBenchToCores() };
 const started = Date.now();
@@ -37,6 +40,7 @@ const intake = wanted('intake') ? await measureIntake(sizes.intake, sizes.times)
 const memory = wanted('memory') ? await measureMemory(sizes.memory, sizes.times) : undefined;
 const poller = wanted('poller') ? await measurePoller(sizes.pollerStudies, sizes.times) : undefined;
 const hl7 = wanted('hl7') ? await measureHl7(sizes.hl7, sizes.times) : undefined;
+const postgres = wanted('postgres') ? await measurePostgres(sizes.postgres, sizes.times) : undefined;
 machine.loadAvgEnd = loadavg().map((n) => round(n));
 
 const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
@@ -91,6 +95,7 @@ if (hl7) {
     ['hl7 product (best) / bare sender, per run', ...fmt(hl7.ratio, 2), '>= 0.8', yes(hl7.ratio.median >= 0.8)],
   );
 }
+if (postgres) rows.push(...postgresRows(postgres));
 
 const table = renderTable(rows);
 process.stdout.write(`\n${table}\n`);
@@ -112,6 +117,7 @@ if (hl7) {
   process.stdout.write(`CPU ms per report: serve ${hl7.cpuMsPerReport.serve.toFixed(1)}, receiver ${hl7.cpuMsPerReport.receiver.toFixed(1)}, sandbox ${hl7.cpuMsPerReport.sandbox.toFixed(1)}; bare: sender ${hl7.bareCpuMsPerMessage.sender.toFixed(1)}, receiver ${hl7.bareCpuMsPerMessage.receiver.toFixed(1)}\n`);
   process.stdout.write(`Messages ${(hl7.meanMessageBytes.product / 1024).toFixed(0)} KiB from serve, ${(hl7.meanMessageBytes.bare / 1024).toFixed(0)} KiB from the bare sender (PDF ${(hl7.meanPdfBytes / 1024).toFixed(0)} KiB embedded); receiver idle between an ACK and the next message: ${hl7.receiverGapMs.product.toFixed(1)} ms (serve), ${hl7.receiverGapMs.bare.toFixed(1)} ms (bare)\n`);
 }
+if (postgres) process.stdout.write(`\nPostgreSQL ${postgres.server.version} at ${postgres.server.host} (synchronous_commit=${postgres.server.synchronousCommit}): ${postgres.placement}. The PostgreSQL stage took ${(postgres.seconds / 60).toFixed(1)} min.\n`);
 process.stdout.write(`\n${quick ? 'quick' : 'full'} run took ${((Date.now() - started) / 60_000).toFixed(1)} min; load average ${machine.loadAvgStart.join(' ')} -> ${machine.loadAvgEnd.join(' ')}\n`);
 
 const result = {
@@ -160,6 +166,7 @@ const result = {
       meanMessageBytes: hl7.meanMessageBytes, meanPdfBytes: hl7.meanPdfBytes, receiverGapMs: hl7.receiverGapMs,
     },
   } : {}),
+  ...(postgres ? { postgres: postgresResult(postgres) } : {}),
   table,
 };
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -27,7 +27,7 @@ export interface IntakeFigures {
   loadedDeliveriesStillRunning: boolean[];
 }
 
-const WEBHOOK_KEY = `whsec_${Buffer.from('bench-intake-key-0123456789abcdef').toString('base64')}`;
+export const WEBHOOK_KEY = `whsec_${Buffer.from('bench-intake-key-0123456789abcdef').toString('base64')}`;
 // More than any run can send: a 2-core machine answers a few thousand webhooks a second at best.
 const PREPARED_PER_SECOND = 4000;
 
@@ -96,7 +96,7 @@ export async function productRate(dir: string, connections: number, seconds: num
   }
 }
 
-async function closedLoopRate(url: string, connections: number, seconds: number): Promise<number> {
+export async function closedLoopRate(url: string, connections: number, seconds: number): Promise<number> {
   // A first second to warm up the JIT and fill the connection pool, not counted.
   await loadClosedLoop(url, signedReportWebhooks(WEBHOOK_KEY, PREPARED_PER_SECOND, 'http://127.0.0.1'), connections, 1);
   const result = await loadClosedLoop(url, signedReportWebhooks(WEBHOOK_KEY, PREPARED_PER_SECOND * seconds, 'http://127.0.0.1'), connections, seconds);
