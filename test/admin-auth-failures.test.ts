@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const TOKEN = 'admin-token-for-the-guessing-test';
@@ -8,7 +9,7 @@ const GUESS = 'guess-number-seventeen-canary';
 describe('guessing the admin token (issue 21, item 4)', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: TOKEN } });
   });
   afterAll(() => env.stop());
 

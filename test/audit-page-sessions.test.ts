@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const TOKEN = 'session-test-admin-token-01';
@@ -16,7 +17,7 @@ describe('audit page sessions', () => {
   const page = (cookie: string) => fetch(`${env.app.url}/`, { headers: { cookie }, redirect: 'manual' });
 
   it('gives every sign-in its own random session, and sign-out ends it on the server', async () => {
-    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: TOKEN } });
     const first = (await signIn()).split(';')[0]!;
     const second = (await signIn()).split(';')[0]!;
     expect(first).not.toBe(second);
@@ -28,7 +29,7 @@ describe('audit page sessions', () => {
   });
 
   it('marks the cookie Secure behind a trusted TLS proxy, and checks the scheme of the Origin there', async () => {
-    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN, TRUST_PROXY: 'loopback' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: TOKEN, TRUST_PROXY: 'loopback' } });
     const host = new URL(env.app.url).host;
     expect(await signIn({ origin: `https://${host}`, 'x-forwarded-proto': 'https' })).toMatch(/; Secure/);
     expect(await signIn({ origin: `http://${host}` })).not.toMatch(/; Secure/);
@@ -36,7 +37,7 @@ describe('audit page sessions', () => {
   });
 
   it('does not believe X-Forwarded-Proto without TRUST_PROXY', async () => {
-    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: TOKEN } });
     expect(await signIn({ origin: env.app.url, 'x-forwarded-proto': 'https' })).not.toMatch(/; Secure/);
   });
 });

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 /** fetch will not send a Host of our choosing; a DNS-rebound browser does. */
@@ -22,7 +23,7 @@ describe('loopback without ADMIN_TOKEN against other websites', () => {
     fetch(`${env.app.url}/api/deliveries/${delivered}/replay`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
 
   beforeAll(async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1);
     delivered = signed!.reportId;
     await env.waitForDelivery(delivered, 'delivered');
@@ -42,7 +43,7 @@ describe('loopback without ADMIN_TOKEN against other websites', () => {
   });
 
   it('leaves the Host check to the proxy when TRUST_PROXY names it, and still takes signed webhooks under any Host', async () => {
-    const proxied = await startTestEnv({ env: { TRUST_PROXY: '127.0.0.1' } });
+    const proxied = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, TRUST_PROXY: '127.0.0.1' } });
     try {
       const proxiedPort = new URL(proxied.app.url).port;
       expect(await getWithHost(`${proxied.app.url}/`, `reports.hospital.example:${proxiedPort}`)).toBe(200);
@@ -73,7 +74,7 @@ describe('a state change with a bearer token', () => {
   let env: TestEnv;
   const TOKEN = 'origin-test-admin-token-01';
   beforeAll(async () => {
-    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: TOKEN } });
   });
   afterAll(() => env.stop());
 

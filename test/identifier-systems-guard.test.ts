@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { createLogger } from '../src/create-logger.ts';
-import { SERVE_TEST_SETTINGS } from './support/serve-test-settings.ts';
+import { SERVE_TEST_SETTINGS, WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 
 describe('identifier systems recorded in the database', () => {
   let dir: string;
@@ -25,6 +25,7 @@ describe('identifier systems recorded in the database', () => {
       SQLITE_PATH: join(dir, 'state.db'),
       PORT: '0',
       ...SERVE_TEST_SETTINGS,
+      ...WORKER_IN_MAIN_THREAD,
       ...extra,
     });
   const log = createLogger('silent');

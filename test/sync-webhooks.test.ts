@@ -4,6 +4,7 @@ import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
 import { expectGolden } from './support/expect-golden.ts';
 import { seedFhirOrders, updateFhirResource, type SeededOrder } from './support/seed-fhir-orders.ts';
 import { seedPatientChart } from './support/seed-sync-context.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const CLINIC = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
@@ -27,7 +28,7 @@ describe('synchronous webhooks answered from the EHR', () => {
   let orders: SeededOrder[];
 
   beforeAll(async () => {
-    env = await startTestEnv({ env: { MRN_SYSTEM, SYNC_WEBHOOK_BUDGET_MS: String(BUDGET_MS), STUDY_TIME_ZONE: 'Europe/Berlin', PRIOR_REPORTS_MAX: '5', WORKLIST_ALLOWED_AE_TITLES: 'CT_SCANNER_1,MR_3T' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, MRN_SYSTEM, SYNC_WEBHOOK_BUDGET_MS: String(BUDGET_MS), STUDY_TIME_ZONE: 'Europe/Berlin', PRIOR_REPORTS_MAX: '5', WORKLIST_ALLOWED_AE_TITLES: 'CT_SCANNER_1,MR_3T' } });
     orders = await seedFhirOrders(env.fhir.baseUrl, [1, 2, 3], (n, r) => {
       Object.assign(r.sr, { occurrenceDateTime: ['2026-11-20T08:30:00Z', '2026-11-20T13:05:30Z', '2026-11-23T09:00:00Z'][n - 1] });
       if (n === 2) {
@@ -163,7 +164,7 @@ describe('synchronous webhooks answered from the EHR', () => {
 describe('synchronous webhooks when the EHR is down or slow', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await startTestEnv({ env: { MRN_SYSTEM, SYNC_WEBHOOK_BUDGET_MS: String(BUDGET_MS) } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, MRN_SYSTEM, SYNC_WEBHOOK_BUDGET_MS: String(BUDGET_MS) } });
     await seedFhirOrders(env.fhir.baseUrl, [1]);
   });
   afterAll(async () => { await env?.stop(); });

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAvaraWebhook } from '../src/avara/verify-webhook.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 
@@ -35,7 +36,7 @@ describe('webhook signatures over the raw bytes (issue 21, item 6)', () => {
 describe('POST /webhooks/avara with raw bytes and types of the sender\'s choosing (items 6 and 7)', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
   });
   afterAll(() => env.stop());
 

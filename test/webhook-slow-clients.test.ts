@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_GUARD_DEFAULTS } from '../src/http/guard-webhook-intake.ts';
 import { startSlowRequest, within, type SlowRequest } from './support/slow-request.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const MIB = 1024 * 1024;
@@ -11,7 +12,7 @@ describe('POST /webhooks/avara against slow clients', () => {
   let env: TestEnv;
   let slow: SlowRequest[] = [];
   beforeEach(async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
   });
   afterEach(async () => {
     for (const request of slow) request.socket.destroy();
