@@ -12,7 +12,8 @@ export interface PgGroupCommit {
    * Runs `write` (store calls, which join the group's transaction) and settles once it is
    * committed. `orderKey` (the webhook id): a group runs its writes in key order, so two
    * replicas' groups holding the same webhooks take their rows in the same order and do not
-   * deadlock.
+   * deadlock. A write may run more than once: when its group's transaction is rolled back
+   * (another write failed, a deadlock), it runs again in the next.
    */
   run<T>(write: () => Promise<T>, orderKey?: string): Promise<T>;
 }
@@ -41,10 +42,7 @@ export function createPgGroupCommit(pool: Pool, options: { maxGroup?: number } =
       waiting = waiting.slice(maxGroup);
       let outcomes;
       try {
-        // Alone, a write needs no savepoint (two round trips fewer).
-        outcomes = group.length === 1
-          ? [await inTransaction(pool, group[0]!.write).then((value): Settled => ({ ok: true, value }), (error: unknown): Settled => ({ ok: false, error }))]
-          : await transactionOfEach(pool, group.map((item) => item.write));
+        outcomes = await commitGroup(pool, group.map((item) => item.write));
       } catch (error) {
         // Nothing of the group was committed.
         for (const item of group) item.reject(error);
@@ -71,6 +69,24 @@ export function createPgGroupCommit(pool: Pool, options: { maxGroup?: number } =
       });
     },
   };
+}
+
+/**
+ * The group's writes in one transaction, first without savepoints (two round trips fewer per
+ * write: SAVEPOINT and RELEASE), since a write almost never fails: a duplicate is an answer, not
+ * an error. When one does fail, that transaction is rolled back whole and the group runs again,
+ * each write in its own savepoint, so that the failing write is rolled back alone.
+ */
+async function commitGroup(pool: Pool, writes: (() => Promise<unknown>)[]): Promise<Settled[]> {
+  const settle = (work: () => Promise<unknown>) => inTransaction(pool, work).then((value): Settled => ({ ok: true, value }), (error: unknown): Settled => ({ ok: false, error }));
+  if (writes.length === 1) return [await settle(writes[0]!)];
+  const together = await settle(async () => {
+    const values: unknown[] = [];
+    for (const write of writes) values.push(await write());
+    return values;
+  });
+  if (together.ok) return (together.value as unknown[]).map((value): Settled => ({ ok: true, value }));
+  return transactionOfEach(pool, writes);
 }
 
 function byOrderKey(x: Waiting, y: Waiting): number {
