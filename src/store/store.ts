@@ -282,8 +282,13 @@ export interface OrderErrorRow {
 export interface StoreHealth {
   /** Every shipped migration applied (false when closed or unreachable). */
   migrated: boolean;
-  /** A write was taken and rolled back (a write lock held by another writer still counts as writable). */
-  writable: 'writable' | 'not_writable' | 'closed';
+  /**
+   * A write was taken and rolled back (a write lock held by another writer still counts as
+   * writable); 'unreachable': the database server could not be asked (down, restarting).
+   */
+  writable: 'writable' | 'not_writable' | 'closed' | 'unreachable';
+  /** With 'unreachable': why, as a code only (ECONNREFUSED, 57P01), never a message or a URL. */
+  error?: string;
 }
 
 /**

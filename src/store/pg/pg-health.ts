@@ -1,4 +1,4 @@
-import { isPgMigrated, type PgStore } from './open-pg-store.ts';
+import { countShippedPgMigrations, type PgStore } from './open-pg-store.ts';
 
 /**
  * The oldest PostgreSQL the migrations and queries run on: triggers declared with EXECUTE
@@ -9,14 +9,38 @@ export const MIN_POSTGRES_VERSION_NUM = 110000;
 export interface PgHealth {
   /** Every shipped migration applied (false when closed or unreachable). */
   migrated: boolean;
-  /** A write was taken and rolled back; 'unknown' when not migrated (or unreachable), so not probed. */
-  writable: 'writable' | 'not_writable' | 'closed' | 'unknown';
+  /**
+   * A write was taken and rolled back; 'unreachable' when the server cannot be reached or ended
+   * the connection (down, restarting, refusing us); 'unknown' when not migrated, so not probed.
+   */
+  writable: 'writable' | 'not_writable' | 'closed' | 'unreachable' | 'unknown';
+  /** With 'unreachable': why, as a code only (ECONNREFUSED, 57P01, 57P03). */
+  error?: string;
 }
 
-/** For /readyz: migrated, and accepting writes (a standby or a read-only database is not). */
+/**
+ * The server could not be asked: the socket's errors (ECONNREFUSED, ECONNRESET), a connection
+ * ended without a code, connection exceptions (08), the server shutting down or starting (57P),
+ * too many connections (53300), refused authentication (28) or a missing database (3D000).
+ */
+export function isUnreachable(code: string): boolean {
+  return /^E[A-Z]+$/.test(code) || code === 'connection_lost' || code === '53300' || code === '3D000' || /^(08|57P|28)/.test(code);
+}
+
+/** For /readyz: reachable, migrated, and accepting writes (a standby or a read-only database is not). */
 export async function probePgHealth(store: PgStore): Promise<PgHealth> {
   if (store.pool.ended) return { migrated: false, writable: 'closed' };
-  if (!(await isPgMigrated(store))) return { migrated: false, writable: 'unknown' };
+  let applied: number;
+  try {
+    const result = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations');
+    applied = Number(result.rows[0]?.n);
+  } catch (error) {
+    const code = errorCode(error);
+    // Otherwise the migrations table is not there yet (42P01, 3F000): not migrated.
+    if (isUnreachable(code)) return { migrated: false, writable: 'unreachable', error: code };
+    return { migrated: false, writable: 'unknown' };
+  }
+  if (applied < countShippedPgMigrations()) return { migrated: false, writable: 'unknown' };
   try {
     const client = await store.pool.connect();
     try {
@@ -26,14 +50,16 @@ export async function probePgHealth(store: PgStore): Promise<PgHealth> {
       await client.query(`INSERT INTO settings (key, value, updated_at) VALUES ('probe.writable', '', 0) ON CONFLICT DO NOTHING`);
       return { migrated: true, writable: 'writable' };
     } finally {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
+      // A connection that cannot even roll back is broken: destroyed, not given back to the pool.
+      await client.query('ROLLBACK').then(() => client.release(), (error: Error) => client.release(error));
     }
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    // 25006 read-only transaction (standby, default_transaction_read_only); 55P03 lock timeout.
+    const code = errorCode(error);
+    // 55P03 lock timeout: another writer holds the row. 25006 read-only transaction (a standby,
+    // default_transaction_read_only) and anything else the server refused: not writable.
     if (code === '55P03') return { migrated: true, writable: 'writable' };
-    return { migrated: true, writable: code === '25006' ? 'not_writable' : 'unknown' };
+    if (isUnreachable(code)) return { migrated: true, writable: 'unreachable', error: code };
+    return { migrated: true, writable: 'not_writable' };
   }
 }
 

@@ -156,9 +156,9 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
     },
     orderQueue: () => (orderQueue ??= pgJobQueue(connection, PG_ORDER_QUEUE)),
     async health() {
-      const health = await probePgHealth(connection);
-      // Not migrated (or unreachable) is not probed for writes: to a consumer that is not writable.
-      return { migrated: health.migrated, writable: health.writable === 'unknown' ? 'not_writable' : health.writable };
+      const { migrated, writable, error } = await probePgHealth(connection);
+      // Not migrated is not probed for writes: to a consumer that is not writable.
+      return { migrated, writable: writable === 'unknown' ? 'not_writable' : writable, ...(error ? { error } : {}) };
     },
     listenForWork(options = {}) {
       const listener = listenForJobs(settings.databaseUrl, {
