@@ -1,9 +1,13 @@
-import { openStoreFromConfig, storeLocation, type StoreSettings } from '../store/open-store-from-config.ts';
+import { describeDatabaseServer, openStoreFromConfig, storeLocation, type StoreSettings } from '../store/open-store-from-config.ts';
 import type { Store } from '../store/store.ts';
+import { judgeDatabaseServer } from './check-database-server.ts';
 import { fail, ok, warn, type CheckResult } from './doctor-check.ts';
 
-/** Opens the database without migrating (doctor applies nothing) and proves it takes writes. */
-export async function checkDatabase(settings: StoreSettings): Promise<CheckResult[]> {
+/**
+ * Opens the database without migrating (doctor applies nothing) and proves it takes writes; for
+ * PostgreSQL also its version and this host's clock against the server's (`leaseMs` judges it).
+ */
+export async function checkDatabase(settings: StoreSettings, leaseMs: number): Promise<CheckResult[]> {
   const name = 'database';
   const where = storeLocation(settings);
   let store: Store;
@@ -14,9 +18,11 @@ export async function checkDatabase(settings: StoreSettings): Promise<CheckResul
   }
   try {
     const health = await store.health();
+    const server = await describeDatabaseServer(settings);
     return [
       health.writable === 'writable' ? ok(name, `${where} is writable`) : fail(name, `${where} refuses writes`, settings.databaseUrl === undefined ? 'check file and directory permissions and free disk space' : 'a standby or read-only database: point DATABASE_URL at the primary'),
       health.migrated ? ok('database schema', 'all migrations applied') : warn('database schema', 'migrations pending', 'run avara-fhir-sync migrate (serve also migrates at start)'),
+      ...(server ? judgeDatabaseServer(server, leaseMs) : []),
     ];
   } finally {
     await store.close();

@@ -40,7 +40,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, report: (result: CheckRe
   };
   (await checkFhirServer(config.fhir, { mrnSystem: mapping.mrnSystem, patientMode: config.delivery.patientMode }, fhirTargets)).forEach(emit);
   if (config.delivery.hl7) (await checkHl7Target(config.delivery.hl7)).forEach(emit);
-  (await checkDatabase(config.store)).forEach(emit);
+  (await checkDatabase(config.store, config.delivery.leaseMs)).forEach(emit);
   // Counting needs Avara; without access the line above already says what to fix.
   if (avaraAccess.level === 'OK') emit(await checkHistory(config, Date.now()));
   return results.every((r) => r.level !== 'FAIL');

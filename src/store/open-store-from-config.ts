@@ -1,4 +1,5 @@
 import { withoutPassword } from './database-url.ts';
+import type { DatabaseServerFacts } from './pg/pg-server-facts.ts';
 import type { Store } from './store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
@@ -29,4 +30,11 @@ export async function openStoreFromConfig(settings: StoreSettings, options: Open
 /** Where the settings point, for messages: the SQLite path, or the PostgreSQL URL without its password. */
 export function storeLocation(settings: StoreSettings): string {
   return settings.databaseUrl === undefined ? settings.sqlitePath : withoutPassword(settings.databaseUrl);
+}
+
+/** What doctor says about a PostgreSQL server (version, clock); undefined for SQLite. */
+export async function describeDatabaseServer(settings: StoreSettings): Promise<DatabaseServerFacts | undefined> {
+  if (settings.databaseUrl === undefined) return undefined;
+  const { readPgServerFacts } = await import('./pg/pg-server-facts.ts');
+  return readPgServerFacts(settings.databaseUrl);
 }
