@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
@@ -56,7 +57,7 @@ describe('backfill --since', () => {
   }, HANG_GUARD_MS);
 
   it('stops cleanly on Ctrl-C and enqueues the rest, without duplicates, when run again', async () => {
-    env = await startTestEnv({ env: { SHUTDOWN_GRACE_SECONDS: '0' }, sandbox: { studies: 150 } });
+    env = await startTestEnv({ env: { SHUTDOWN_GRACE_SECONDS: '0', ...WORKER_IN_MAIN_THREAD }, sandbox: { studies: 150 } });
     await env.fhir.faults.down(); // keep the worker from delivering; the queue is under test
     const since = day(Date.now() - 40 * DAY_MS);
     const child = spawn(process.execPath, ['src/cli-entry.mjs', 'backfill', '--since', since], {
@@ -78,7 +79,7 @@ describe('backfill --since', () => {
   }, 60_000);
 
   it('refuses a malformed date with one clear line', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const failure = await backfill(env, ['--since', '2026-13-40']).catch((error: { code: number; stderr: string }) => error);
     expect((failure as { code: number }).code).toBe(1);
     expect((failure as { stderr: string }).stderr).toMatch(/since.*YYYY-MM-DD/);
