@@ -8,7 +8,7 @@ import { startStandIns } from './support/start-stand-ins.ts';
 import { fetchPdfLink, reportDeliveredBody, signWebhook } from './support/test-webhooks.ts';
 import { sleep, waitFor } from './support/wait-for.ts';
 
-// PostgreSQL stopped (immediate: a crash, sessions dropped) and started again while signed
+// PostgreSQL stopped (as a crash, and as an orderly restart) and started again while signed
 // webhooks keep arriving at serve. The contract: while it is down, webhooks answer 503 with
 // Retry-After and never a 2xx; readyz says the database is unreachable; after the restart the
 // refused webhooks, sent again as Avara does, are taken, and every report is delivered once.
@@ -26,7 +26,9 @@ afterEach(async () => {
 interface Sent { reportId: string; status: number; retryAfter: string | null; startedAt: number; endedAt: number }
 
 describe('PostgreSQL restarted during intake', () => {
-  it('503 + Retry-After while down, readyz says why, nothing half-stored, every report delivered once after', async () => {
+  // immediate: a crash (sessions dropped, recovery at start); fast: an orderly restart (sessions
+  // told 57P01 and ended).
+  it.each(['immediate', 'fast'] as const)('stopped -m %s: 503 + Retry-After while down, readyz says why, nothing half-stored, every report delivered once after', async (mode) => {
     const database = await startPrivatePostgres();
     cleanups.push(() => database.destroy());
     const port = await freePort();
@@ -61,7 +63,7 @@ describe('PostgreSQL restarted during intake', () => {
     })();
 
     await waitFor('some webhooks taken while up', () => sent.filter((s) => s.status < 300).length >= 5, 30_000);
-    await database.stop('immediate');
+    await database.stop(mode);
     const downAt = Date.now();
     await waitFor('webhooks refused while down', () => sent.filter((s) => s.startedAt > downAt).length >= 4, 30_000);
     const readyz = await fetch(`${serve.url}/readyz`);
