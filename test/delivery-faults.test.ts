@@ -1,14 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const isTransaction = (method: string, path: string) => method === 'POST' && /\/fhir\/R4\/?$/.test(path);
 
+// What a delivery decides under each fault, not which thread runs it: the worker runs beside the
+// server (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test.
 describe('delivery under upstream and FHIR faults', () => {
   let env: TestEnv;
   afterEach(() => env.stop());
 
   it('delivers after Avara answers 429 with Retry-After for the study', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.sandbox.failNext('GET /v1/autoScribe/studies/{studyId}', { status: 429, retryAfterSeconds: 1, times: 1 });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
@@ -17,7 +20,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('delivers after Avara answers 500 for the report list', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.sandbox.failNext('GET /v1/autoScribe/reports', { status: 500, times: 1 });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
@@ -25,7 +28,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('delivers once after the FHIR store answers the transaction with 500', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.fhir.faults.failNext(1, 500, { matcher: isTransaction });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
@@ -34,7 +37,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('records failed while the FHIR store is down, then delivers once it is back', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     await env.fhir.faults.down();
     const [signed] = await env.sandbox.signReports(1);
     // The row flips between failed and in_progress while retrying; the recorded error is stable.
@@ -47,7 +50,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('fetches a fresh link when the webhook PDF link has expired, and delivers', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     env.sandbox.setPdfBehaviour({ linkTtlSeconds: -60 });
     const expiredLink = await env.pdfLink(signed!.reportId);
@@ -60,7 +63,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('never fetches a PDF link to a host outside PDF_ALLOWED_HOSTS, dead-letters it and writes nothing', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.sandbox.setPdfBehaviour({ host: 'localhost' }); // loopback, but not the allowed 127.0.0.1
     const [signed] = await env.sandbox.signReports(1);
     const row = await env.waitForDelivery(signed!.reportId, 'dead');
@@ -71,7 +74,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('dead-letters a link that serves HTML instead of a PDF after MAX_ATTEMPTS, writing nothing', async () => {
-    env = await startTestEnv({ env: { MAX_ATTEMPTS: '2' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, MAX_ATTEMPTS: '2' } });
     env.sandbox.setPdfBehaviour({ servesHtml: true });
     const [signed] = await env.sandbox.signReports(1);
     const row = await env.waitForDelivery(signed!.reportId, 'dead');
@@ -81,7 +84,7 @@ describe('delivery under upstream and FHIR faults', () => {
   });
 
   it('skips a study cancelled before delivery, with study_cancelled in the audit', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(signed!.studyId);
     study.isCancelled = true;
