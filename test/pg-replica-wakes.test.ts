@@ -5,7 +5,9 @@ import { runCli } from './support/run-cli.ts';
 import { freePort, SERVE_ENTRIES, startServeChild } from './support/serve-child.ts';
 import { startStandIns } from './support/start-stand-ins.ts';
 import { fetchPdfLink, reportDeliveredBody, signWebhook } from './support/test-webhooks.ts';
-import { waitFor } from './support/wait-for.ts';
+import { sleep, waitFor } from './support/wait-for.ts';
+import { seedFhirOrders } from './support/seed-fhir-orders.ts';
+import { MRN_SYSTEM } from './fixtures/order-fixtures.ts';
 
 // LISTEN/NOTIFY wired into serve: replica A takes the webhooks but its delivery loops never claim
 // (REPLICA_WORKER_CONCURRENCY=0); replica B never takes a webhook and its idle loops look by
@@ -63,5 +65,40 @@ describe('serve replicas on PostgreSQL wake each other', () => {
     expect([(await a.exited).code, (await b.exited).code]).toEqual([0, 0]);
     const verify = await runCli(['audit', 'verify'], { DATABASE_URL: database.url });
     expect(verify.code, verify.stderr).toBe(0);
+  }, 180_000);
+
+  it('an order change noted by replica A\'s sweep is synced by replica B\'s order worker, whose only way to look is the notification', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const [portA, portB] = [await freePort(), await freePort()];
+    const standIns = await startStandIns({ dirPrefix: 'afs-pg-order-wakes-', sandbox: { seed: 29 } });
+    cleanups.push(() => standIns.stop());
+    // Sweeps only at start and when asked (POST /webhooks/fhir), so the test decides who sweeps.
+    const env = (extra: Record<string, string>) => standIns.serveEnv({
+      PATH: process.env.PATH ?? '', DATABASE_URL: database.url, POLL_INTERVAL_SECONDS: '0', LOG_LEVEL: 'info',
+      ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '3600', MRN_SYSTEM, FHIR_WEBHOOK_SECRET: 'order-hook-secret', ...extra,
+    });
+    const a = await startServeChild(env({ REPLICA_ORDER_CONCURRENCY: '0' }), portA, SERVE_ENTRIES.replica);
+    cleanups.push(() => a.stop());
+    const b = await startServeChild(env({ REPLICA_IDLE_POLL_SECONDS: '600', LEASE_SECONDS: '600' }), portB, SERVE_ENTRIES.replica);
+    cleanups.push(() => b.stop());
+    const sweepsFinished = (lines: string[]) => lines.filter((line) => line.includes('order sweep finished')).length;
+    // Both start-up sweeps over (one of them may find the other's lock held and not run).
+    await waitFor('the start-up sweeps', () => sweepsFinished(a.log) + sweepsFinished(b.log) >= 1, 30_000);
+    await sleep(1000);
+    const store: PostgresStore = await openPostgresStore({ databaseUrl: database.url, migrate: false });
+    cleanups.push(() => store.close());
+
+    const [order] = await seedFhirOrders(standIns.fhir.baseUrl, [41]);
+    const sweepsOfB = sweepsFinished(b.log);
+    const asked = await fetch(`${a.url}/webhooks/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: 'Bearer order-hook-secret' }, body: '{}' });
+    expect(asked.status).toBe(202);
+    await waitFor('the order synced by B', async () => (await store.orders.get(order!.imagingStudyId))?.state === 'synced', 45_000);
+    // B did not sweep meanwhile: the change reached it only as A's notification.
+    expect(sweepsFinished(b.log)).toBe(sweepsOfB);
+    expect(standIns.sandbox.requestCounts()['POST /v1/autoScribe/studies']).toBe(1);
+    const events = (await store.audit.ofOrder(order!.imagingStudyId)).map((e) => e.event);
+    expect(events.filter((event) => event === 'order_attempt_started')).toHaveLength(1);
+    expect(events.filter((event) => event === 'order_synced')).toHaveLength(1);
   }, 180_000);
 });
