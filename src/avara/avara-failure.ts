@@ -1,13 +1,14 @@
 import { SyncError } from '../errors.ts';
 import { classifyStatus, retriesInCall } from '../upstream/retry-policy.ts';
 import type { AnswerClassifier } from '../upstream/send-attempt.ts';
+import type { AnswerHeaders } from '../upstream/upstream-response.ts';
 import { describeNetworkFailure } from '../upstream/network-failure.ts';
 
 // Classification of Avara answers, decided once here (avara-api.md §2, §3, §10). `endpoint` is the
 // templated route ("GET /v1/autoScribe/studies/{studyId}"): never a URL with ids or query values.
 
 /** Whether the SDKs would retry this answer in-process; `x-should-retry` overrides the status. */
-function isRetryableStatus(status: number, headers: Headers): boolean {
+function isRetryableStatus(status: number, headers: AnswerHeaders): boolean {
   const hint = headers.get('x-should-retry');
   if (hint === 'true') return true;
   if (hint === 'false') return false;

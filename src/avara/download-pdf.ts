@@ -3,6 +3,7 @@ import { requestWithRetries, type Attempt, type RetrySettings } from '../upstrea
 import { sendAttempt, type AnswerClassifier } from '../upstream/send-attempt.ts';
 import { checkPdfUrl } from './check-pdf-url.ts';
 import { describeNetworkFailure } from '../upstream/network-failure.ts';
+import type { UpstreamResponse } from '../upstream/upstream-response.ts';
 
 export interface PdfDownloadSettings extends RetrySettings {
   pdfAllowedHosts: readonly string[];
@@ -57,7 +58,7 @@ function failureFromStatus(host: string, status: number): SyncError {
   return SyncError.retryable('pdf_invalid', message);
 }
 
-async function readCapped(host: string, response: Response, maxBytes: number): Promise<Uint8Array> {
+async function readCapped(host: string, response: UpstreamResponse, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () => SyncError.permanent('pdf_too_large', `PDF from ${host} is larger than ${maxBytes} bytes`);
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {

@@ -8,6 +8,11 @@ import { createTokenSource } from './client-credentials.ts';
 import { jsonBody } from './json-body.ts';
 import { classifyStatus } from '../upstream/retry-policy.ts';
 import { describeNetworkFailure } from '../upstream/network-failure.ts';
+import type { UpstreamRequest } from '../upstream/node-http-transport.ts';
+import type { UpstreamResponse } from '../upstream/upstream-response.ts';
+
+/** What Medplum hands its `fetch` (plain-object headers) and what `create` sends. */
+type FhirRequest = UpstreamRequest & { headers?: Record<string, string> };
 
 export interface FhirClientSettings {
   baseUrl: string;
@@ -50,7 +55,9 @@ export function createFhirClient(settings: FhirClientSettings): FhirClient {
     fhirUrlPath: '',
     cacheTime: 0,
     autoBatchTime: 0,
-    fetch: fetchClassified,
+    // Medplum reads status, headers.get, json() and text() of what its fetch returns, all of
+    // which UpstreamResponse has.
+    fetch: fetchClassified as unknown as (url: string, options?: RequestInit) => Promise<Response>,
   });
   if (settings.auth.kind === 'basic') medplum.setBasicAuth(settings.auth.username, settings.auth.password);
   if (settings.auth.kind === 'bearer') medplum.setAccessToken(settings.auth.token);
@@ -117,7 +124,7 @@ function staticAuthorization(auth: FhirAuth): string | undefined {
 }
 
 /** The id from `Location` (`[base/]Type/id[/_history/vid]`), else from a returned body. */
-async function createdResource(resourceType: string, response: Response): Promise<CreatedResource> {
+async function createdResource(resourceType: string, response: UpstreamResponse): Promise<CreatedResource> {
   const location = response.headers.get('location') ?? '';
   const match = new RegExp(`(?:^|/)${resourceType}/([A-Za-z0-9\\-.]{1,64})(?:/_history/([A-Za-z0-9\\-.]{1,64}))?/?$`).exec(location);
   if (match) {
@@ -144,12 +151,11 @@ function classifyingFetch(settings: { baseUrl: string; timeoutMs: number }, auth
     // The code and host:port (`ECONNREFUSED 10.1.2.3:443`), never the URL's path or query.
     failureFromNetwork: (cause) => SyncError.retryable('fhir_unavailable', `FHIR server unreachable (${describeNetworkFailure(cause, settings.baseUrl).text})`, { cause }),
   };
-  const send = (url: string, init: RequestInit, bearer: string | undefined) => {
-    const headers = new Headers(init.headers);
-    if (bearer !== undefined) headers.set('Authorization', `Bearer ${bearer}`);
+  const send = (url: string, init: FhirRequest, bearer: string | undefined) => {
+    const headers = bearer === undefined ? init.headers : { ...withoutAuthorization(init.headers), Authorization: `Bearer ${bearer}` };
     return sendAttempt(url, { ...init, headers }, { signal: init.signal ?? AbortSignal.timeout(settings.timeoutMs) }, answers);
   };
-  return async (url: string, init: RequestInit): Promise<Response> => {
+  return async (url: string, init: FhirRequest): Promise<UpstreamResponse> => {
     if (!tokens) return send(url, init, undefined);
     const used = await bearerToken(tokens);
     try {
@@ -168,6 +174,13 @@ function classifyingFetch(settings: { baseUrl: string; timeoutMs: number }, auth
       }
     }
   };
+}
+
+/** Medplum's headers are a plain object; a bearer token replaces whatever Authorization it set. */
+function withoutAuthorization(headers: FhirRequest['headers']): Record<string, string> {
+  const plain: Record<string, string> = {};
+  for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string>)) if (name.toLowerCase() !== 'authorization') plain[name] = value;
+  return plain;
 }
 
 /** A token endpoint that is down is as retryable within the call as the FHIR server itself. */
@@ -197,7 +210,7 @@ export function failureFromStatus(status: number, waitMs: number | undefined, is
 }
 
 /** OperationOutcome codes and expressions only: servers echo resource values in diagnostics. */
-async function outcomeSummary(response: Response): Promise<string> {
+async function outcomeSummary(response: UpstreamResponse): Promise<string> {
   try {
     const body = (await response.json()) as { resourceType?: string; issue?: { code?: string; expression?: string[] }[] };
     if (body.resourceType !== 'OperationOutcome') return '';

@@ -20,7 +20,7 @@ export function retriesInCall(status: number): boolean {
 }
 
 /** `retry-after-ms` (the Avara SDKs' header) first, then `Retry-After` as seconds or an HTTP-date. */
-export function retryAfterMs(headers: Headers, nowMs: number = Date.now()): number | undefined {
+export function retryAfterMs(headers: { get(name: string): string | null }, nowMs: number = Date.now()): number | undefined {
   const milliseconds = parseFloat(headers.get('retry-after-ms') ?? '');
   if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds;
   const header = headers.get('retry-after')?.trim();

@@ -1,15 +1,17 @@
 import type { SyncError } from '../errors.ts';
 import { retriesInCall, retryAfterMs } from './retry-policy.ts';
 import { AttemptFailed, type Attempt } from './request-with-retries.ts';
+import { sharedHttpTransport, type HttpTransport, type UpstreamRequest } from './node-http-transport.ts';
+import type { UpstreamResponse } from './upstream-response.ts';
 
 /** An upstream's own words for what went wrong: each has its error codes and messages. */
 export interface AnswerClassifier {
   /** The failure for an answer not accepted; it may read the body, which is never logged. */
-  failureFromStatus(response: Response, retryAfterMs: number | undefined): SyncError | Promise<SyncError>;
+  failureFromStatus(response: UpstreamResponse, retryAfterMs: number | undefined): SyncError | Promise<SyncError>;
   /** No answer at all: refused, reset, unresolved, or the attempt's timeout. */
   failureFromNetwork(error: unknown): SyncError;
   /** Whether to ask again within the call; retry-policy's verdict on the status by default. */
-  retriesInCall?(response: Response): boolean;
+  retriesInCall?(response: UpstreamResponse): boolean;
   /** Any 2xx by default. */
   accepts?(status: number): boolean;
 }
@@ -18,10 +20,12 @@ export interface AnswerClassifier {
  * One HTTP exchange of an attempt, bounded by the attempt's signal. Returns an accepted answer
  * with its body unread (so the timeout still covers reading it); throws AttemptFailed otherwise.
  */
-export async function sendAttempt(url: string | URL, init: RequestInit, attempt: Pick<Attempt, 'signal' | 'status'>, answers: AnswerClassifier): Promise<Response> {
-  let response: Response;
+export async function sendAttempt(
+  url: string | URL, init: UpstreamRequest, attempt: Pick<Attempt, 'signal' | 'status'>, answers: AnswerClassifier, transport: HttpTransport = sharedHttpTransport(),
+): Promise<UpstreamResponse> {
+  let response: UpstreamResponse;
   try {
-    response = await fetch(url, { ...init, signal: attempt.signal });
+    response = await transport.send(url, { ...init, signal: attempt.signal });
   } catch (error) {
     throw new AttemptFailed(answers.failureFromNetwork(error), true);
   }
