@@ -3,9 +3,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mapOrderToStudy } from '../src/orders/mapping/map-order-to-study.ts';
 import { MRN_SYSTEM, orderOptions } from './fixtures/order-fixtures.ts';
 import { seedFhirOrders, updateFhirResource } from './support/seed-fhir-orders.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
-const ORDER_ENV = { ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '3600', MRN_SYSTEM, FHIR_WEBHOOK_SECRET: 'order-hook-secret' };
+// Orders and the reports that come back, not which thread delivers them: the worker runs beside
+// the server (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test.
+const ORDER_ENV = { ...WORKER_IN_MAIN_THREAD, ORDERS_ENABLED: 'true', ORDERS_POLL_INTERVAL_SECONDS: '3600', MRN_SYSTEM, FHIR_WEBHOOK_SECRET: 'order-hook-secret' };
 
 async function sweepAndSettle(env: TestEnv): Promise<void> {
   await env.app.orders!.sweepNow();
@@ -149,7 +152,7 @@ describe('orders: FHIR -> Avara', () => {
   });
 
   it('POST /webhooks/fhir answers 503 when no secret is configured', async () => {
-    env = await startTestEnv({ env: { ORDERS_ENABLED: 'true' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ORDERS_ENABLED: 'true' } });
     expect((await fetch(`${env.app.url}/webhooks/fhir`, { method: 'POST', headers: { 'x-webhook-secret': 'x' } })).status).toBe(503);
   });
 });

@@ -1,16 +1,19 @@
 import type { DiagnosticReport, Patient } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEhrPatient } from './support/create-ehr-patient.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
 
+// Which chart a delivery decides on, not which thread runs it: the worker runs beside the server
+// (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test.
 describe('patient safety: never guess a chart', () => {
   let env: TestEnv;
   afterEach(() => env.stop());
 
   it('dead-letters with patient_mismatch and writes no DiagnosticReport when the EHR patient with that MRN has another birth date', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(signed!.studyId);
     study.reportMetadata.dateOfBirth = '1950-01-01';
@@ -25,7 +28,7 @@ describe('patient safety: never guess a chart', () => {
   });
 
   it('delivers onto the existing EHR patient, without updating it, when the demographics agree', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(signed!.studyId);
     const existing = await createEhrPatient(env, {
@@ -43,7 +46,7 @@ describe('patient safety: never guess a chart', () => {
   });
 
   it('dead-letters with patient_unidentified when the study has neither MRN nor external id', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(signed!.studyId);
     delete study.reportMetadata.mrn;
@@ -56,7 +59,7 @@ describe('patient safety: never guess a chart', () => {
   });
 
   it('dead-letters with patient_ambiguous when two EHR patients carry the MRN', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const mrn = env.sandbox.getStudyState(signed!.studyId).reportMetadata.mrn!;
     await createEhrPatient(env, { identifier: [{ system: MRN_SYSTEM, value: mrn }] });
@@ -68,7 +71,7 @@ describe('patient safety: never guess a chart', () => {
   });
 
   it('creates one Patient when two reports of one new patient are delivered at once', async () => {
-    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '4' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, WORKER_CONCURRENCY: '4' } });
     const [first, second] = await env.sandbox.signReports(2, { sendWebhooks: false });
     const a = env.sandbox.getStudyState(first!.studyId);
     const b = env.sandbox.getStudyState(second!.studyId);
@@ -82,7 +85,7 @@ describe('patient safety: never guess a chart', () => {
   });
 
   it('waits for the EHR to register the patient in PATIENT_MODE=match, then dead-letters with patient_not_found', async () => {
-    env = await startTestEnv({ env: { PATIENT_MODE: 'match', MAX_ATTEMPTS: '2' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, PATIENT_MODE: 'match', MAX_ATTEMPTS: '2' } });
     const [signed] = await env.sandbox.signReports(1);
     const row = await env.waitForDelivery(signed!.reportId, 'dead');
     expect(row.lastErrorCode).toBe('patient_not_found');

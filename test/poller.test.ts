@@ -5,6 +5,7 @@ import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
 import { createLogger } from '../src/create-logger.ts';
 import { POLL_CURSOR_KEY, startPoller } from '../src/deliveries/poller.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS } from './support/wait-for.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
@@ -20,12 +21,14 @@ async function settle(env: TestEnv, total: number): Promise<void> {
   }, env.untilQueueStalls);
 }
 
+// The poller's sweeps and what they enqueue, not which thread delivers: the worker runs beside
+// the server (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test.
 describe('reconciliation poller', () => {
   let env: TestEnv;
   afterEach(() => env.stop());
 
   it('delivers every report exactly once after one sweep when 40% of 300 webhooks were dropped, and a second sweep costs no per-study call', async () => {
-    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '8', POLL_MAX_REQUESTS_PER_SECOND: '100' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, WORKER_CONCURRENCY: '8', POLL_MAX_REQUESTS_PER_SECOND: '100' } });
     env.sandbox.setWebhookDrop(0.4);
     const signed = await env.sandbox.signReports(300);
     const dropped = env.sandbox.webhookOutcomes().filter((o) => o.dropped).length;
@@ -49,7 +52,7 @@ describe('reconciliation poller', () => {
   }, HANG_GUARD_MS);
 
   it('delivers exactly once when pages repeat an item and reorder between calls', async () => {
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 0 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 0 } });
     env.sandbox.setWebhookDrop(true);
     await env.sandbox.signReports(45);
     env.sandbox.setPageChaos(true);
@@ -61,7 +64,7 @@ describe('reconciliation poller', () => {
   }, HANG_GUARD_MS);
 
   it('finds an addendum whose webhook was missed and delivers it as an amendment', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [original] = await env.sandbox.signReports(1);
     await env.waitForDelivery(original!.reportId, 'delivered');
     await env.app.poller.sweepNow();
@@ -75,7 +78,7 @@ describe('reconciliation poller', () => {
   });
 
   it('changes nothing when an addendum is opened and then cancelled in Avara', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [original] = await env.sandbox.signReports(1);
     await env.waitForDelivery(original!.reportId, 'delivered');
     await env.app.poller.sweepNow();
@@ -89,7 +92,7 @@ describe('reconciliation poller', () => {
   });
 
   it('flags a study cancelled after delivery for a person and retracts nothing', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
     await env.app.poller.sweepNow();
@@ -111,7 +114,7 @@ describe('reconciliation poller', () => {
   });
 
   it('skips a study cancelled before any delivery when the poller finds it', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.sandbox.setWebhookDrop(true);
     const [signed] = await env.sandbox.signReports(1);
     env.sandbox.getStudyState(signed!.studyId).isCancelled = true;
@@ -122,7 +125,7 @@ describe('reconciliation poller', () => {
   });
 
   it('records a demographic correction after delivery by field name only, leaving the Patient untouched', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
     await env.app.poller.sweepNow();
@@ -140,7 +143,7 @@ describe('reconciliation poller', () => {
 
   it('resumes a sweep that failed half-way from its saved cursor', async () => {
     // Two requests a second leave time to arm the fault between the first page and the second.
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '2' }, sandbox: { studies: 250 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '2' }, sandbox: { studies: 250 } });
     env.sandbox.resetCounts();
     const failed = env.app.poller.sweepNow().catch((error: unknown) => error);
     await env.waitFor('the first page', () => (env.sandbox.requestCounts()['GET /v1/autoScribe/studies'] ?? 0) >= 1);
@@ -155,14 +158,14 @@ describe('reconciliation poller', () => {
   });
 
   it('falls back to a full sweep when Avara no longer accepts the saved cursor', async () => {
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 120 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '100' }, sandbox: { studies: 120 } });
     (await env.app.store.settings.write(POLL_CURSOR_KEY, Buffer.from(JSON.stringify({ after: 'stu_gone' })).toString('base64'), Date.now()));
     const outcome = await env.app.poller.sweepNow();
     expect(outcome).toMatchObject({ completed: true, restartedFromZero: true, studies: 120 });
   });
 
   it('never runs two sweeps at once, even from a second connection to the database as another process has', async () => {
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '5' }, sandbox: { studies: 250 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '5' }, sandbox: { studies: 250 } });
     const otherStore = await openStoreFromConfig({ sqlitePath: sqliteOf(env.app).path });
     const other = startPoller({ store: otherStore, avara: createAvaraClient({ baseUrl: env.sandbox.baseUrl, apiKey: env.sandbox.apiKey, pdfAllowedHosts: [] }), log: createLogger('silent'), settings: { intervalMs: 0, maxRequestsPerSecond: 5 } });
     const [a, b] = await Promise.all([env.app.poller.sweepNow(), other.sweepNow()]);

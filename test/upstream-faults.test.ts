@@ -1,15 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { HANG_GUARD_MS, sleep } from './support/wait-for.ts';
 
 const SID = 'https://api.avarasoftware.com/fhir/sid';
 
+// What a delivery decides under Avara's answers, not which thread runs it: the worker runs beside
+// the server (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test.
 describe('Avara answering with rate limits and refusals', () => {
   let env: TestEnv;
   afterEach(() => env.stop());
 
   it('delivers 20 reports exactly once while Avara answers 429 with Retry-After on every third call', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.sandbox.failEvery(3, { status: 429, retryAfterMs: 50 });
     const signed = await env.sandbox.signReports(20);
     // As long as it takes while the queue moves: every third call waits out a Retry-After.
@@ -22,7 +25,7 @@ describe('Avara answering with rate limits and refusals', () => {
 
   it('does not count a long Retry-After as a failed attempt: the job is released and delivered later', async () => {
     // 31 s is above what the client waits in-process (30 s), so the queue does the waiting.
-    env = await startTestEnv({ env: { MAX_ATTEMPTS: '1' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, MAX_ATTEMPTS: '1' } });
     env.sandbox.failNext('GET /v1/autoScribe/studies/{studyId}', { status: 429, retryAfterMs: 31_000, times: 1 });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitFor('the rate-limited release', async () => (await env.app.store.audit.ofReport(signed!.reportId)).some((e) => e.event === 'released'));
@@ -33,7 +36,7 @@ describe('Avara answering with rate limits and refusals', () => {
   });
 
   it('pauses the worker with an alert instead of burning attempts when Avara refuses the API key', async () => {
-    env = await startTestEnv({ env: { MAX_ATTEMPTS: '2' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, MAX_ATTEMPTS: '2' } });
     env.sandbox.failNext('GET /v1/autoScribe/studies/{studyId}', { status: 401, times: 5 });
     const signed = await env.sandbox.signReports(3);
     await env.waitFor('the credentials alert', () => env.logText().includes('credentials_refused'));
