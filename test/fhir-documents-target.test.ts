@@ -2,7 +2,7 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDelivery, type Delivery } from '../src/store/deliveries.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
-import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
+import { TEST_MRN_SYSTEM, WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 
 const TARGET = 'fhir-documents';
@@ -33,10 +33,12 @@ async function signForKnownPatient(env: TestEnv, patient: { birthDate?: string }
   return { ...signed!, patient: `Patient/${seeded.id}` };
 }
 
+// What the target writes and decides, not which thread runs it: the worker runs beside the server
+// (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per block.
 describe('fhir-documents target against an EHR that takes only DocumentReference creates', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: TARGET, PATIENT_MODE: 'create', MAX_ATTEMPTS: '3' }, fhir: { ehr: 'documents' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: TARGET, PATIENT_MODE: 'create', MAX_ATTEMPTS: '3' }, fhir: { ehr: 'documents' } });
   });
   afterAll(() => env?.stop());
 
@@ -112,7 +114,7 @@ describe('fhir-documents target against an EHR that takes only DocumentReference
 describe('fhir-documents target when the EHR cannot search DocumentReference by identifier', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: TARGET, FHIR_DOCUMENT_IDENTIFIER_SEARCH: 'false', MAX_ATTEMPTS: '3' }, fhir: { ehr: 'documents' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: TARGET, FHIR_DOCUMENT_IDENTIFIER_SEARCH: 'false', MAX_ATTEMPTS: '3' }, fhir: { ehr: 'documents' } });
   });
   afterAll(() => env?.stop());
 
@@ -128,7 +130,7 @@ describe('fhir-documents target when the EHR cannot search DocumentReference by 
 describe('fhir-documents target filing on an encounter (FHIR_DOCUMENT_ENCOUNTER=search)', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await startTestEnv({ env: { DELIVERY_TARGETS: TARGET, FHIR_DOCUMENT_ENCOUNTER: 'search', FHIR_DOCUMENT_CONTENT: 'text', MAX_ATTEMPTS: '2' }, fhir: { ehr: 'documents' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: TARGET, FHIR_DOCUMENT_ENCOUNTER: 'search', FHIR_DOCUMENT_CONTENT: 'text', MAX_ATTEMPTS: '2' }, fhir: { ehr: 'documents' } });
   });
   afterAll(() => env?.stop());
 

@@ -10,6 +10,7 @@ import { FIRST_STARTED_KEY } from '../src/store/first-start.ts';
 import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { createOlderDatabase } from './support/older-database.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 
@@ -25,6 +26,8 @@ function seededSignedFrom(sandbox: StandIns['sandbox'], fromMs: number): string[
   return sandbox.allReportStates().filter(({ report }) => Date.parse(report.signedAt ?? '') >= fromMs).map(({ report }) => report.reportId).sort();
 }
 
+// What the poller leaves to backfill, not which thread delivers: the worker runs beside the server
+// (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test.
 describe('the poller and history from before the first start', () => {
   let env: TestEnv | undefined;
   afterEach(async () => {
@@ -33,7 +36,7 @@ describe('the poller and history from before the first start', () => {
   });
 
   it('enqueues none of the reports signed before the first start, and delivers one signed after it', async () => {
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 60 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 60 } });
     const firstStart = Number((await env.app.store.settings.read(FIRST_STARTED_KEY)));
     expect(firstStart).toBeGreaterThan(Date.now() - 60_000);
     const first = await env.app.poller.sweepNow();
@@ -49,7 +52,7 @@ describe('the poller and history from before the first start', () => {
   });
 
   it('delivers an addendum signed after the first start on an old study, and leaves the original alone', async () => {
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 5 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 5 } });
     await env.app.poller.sweepNow();
     const [old] = env.sandbox.allReportStates();
     env.sandbox.setWebhookDrop(true);
@@ -62,7 +65,7 @@ describe('the poller and history from before the first start', () => {
   });
 
   it('delivers an old report whose webhook arrives after the first start: webhooks are never filtered', async () => {
-    env = await startTestEnv({ sandbox: { studies: 3 } });
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD, sandbox: { studies: 3 } });
     const [old] = env.sandbox.allReportStates();
     expect((await env.sendReportDelivered({ studyId: old!.report.studyId, reportId: old!.report.reportId })).status).toBe(200);
     await env.waitForDelivery(old!.report.reportId, 'delivered');
@@ -70,7 +73,7 @@ describe('the poller and history from before the first start', () => {
 
   it('with POLL_SINCE reaching back, enqueues the reports signed from that day on and none older', async () => {
     const since = day(Date.now() - 10 * DAY_MS);
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '1000', POLL_SINCE: since }, sandbox: { studies: 80 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '1000', POLL_SINCE: since }, sandbox: { studies: 80 } });
     await env.fhir.faults.down(); // the queue is under test, not the deliveries
     const inRange = seededSignedFrom(env.sandbox, Date.parse(`${since}T00:00:00Z`));
     expect(inRange.length).toBeGreaterThan(5);
@@ -81,7 +84,7 @@ describe('the poller and history from before the first start', () => {
   });
 
   it('looks at unchanged studies again when POLL_SINCE is moved back after a sweep', async () => {
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 40 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '1000' }, sandbox: { studies: 40 } });
     await env.fhir.faults.down();
     expect(await env.app.poller.sweepNow()).toMatchObject({ enqueued: 0, historical: 40 });
     const sinceMs = Date.parse(`${day(Date.now() - 12 * DAY_MS)}T00:00:00Z`);
@@ -102,7 +105,7 @@ describe('the poller and history from before the first start', () => {
 
   it('looks at every study again when POLL_SINCE is moved back while the first sweep is half-way', async () => {
     // Two requests a second leave time to arm the fault between the first page and the second.
-    env = await startTestEnv({ env: { POLL_MAX_REQUESTS_PER_SECOND: '2' }, sandbox: { studies: 250 } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, POLL_MAX_REQUESTS_PER_SECOND: '2' }, sandbox: { studies: 250 } });
     await env.fhir.faults.down();
     env.sandbox.resetCounts();
     const failed = env.app.poller.sweepNow().catch((error: unknown) => error);
@@ -154,7 +157,7 @@ describe('a database from the release before first starts were recorded', () => 
       sqlite.prepare(`insert into deliveries (id, report_id, target, study_id, state, next_attempt_at, source, created_at, updated_at)
         values ('fhir:rep_old', 'rep_old', 'fhir', 'stu_old', 'delivered', 1, 'webhook', ?, ?)`).run(firstActivity, firstActivity);
     });
-    const config = loadConfig(standIns.serveEnv({ PORT: '0', POLL_INTERVAL_SECONDS: '0', POLL_MAX_REQUESTS_PER_SECOND: '1000', LOG_LEVEL: 'silent' }));
+    const config = loadConfig(standIns.serveEnv({ ...WORKER_IN_MAIN_THREAD, PORT: '0', POLL_INTERVAL_SECONDS: '0', POLL_MAX_REQUESTS_PER_SECOND: '1000', LOG_LEVEL: 'silent' }));
     app = await startApp(config, createLogger('silent', new Writable({ write: (_c, _e, done) => done() })));
     expect(Number((await app.store.settings.read(FIRST_STARTED_KEY)))).toBe(firstActivity);
     await standIns.fhir.faults.down();
