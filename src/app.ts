@@ -153,8 +153,17 @@ export async function startApp(config: Config, log: Logger, options: StartOption
  * process; SQLite has none (one process, whose own writes wake its loops).
  */
 async function listenForReplicas(store: Store, log: Logger, worker: Worker, targets: readonly string[], orders: OrderSync | undefined): Promise<WorkWakes | undefined> {
+  // One line when the connection is lost and one when it is back, not one per failed reconnect.
+  let lost = false;
   const wakes = store.listenForWork?.({
-    onLost: (code) => log.warn({ code }, 'not listening for other replicas\' work (connection lost); reconnecting, the loops look by themselves meanwhile'),
+    onLost(code) {
+      if (!lost) log.warn({ code }, 'not listening for other replicas\' work (connection lost); reconnecting, the loops look by themselves meanwhile');
+      lost = true;
+    },
+    onReconnected() {
+      if (lost) log.info('listening for other replicas\' work again');
+      lost = false;
+    },
   });
   if (!wakes) return undefined;
   for (const target of targets) wakes.onDeliveries(target, () => worker.wakeTarget(target));

@@ -68,6 +68,8 @@ describe('PostgreSQL restarted during intake', () => {
     await waitFor('webhooks refused while down', () => sent.filter((s) => s.startedAt > downAt).length >= 4, 30_000);
     const readyz = await fetch(`${serve.url}/readyz`);
     const readiness = await readyz.json() as { status: string; database: { migrated: boolean; writable: string; error?: string } };
+    // Down for a few seconds: the listener's reconnects (every second) fail a few times.
+    await sleep(3000);
     const upAgainFrom = Date.now();
     await database.start();
 
@@ -116,6 +118,11 @@ describe('PostgreSQL restarted during intake', () => {
     expect(bundle.entry ?? []).toHaveLength(REPORTS);
     const ready = await waitFor('readyz ready again', async () => (await fetch(`${serve.url}/readyz`)).status === 200, 30_000);
     expect(ready).toBe(true);
+    // The replica listener said once that it lost its connection and once that it is back, not
+    // once per reconnect attempt.
+    const lines = (text: string) => serve.log.filter((line) => line.includes(text)).length;
+    await waitFor('the listener back', () => lines('listening for other replicas\' work again') === 1, 30_000);
+    expect(lines('not listening for other replicas\' work')).toBe(1);
 
     await serve.stop();
     expect((await serve.exited).code).toBe(0);

@@ -306,6 +306,8 @@ export interface WorkWakes {
 export interface WorkWakesOptions {
   /** The listening connection was lost or could not be made: a code only (never a URL or password). */
   onLost?(code: string): void;
+  /** Listening again after it was lost. */
+  onReconnected?(): void;
   /** Wait before reconnecting. */
   reconnectMs?: number;
 }

@@ -30,6 +30,8 @@ export interface JobListenerOptions {
   /** Wait before reconnecting after the connection was lost. */
   reconnectMs?: number;
   onError?: (error: Error) => void;
+  /** Listening again after the connection was lost (not called for the first connection). */
+  onReconnected?: () => void;
 }
 
 /**
@@ -70,7 +72,10 @@ export function listenForJobs(databaseUrl: string, options: JobListenerOptions =
       return;
     }
     client = next;
-    if (firstConnected) wakeAll();
+    if (firstConnected) {
+      options.onReconnected?.();
+      wakeAll();
+    }
     firstConnected = true;
   }
 

@@ -164,6 +164,7 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
       const listener = listenForJobs(settings.databaseUrl, {
         ...(options.reconnectMs !== undefined ? { reconnectMs: options.reconnectMs } : {}),
         onError: (error) => options.onLost?.(errorCode(error)),
+        ...(options.onReconnected ? { onReconnected: options.onReconnected } : {}),
       });
       return {
         onDeliveries: (target, wake) => void listener.on(deliveriesWakeName(target), wake),
