@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startMllpReceiver, type MllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 import { getDelivery } from '../src/store/deliveries.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { stopAfterEach } from './support/stop-after-each.ts';
 import { sleep } from './support/wait-for.ts';
@@ -12,6 +13,7 @@ const CANARY = 'Canary-Ovuvuevuevue Osas';
 async function start(receiver: MllpReceiver, extra: Record<string, string> = {}): Promise<TestEnv> {
   return startTestEnv({
     env: {
+      ...WORKER_IN_MAIN_THREAD,
       DELIVERY_TARGETS: 'fhir,hl7v2',
       HL7_HOST: receiver.address.host,
       HL7_PORT: String(receiver.address.port),
@@ -25,6 +27,9 @@ async function start(receiver: MllpReceiver, extra: Record<string, string> = {})
 
 const hl7Row = (env: TestEnv, reportId: string) => getDelivery(sqliteOf(env.app).db, reportId, 'hl7v2');
 
+// What each target is sent and records, not which thread sends it: the worker runs beside the
+// server (WORKER_IN_MAIN_THREAD); serve children deliver HL7 from the thread in hl7v2-crash,
+// hl7v2-both-targets-load, hl7v2-tls-serve and hl7v2-phi-canary-serve.
 describe('delivery targets: fhir and hl7v2 side by side', () => {
   const stopLater = stopAfterEach();
 
@@ -129,7 +134,7 @@ describe('delivery targets: fhir and hl7v2 side by side', () => {
     const probe = await startMllpReceiver({ port: 0, ack: 'AA' });
     const { host, port } = probe.address;
     await probe.stop();
-    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: host, HL7_PORT: String(port), HL7_ACK_TIMEOUT_SECONDS: '1' } }));
+    const env = stopLater(await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: host, HL7_PORT: String(port), HL7_ACK_TIMEOUT_SECONDS: '1' } }));
     const signed = await env.sandbox.signReports(4);
     for (const { reportId } of signed) await env.waitForDelivery(reportId, 'delivered');
     await sleep(300);

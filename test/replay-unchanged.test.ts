@@ -2,7 +2,7 @@ import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { startMllpReceiver } from '../src/standins/mllp-receiver/start-mllp-receiver.ts';
 import { getDelivery } from '../src/store/deliveries.ts';
-import { TEST_MRN_SYSTEM } from './support/serve-test-settings.ts';
+import { TEST_MRN_SYSTEM, WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { stopAfterEach } from './support/stop-after-each.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
@@ -27,11 +27,12 @@ async function reportVersions(env: TestEnv, studyId: string): Promise<string[]> 
   return (history.entry ?? []).map((e) => e.resource?.meta?.versionId ?? '?').sort();
 }
 
+// What a replay writes, not which thread runs it: the worker runs beside the server (WORKER_IN_MAIN_THREAD).
 describe('a replay of unchanged content writes nothing (issue 18, item 7)', () => {
   const stopLater = stopAfterEach();
 
   it('fhir: no new EHR version and the same hash for unchanged content; a changed report text writes one new version', async () => {
-    const env = stopLater(await startTestEnv({ env: { PATIENT_MODE: 'create' } }));
+    const env = stopLater(await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, PATIENT_MODE: 'create' } }));
     const [signed] = await env.sandbox.signReports(1);
     const first = await env.waitForDelivery(signed!.reportId, 'delivered');
     const versions = await reportVersions(env, signed!.studyId);
@@ -59,7 +60,7 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
 
   it('hl7v2: an unchanged replay sends no message; the recorded control id and hash stay', async () => {
     const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
-    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
+    const env = stopLater(await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
     const [signed] = await env.sandbox.signReports(1);
     await env.waitFor('hl7v2 delivery', () => getDelivery(sqliteOf(env.app).db, signed!.reportId, 'hl7v2')?.state === 'delivered');
     const first = (await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!;
@@ -77,7 +78,7 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     expect((await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!.contentHash).not.toBe(first.contentHash);
   });
   it('fhir-documents: a replay sends nothing and keeps the recorded content hash', async () => {
-    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir-documents' }, fhir: { ehr: 'documents' } }));
+    const env = stopLater(await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: 'fhir-documents' }, fhir: { ehr: 'documents' } }));
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const study = env.sandbox.getStudyState(signed!.studyId);
     await env.fhir.seed({ resourceType: 'Patient', identifier: [{ system: TEST_MRN_SYSTEM, value: study.reportMetadata.mrn! }] });
