@@ -10,6 +10,7 @@ import { listAuditEvents } from '../src/store/audit.ts';
 import { requeueExpiredLeases } from '../src/store/deliveries.ts';
 import { deliveries } from '../src/store/schema.ts';
 import { deliveryBundle } from './support/fhir-store-fixtures.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -17,12 +18,15 @@ const SID = 'https://api.avarasoftware.com/fhir/sid';
 const MRN_SYSTEM = 'urn:avara-fhir-sync:mrn';
 const isTransaction = (method: string, path: string) => method === 'POST' && path === '/fhir/R4/';
 
+// What a delivery decides when the server misbehaves runs the worker beside the server
+// (WORKER_IN_MAIN_THREAD), sparing a delivery thread's start per test; the two lease tests keep the
+// delivery thread, whose own event loop renews leases while a transaction hangs.
 describe('delivery when the FHIR server misbehaves', () => {
   let env: TestEnv;
   afterEach(() => env.stop());
 
   it('retries a transaction that was committed but whose answer was lost, and ends delivered with one of each resource', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.fhir.faults.commitThenDrop(1, { matcher: isTransaction });
     const [signed] = await env.sandbox.signReports(1);
     await env.waitForDelivery(signed!.reportId, 'delivered');
@@ -31,7 +35,7 @@ describe('delivery when the FHIR server misbehaves', () => {
   });
 
   it('waits at least the Retry-After of a 503 before posting the transaction again, then delivers one of each', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.fhir.faults.failNext(1, 503, { retryAfterSeconds: 1, matcher: isTransaction });
     const [signed] = await env.sandbox.signReports(1);
     const row = await env.waitForDelivery(signed!.reportId, 'delivered');
@@ -78,7 +82,7 @@ describe('delivery when the FHIR server misbehaves', () => {
   });
 
   it('creates one Patient and one Practitioner per radiologist when two reports of one new patient are delivered at once by a racy server', async () => {
-    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '4' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, WORKER_CONCURRENCY: '4' } });
     env.fhir.faults.racyConditionalCreates(true, { gapMs: 100 });
     const [first, second] = await env.sandbox.signReports(2, { sendWebhooks: false });
     const a = env.sandbox.getStudyState(first!.studyId);
@@ -92,7 +96,7 @@ describe('delivery when the FHIR server misbehaves', () => {
   });
 
   it('creates one Practitioner when two patients\' reports signed by one radiologist are delivered at once by a racy server', async () => {
-    env = await startTestEnv({ env: { WORKER_CONCURRENCY: '4' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, WORKER_CONCURRENCY: '4' } });
     env.fhir.faults.racyConditionalCreates(true, { gapMs: 100 });
     const [first, second] = await env.sandbox.signReports(2, { sendWebhooks: false });
     signBySameRadiologist(env, first!, second!);
@@ -104,7 +108,7 @@ describe('delivery when the FHIR server misbehaves', () => {
   });
 
   it('dead-letters with fhir_rejected_bundle naming the entry when a 200 transaction answer carries a failed entry', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     env.fhir.faults.failEntryNext(1, { resourceType: 'DiagnosticReport', status: 422, matcher: isTransaction });
     const [signed] = await env.sandbox.signReports(1);
     const row = await env.waitForDelivery(signed!.reportId, 'dead');
@@ -115,7 +119,7 @@ describe('delivery when the FHIR server misbehaves', () => {
   });
 
   it('dead-letters with fhir_conflicting_matches and both ids when two DiagnosticReports already carry the study identifier', async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
     const seeded = await Promise.all([1, 2].map(() => env.fhir.repository.createResource<DiagnosticReport>({
       resourceType: 'DiagnosticReport',
