@@ -42,6 +42,10 @@ export interface IntakeAnswer {
 
 const ACK = { success: true };
 const STORE_RETRY_AFTER_SECONDS = 30;
+// A database that holds the write without answering (a network partition, a hung server) would
+// hold the sender until its own timeout: past this the sender gets 503 and retries. A write that
+// still commits later makes that retry a duplicate, answered 2xx then.
+const STORE_DEADLINE_MS = 10_000;
 
 /**
  * POST /webhooks/avara (design.md "HTTP"): verify on the raw bytes, then store durably, then
@@ -89,7 +93,7 @@ export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: Buffer | str
   const receivedAt = now();
   let outcome: RecordOutcome;
   try {
-    outcome = await deps.store.intake.recordWebhook(event, receivedAt, deps.targets);
+    outcome = await withinDeadline(deps.store.intake.recordWebhook(event, receivedAt, deps.targets), STORE_DEADLINE_MS);
   } catch (error) {
     // Busy, full, read-only or gone: we could not keep the event, so the sender must retry it.
     count(type, 'store_unavailable');
@@ -101,6 +105,14 @@ export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: Buffer | str
   deps.log.info({ type, webhookId, eventId, reportId, studyId, outcome }, 'webhook accepted');
   if (outcome === 'stored') deps.onEnqueued?.();
   return { status: 200, body: ACK };
+}
+
+function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('the database did not answer in time'), { code: 'timeout' })), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
