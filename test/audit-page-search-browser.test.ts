@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SignedRef } from '../src/standins/avara-sandbox/sandbox-types.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 
@@ -29,7 +30,7 @@ describe('audit page search, grouping and hints in headless Chromium', () => {
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
-    env = await startTestEnv({ env: { ADMIN_TOKEN: TOKEN, MAX_ATTEMPTS: '2' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: TOKEN, MAX_ATTEMPTS: '2' } });
     // The accession is set before the first attempt reads the study, so it is recorded.
     original = (await env.sandbox.signReports(1, { sendWebhooks: false }))[0]!;
     const study = env.sandbox.getStudyState(original.studyId);

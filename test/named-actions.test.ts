@@ -5,6 +5,7 @@ import { ConfigError } from '../src/config/config-error.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { parsePrometheusText } from './support/parse-prometheus-text.ts';
 import { runCli } from './support/run-cli.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { sqliteOf } from './support/sqlite-of.ts';
 
@@ -79,7 +80,7 @@ describe('named actions through the API, the page and the CLI', () => {
   const lastEvent = async (reportId: string, event: string) => (await env.app.store.audit.ofReport(reportId)).filter((e) => e.event === event).at(-1)?.detail;
 
   beforeAll(async () => {
-    env = await startTestEnv({ env: { ADMIN_TOKENS: `alice:${ALICE},bob:${BOB}`, ADMIN_TOKEN: SHARED, MAX_ATTEMPTS: '1' } });
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKENS: `alice:${ALICE},bob:${BOB}`, ADMIN_TOKEN: SHARED, MAX_ATTEMPTS: '1' } });
     await env.fhir.faults.down();
     dead = (await env.sandbox.signReports(4)).map((r) => r.reportId);
     for (const id of dead) await env.waitForDelivery(id, 'dead');
@@ -158,7 +159,7 @@ describe('a loopback HOST without any token', () => {
   let env: TestEnv;
   let delivered: string;
   beforeAll(async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ env: WORKER_IN_MAIN_THREAD });
     const [signed] = await env.sandbox.signReports(1);
     delivered = signed!.reportId;
     await env.waitForDelivery(delivered, 'delivered');

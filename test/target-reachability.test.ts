@@ -5,6 +5,7 @@ import { startFhirServer } from '../src/standins/fhir-store/start-fhir-server.ts
 import { probeFhirServer } from '../src/reachability/probe-fhir.ts';
 import { createFhirClient } from '../src/fhir/fhir-client.ts';
 import { createAvaraClient } from '../src/avara/avara-client.ts';
+import { WORKER_IN_MAIN_THREAD } from './support/serve-test-settings.ts';
 import { startTestEnv, type TestEnv } from './support/test-env.ts';
 import { stopAfterEach } from './support/stop-after-each.ts';
 
@@ -39,7 +40,7 @@ describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
     const port = await closedPort();
     const fhirBaseUrl = `http://127.0.0.1:${port}/fhir/R4`;
     const env = stopLater(await startTestEnv({
-      env: { FHIR_BASE_URL: fhirBaseUrl, DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: 'nonexistent.invalid', HL7_PORT: '2575' },
+      env: { ...WORKER_IN_MAIN_THREAD, FHIR_BASE_URL: fhirBaseUrl, DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: 'nonexistent.invalid', HL7_PORT: '2575' },
       start: { reachabilityIntervalMs: 200 },
     }));
     const warning = (target: string) => env.waitFor(`the ${target} warning`, () => logLines(env).find((l) => l.target === target && l.msg === 'delivery target unreachable at start; deliveries to it wait and retry'));
@@ -75,7 +76,7 @@ describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
       ['refused', `http://127.0.0.1:${refused}/fhir`, { cause: 'refused', endpoint: `127.0.0.1:${refused}`, detail: 'ECONNREFUSED' }],
       ['dns', 'http://nonexistent.invalid/fhir', { cause: 'dns', endpoint: 'nonexistent.invalid:80' }],
     ];
-    const env = stopLater(await startTestEnv());
+    const env = stopLater(await startTestEnv({ env: WORKER_IN_MAIN_THREAD }));
     // TLS spoken to a plain HTTP port (the FHIR store's own).
     cases.push(['tls', env.fhir.baseUrl.replace('http://', 'https://'), { cause: 'tls', endpoint: new URL(env.fhir.baseUrl).host }]);
     for (const [name, url, expected] of cases) {
@@ -91,7 +92,7 @@ describe('an unreachable EHR is visible at start (issue 18, item 6)', () => {
 
   it('readyz reads the last background result: no network call per request', async () => {
     const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
-    const env = stopLater(await startTestEnv({ env: { DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
+    const env = stopLater(await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: 'fhir,hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
     const first = await env.waitFor('the first check', async () => {
       const { body } = await readyz(env);
       return body.targets.fhir?.checkedAt && body.targets.hl7v2?.checkedAt ? body : undefined;
