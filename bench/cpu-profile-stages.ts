@@ -32,19 +32,19 @@ export const SERVE_STAGES: readonly StageRule[] = [
   rule('job loop and thread messages', under('src/queue/', 'src/deliveries/worker-thread/', 'src/deliveries/delivery-worker.ts')),
   rule('webhook intake and HTTP routes', under('src/http/', 'src/deliveries/intake.ts', 'node_modules/express/', 'node_modules/router/', 'node_modules/body-parser/', 'node_modules/standardwebhooks/')),
   rule('logging and metrics', under('node_modules/pino', 'node_modules/@pinojs/', 'node_modules/prom-client/', 'src/metrics/', 'src/create-logger.ts')),
-  // src/upstream/ (the retry loop and fetch wrapper both clients share) is left to its caller.
+  // src/upstream/ (the retry loop and the node:http transport both clients share) is left to its caller.
   rule('delivery attempt, other steps', (s) => s.startsWith('src/') && !s.startsWith('src/upstream/')),
 ];
 
 /**
  * For samples with none of serve's own frames on their stack: callbacks that run from the event
- * loop (socket reads, fetch's body streams, promise jobs), which no profile ties to their caller.
+ * loop (socket reads, body streams, promise jobs), which no profile ties to their caller.
  */
 export const UNATTRIBUTED_STAGES: readonly StageRule[] = [
   rule('idle', (s) => s === '(idle)'),
   rule('garbage collection', (s) => s === '(garbage collector)'),
   rule('startup (module loading)', under('node:internal/modules/', 'node_modules/tsx/', 'node_modules/esbuild/')),
-  rule('HTTP client internals (fetch/undici, streams; both upstreams)', under('src/upstream/', 'node:internal/deps/undici/', 'node:internal/webstreams/', 'node:internal/encoding', 'node:http', 'node:_http', 'node:net', 'node:internal/streams/')),
+  rule('HTTP internals (node:http, sockets, parser, streams; upstream calls and the webhook server)', under('src/upstream/', 'node:internal/deps/undici/', 'node:internal/webstreams/', 'node:internal/encoding', 'node:http', 'node:_http', 'node:net', 'node:internal/streams/')),
   rule('thread messages', under('node:internal/worker/', 'node:internal/per_context/messageport')),
 ];
 

@@ -42,7 +42,7 @@ describe('serve CPU profile by stage', () => {
     expect(times).toEqual({
       validation: 1,
       'FHIR request': 2,
-      'HTTP client internals (fetch/undici, streams; both upstreams)': 4,
+      'HTTP internals (node:http, sockets, parser, streams; upstream calls and the webhook server)': 4,
       'garbage collection': 8,
       idle: 16,
       'delivery attempt, other steps': 32,
