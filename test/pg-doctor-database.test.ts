@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDatabase } from '../src/doctor/check-database.ts';
+import { checkDatabase, healthLines } from '../src/doctor/check-database.ts';
 import { judgeDatabaseServer } from '../src/doctor/check-database-server.ts';
 import { openStoreFromConfig } from '../src/store/open-store-from-config.ts';
 import { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from './support/pg-test-database.ts';
@@ -66,5 +66,14 @@ describe("doctor's judgement of the PostgreSQL server", () => {
     // 1.5 s apart with a 2 s round trip: the reading may be off by 1 s, so the clocks may agree.
     expect(levels({ clockAheadMs: 1_500, roundTripMs: 2_000 })).toEqual(['PostgreSQL version:OK', 'clock:OK']);
     expect(levels({ clockAheadMs: 2_500, roundTripMs: 2_000 })).toEqual(['PostgreSQL version:OK', 'clock:WARN']);
+  });
+});
+
+describe("doctor's database lines from the store's health", () => {
+  it('a database lost after it opened is said to have stopped answering, with its code, not to be a standby', () => {
+    const lines = healthLines({ migrated: false, writable: 'unreachable', error: '57P01' }, 'postgres://u@db/x', true);
+    expect(lines).toEqual([{ name: 'database', level: 'FAIL', detail: 'postgres://u@db/x stopped answering (57P01)', fix: expect.stringContaining('server is up and reachable') }]);
+    expect(healthLines({ migrated: true, writable: 'not_writable' }, 'postgres://u@db/x', true)[0]!.fix).toContain('standby');
+    expect(healthLines({ migrated: true, writable: 'not_writable' }, '/var/lib/x.db', false)[0]!.fix).toContain('permissions');
   });
 });

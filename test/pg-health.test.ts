@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
-import { MIN_POSTGRES_VERSION_NUM, probePgHealth, readPgServer } from '../src/store/pg/pg-health.ts';
+import { probePgHealth } from '../src/store/pg/pg-health.ts';
+import { readPgServerFacts } from '../src/store/pg/pg-server-facts.ts';
 import { createTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
 
 describe('PostgreSQL health for readyz and doctor', () => {
@@ -46,10 +47,14 @@ describe('PostgreSQL health for readyz and doctor', () => {
     }
   });
 
-  it('names the server version and whether it is supported', async () => {
-    const server = await readPgServer(await open());
+  it('names the server version, whether it is supported, and how far our clock is from its own', async () => {
+    const server = await readPgServerFacts(database.url);
     expect(server.version).toMatch(/^\d+\.\d+/);
-    expect(server.versionNum).toBeGreaterThanOrEqual(MIN_POSTGRES_VERSION_NUM);
     expect(server.supported).toBe(true);
+    // The same machine's clock: apart by no more than the round trip could blur.
+    expect(Math.abs(server.clockAheadMs)).toBeLessThanOrEqual(server.roundTripMs / 2 + 50);
+    // A clock read 60 s late is found 60 s behind.
+    const late = await readPgServerFacts(database.url, () => Date.now() - 60_000);
+    expect(late.clockAheadMs).toBeLessThan(-59_000);
   });
 });

@@ -147,7 +147,7 @@ async function record(deps: SyncWebhookDeps, type: SyncAnsweredType, eventId: st
     await deps.store.audit.append({ reportId: null, event: 'sync_webhook_answered', at, detail });
   } catch (error) {
     // The answer still goes out: Avara is waiting, and a missing audit row is a person's problem.
-    deps.log.error({ type, eventId, sqliteCode: (error as { code?: string }).code }, 'synchronous webhook answer not audited: database unavailable');
+    deps.log.error({ type, eventId, code: (error as { code?: string }).code }, 'synchronous webhook answer not audited: database unavailable');
   }
   const level = verdict.outcome === 'timeout' || verdict.outcome.startsWith('fhir_') || verdict.outcome === 'internal' ? 'warn' : 'info';
   deps.log[level](detail, 'synchronous webhook answered');

@@ -97,7 +97,7 @@ export async function handleAvaraWebhook(deps: IntakeDeps, rawBody: Buffer | str
   } catch (error) {
     // Busy, full, read-only or gone: we could not keep the event, so the sender must retry it.
     count(type, 'store_unavailable');
-    deps.log.error({ type, webhookId, sqliteCode: (error as { code?: string }).code }, 'webhook not stored: database unavailable');
+    deps.log.error({ type, webhookId, code: (error as { code?: string }).code }, 'webhook not stored: database unavailable');
     return { status: 503, body: { error: 'store_unavailable' }, headers: { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) } };
   }
   deps.hooks?.at('after_inbox_commit');

@@ -1,5 +1,5 @@
 import { describeDatabaseServer, openStoreFromConfig, storeLocation, type StoreSettings } from '../store/open-store-from-config.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, StoreHealth } from '../store/store.ts';
 import { judgeDatabaseServer } from './check-database-server.ts';
 import { fail, ok, warn, type CheckResult } from './doctor-check.ts';
 
@@ -18,13 +18,21 @@ export async function checkDatabase(settings: StoreSettings, leaseMs: number): P
   }
   try {
     const health = await store.health();
+    if (health.writable === 'unreachable') return healthLines(health, where, settings.databaseUrl !== undefined);
     const server = await describeDatabaseServer(settings);
-    return [
-      health.writable === 'writable' ? ok(name, `${where} is writable`) : fail(name, `${where} refuses writes`, settings.databaseUrl === undefined ? 'check file and directory permissions and free disk space' : 'a standby or read-only database: point DATABASE_URL at the primary'),
-      health.migrated ? ok('database schema', 'all migrations applied') : warn('database schema', 'migrations pending', 'run avara-fhir-sync migrate (serve also migrates at start)'),
-      ...(server ? judgeDatabaseServer(server, leaseMs) : []),
-    ];
+    return [...healthLines(health, where, settings.databaseUrl !== undefined), ...(server ? judgeDatabaseServer(server, leaseMs) : [])];
   } finally {
     await store.close();
   }
+}
+
+/** What the store's own health says, as doctor lines. */
+export function healthLines(health: StoreHealth, where: string, postgres: boolean): CheckResult[] {
+  const name = 'database';
+  // Opened, then lost (a restart, a frozen server): not a standby, and nothing more to ask it.
+  if (health.writable === 'unreachable') return [fail(name, `${where} stopped answering (${health.error ?? 'error'})`, 'check that the database server is up and reachable from this host, then run doctor again')];
+  return [
+    health.writable === 'writable' ? ok(name, `${where} is writable`) : fail(name, `${where} refuses writes`, postgres ? 'a standby or read-only database: point DATABASE_URL at the primary' : 'check file and directory permissions and free disk space'),
+    health.migrated ? ok('database schema', 'all migrations applied') : warn('database schema', 'migrations pending', 'run avara-fhir-sync migrate (serve also migrates at start)'),
+  ];
 }

@@ -23,7 +23,16 @@ export interface PgStoreSettings {
   poolSize?: number;
   /** An idle connection's error (the server restarted): the next query fails and says so. */
   onIdleError?: (error: Error) => void;
+  /** How long a new connection (or a wait for a free one) may take; a test seam. */
+  connectTimeoutMs?: number;
 }
+
+// A server that accepts TCP but never answers (frozen, or its host partitioned after the
+// handshake) would otherwise hold every new connection until the OS gives up, minutes later: the
+// worker and poller would wait that long instead of failing and trying again. Keepalive lets the
+// OS notice a connection whose host is gone while it sits in the pool.
+const CONNECT_TIMEOUT_MS = 10_000;
+const KEEPALIVE_DELAY_MS = 10_000;
 
 // From src/store/pg (tsx) or dist/src/store/pg (compiled): the first drizzle/pg above this file.
 const MIGRATIONS_FOLDER = ['../../../drizzle/pg', '../../../../drizzle/pg']
@@ -31,7 +40,14 @@ const MIGRATIONS_FOLDER = ['../../../drizzle/pg', '../../../../drizzle/pg']
   .find((folder) => existsSync(`${folder}/meta/_journal.json`)) ?? fileURLToPath(new URL('../../../drizzle/pg', import.meta.url));
 
 export async function openPgStore(settings: PgStoreSettings): Promise<PgStore> {
-  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.poolSize ?? 10, application_name: 'avara-fhir-sync' });
+  const pool = new pg.Pool({
+    connectionString: settings.databaseUrl,
+    max: settings.poolSize ?? 10,
+    application_name: 'avara-fhir-sync',
+    connectionTimeoutMillis: settings.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+  });
   // Without a listener an idle connection's error would be an uncaught 'error' event.
   pool.on('error', (error) => settings.onIdleError?.(error));
   try {

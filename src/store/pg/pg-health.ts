@@ -1,11 +1,5 @@
 import { countShippedPgMigrations, type PgStore } from './open-pg-store.ts';
 
-/**
- * The oldest PostgreSQL the migrations and queries run on: triggers declared with EXECUTE
- * FUNCTION (11); FOR UPDATE SKIP LOCKED (9.5), json and ON CONFLICT are older.
- */
-export const MIN_POSTGRES_VERSION_NUM = 110000;
-
 export interface PgHealth {
   /** Every shipped migration applied (false when closed or unreachable). */
   migrated: boolean;
@@ -70,18 +64,4 @@ export async function probePgHealth(store: PgStore): Promise<PgHealth> {
 export function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /^[A-Za-z0-9_]{1,32}$/.test(code) ? code : 'connection_lost';
-}
-
-export interface PgServer {
-  /** As the server says it ("15.20 (Debian ...)"). */
-  version: string;
-  versionNum: number;
-  supported: boolean;
-}
-
-/** For doctor: which PostgreSQL this is, and whether it is new enough. */
-export async function readPgServer(store: PgStore): Promise<PgServer> {
-  const { rows } = await store.pool.query<{ version: string; num: string }>(`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num`);
-  const versionNum = Number(rows[0]!.num);
-  return { version: rows[0]!.version, versionNum, supported: versionNum >= MIN_POSTGRES_VERSION_NUM };
 }

@@ -1,5 +1,10 @@
 import pg from 'pg';
-import { MIN_POSTGRES_VERSION_NUM } from './pg-health.ts';
+
+/**
+ * The oldest PostgreSQL the migrations and queries run on: triggers declared with EXECUTE
+ * FUNCTION (11); FOR UPDATE SKIP LOCKED (9.5), json and ON CONFLICT are older.
+ */
+export const MIN_POSTGRES_VERSION_NUM = 110000;
 
 export interface DatabaseServerFacts {
   /** As the server says it ("15.19 (Debian 15.19-0+deb12u1)"). */
