@@ -11,10 +11,12 @@ export const SERVE_TEST_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /**
- * For tests of what the main thread does (intake, API, pages, auth), not of deliveries: the worker
- * runs beside the server instead of in its own thread. Each thread start loads the module graph
- * and indexes the FHIR R4 definitions again, at a lower priority, about 2 s of CPU and on a busy
- * machine ten seconds or more per app. The thread itself is tested by delivery-thread.test.ts and
- * by every test that runs `serve` or crash-child as a child process (the default there).
+ * For tests that are not about which thread delivers (intake, API, pages, auth, and what a delivery
+ * decides under faults, for which patient, from which sweep): the worker runs beside the server
+ * instead of in its own thread. Each thread start loads the module graph and indexes the FHIR R4
+ * definitions again, at a lower priority: about 2 s of CPU, and ten seconds or more per app on a
+ * busy machine. The thread stays under test where it matters: delivery-thread, the lease tests of
+ * fhir-faults, metrics, readyz, the log and PHI canaries, delivery-end-to-end, intake-under-load,
+ * and every test that runs `serve` or crash-child as a child process (the default there).
  */
 export const WORKER_IN_MAIN_THREAD: Readonly<Record<string, string>> = { WORKER_THREAD: 'false' };
