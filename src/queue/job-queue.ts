@@ -28,6 +28,11 @@ export interface JobQueue<L extends JobLease, Event extends string = string, End
   renew(lease: L, now: number, leaseMs: number): Promise<boolean>;
   holds(lease: L, now: number): Promise<boolean>;
   requeueExpired(now: number, maxAttempts: number): Promise<number>;
+  /**
+   * When a claim could next find work: a waiting job's next attempt, or just after the earliest
+   * lease of a job in progress ends (a worker that died leaves it there until requeueExpired
+   * returns it; a live one renews it, which moves this later).
+   */
   nextDueAt(): Promise<number | undefined>;
   /** The kind's own good end (audited); false when the lease was lost: the new owner decides. */
   finish(lease: L, ending: Ending, now: number): Promise<boolean>;

@@ -157,6 +157,8 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
   let stopping = false;
   let pausedUntil = 0;
   let leasesCheckedAt = Number.NEGATIVE_INFINITY;
+  /** The due time the last sleep was computed for (a job's next attempt, or a lease's end). */
+  let sleptUntil: number | undefined;
   let wakeUp: (() => void) | undefined;
   // A wake that arrives while the loop is looking (claiming, asking for the next due time) has
   // no sleep to end yet: remembered, it makes the next sleep return at once, so work stored
@@ -190,8 +192,10 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
   }
 
   async function claimWhileFree(): Promise<void> {
-    // Leases last minutes; looking for expired ones on every wake would be a transaction each time for nothing.
-    if (now() - leasesCheckedAt >= Math.min(LEASE_CHECK_MS, settings.leaseMs / 4)) {
+    // Leases last minutes; looking for expired ones on every wake would be a transaction each
+    // time for nothing. But once the due time the loop slept for has come (it may be another
+    // worker's lease ending), look at once: that is the takeover of a dead replica's work.
+    if (now() - leasesCheckedAt >= Math.min(LEASE_CHECK_MS, settings.leaseMs / 4) || (sleptUntil !== undefined && now() >= sleptUntil)) {
       await queue.requeueExpired(now(), settings.maxAttempts);
       leasesCheckedAt = now();
     }
@@ -211,6 +215,7 @@ export function startJobLoop<L extends JobLease, Event extends string, Ending>(j
     if (inFlight.size >= settings.concurrency) return settings.leaseMs;
     const idleMs = settings.idlePollMs ?? IDLE_POLL_MS;
     const due = await Promise.resolve().then(() => queue.nextDueAt()).catch(() => undefined);
+    sleptUntil = due;
     const untilDue = due === undefined ? idleMs : Math.max(0, due - now());
     // Also look again before any lease could expire unnoticed.
     return Math.min(untilDue, idleMs, settings.leaseMs);

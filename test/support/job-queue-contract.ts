@@ -139,6 +139,23 @@ export function jobQueueContract(name: string, open: () => Promise<QueueBackend>
       expect((await db.verify()).ok).toBe(true);
     });
 
+    it('nextDueAt is also just after the earliest lease in progress ends: a dead worker\'s job is taken over then, a renewed lease moves it', async () => {
+      await db.enqueue('rep_a', 1000);
+      await db.enqueue('rep_b', 50_000);
+      const queue = db.queue('fhir');
+      const lease = await queue.claim(1000, 5_000);
+      expect(lease).toMatchObject({ reportId: 'rep_a' });
+      expect(await queue.nextDueAt()).toBe(6001);
+      expect(await queue.renew(lease!, 2000, 5_000)).toBe(true);
+      expect(await queue.nextDueAt()).toBe(7001);
+      // Not yet ended at its last instant; returned just after.
+      expect(await queue.requeueExpired(7000, 12)).toBe(0);
+      expect(await queue.requeueExpired(7001, 12)).toBe(1);
+      expect(await queue.claim(7001, LEASE_MS)).toMatchObject({ reportId: 'rep_a', attempt: 1 });
+      // Now the waiting job comes first again.
+      expect(await queue.nextDueAt()).toBe(50_000);
+    });
+
     it('each target is its own queue: claims and nextDueAt see only their target', async () => {
       await db.enqueue('rep_a', 5000, 'hl7v2');
       await db.enqueue('rep_a', 9000, 'fhir');

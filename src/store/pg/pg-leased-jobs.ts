@@ -142,7 +142,11 @@ export function requeueExpiredJobsPg(pool: Pool, kind: PgJobKind, now: number, m
 
 export async function nextJobDueAtPg(db: PgDb, kind: PgJobKind): Promise<number | undefined> {
   const t = kind.table;
-  const [row] = await db.select({ at: sql<number | null>`min(${t.nextAttemptAt})`.mapWith(Number) }).from(t).where(and(inPartition(kind), inArray(t.state, WAITING)));
+  // Two subqueries, each along the claim index; least() skips the one that is NULL. Just after a
+  // lease's end: requeueExpired returns leases that ended before `now`.
+  const waiting = db.select({ at: sql`min(${t.nextAttemptAt})` }).from(t).where(and(inPartition(kind), inArray(t.state, WAITING)));
+  const leaseEnd = db.select({ at: sql`min(${t.leaseExpiresAt}) + 1` }).from(t).where(and(inPartition(kind), eq(t.state, 'in_progress')));
+  const [row] = await db.select({ at: sql<number | null>`least((${waiting}), (${leaseEnd}))`.mapWith(Number) }).from(sql`(select 1) as one`);
   return row?.at ?? undefined;
 }
 
