@@ -1,27 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs';
+// Each command loads what it runs when it runs (await import): `audit verify` or `status` need
+// the store, not the HTTP app, the FHIR validator or the stand-ins (about 0.9 s of start-up).
 import { Command, InvalidArgumentError } from 'commander';
-import { startApp } from './app.ts';
 import { createAvaraClient } from './avara/avara-client.ts';
 import { checkBackfillRange, runBackfill } from './deliveries/backfill.ts';
 import { createBackfillProgress } from './commands/render-backfill-progress.ts';
 import { ConfigError } from './config/config-error.ts';
 import { loadBackfillConfig, loadConfig, loadStoreConfig } from './config/load-config.ts';
 import { createLogger } from './create-logger.ts';
-import { startSandbox } from './standins/avara-sandbox/start-sandbox.ts';
-import { sandboxStartupLine } from './standins/avara-sandbox/sandbox-startup-line.ts';
-import { startFhirServer } from './standins/fhir-store/start-fhir-server.ts';
 import { EHR_MODES, type EhrMode } from './standins/fhir-store/documents-mode.ts';
-import { readJwksOption } from './standins/fhir-store/smart/read-jwks-option.ts';
-import { MLLP_ACK_MODES, type MllpAckMode, startMllpReceiver } from './standins/mllp-receiver/start-mllp-receiver.ts';
-import { runDemo } from './commands/run-demo.ts';
-import { runOrdersDemo } from './commands/run-orders-demo.ts';
+import { MLLP_ACK_MODES, type MllpAckMode } from './standins/mllp-receiver/mllp-ack-modes.ts';
 import { openStoreFromConfig, type StoreSettings } from './store/open-store-from-config.ts';
 import { parseExpectedHead, type ChainVerdict, type ExpectedHead, type Store } from './store/store.ts';
 import { verifyAuditFile } from './commands/verify-audit-file.ts';
 import { formatChainVerdict } from './commands/format-chain-verdict.ts';
 import { formatStatusReport, statusReport } from './commands/status-report.ts';
 import { parseSinceDate, writeAuditExport, type ExportFormat } from './commands/audit-export.ts';
-import { runDoctor } from './doctor/run-doctor.ts';
 import { formatCheck } from './doctor/doctor-check.ts';
 import { cliAction, parseReasonOption, REASON_OPTION_HELP } from './commands/cli-operator.ts';
 import { registerOrdersCommands } from './orders/orders-commands.ts';
@@ -56,6 +50,7 @@ program
   .action(async (opts: { acceptIdentifierChange?: boolean }) => {
     const config = loadConfig(process.env);
     const log = createLogger(config.logLevel);
+    const { startApp } = await import('./app.ts');
     const app = await startApp(config, log, { acceptIdentifierChange: opts.acceptIdentifierChange });
     stopOnSignals(log, () => app.stop());
   });
@@ -70,8 +65,8 @@ program
   .action(async (opts: { reports: number; orders?: boolean; keep?: boolean; targets: string[] }) => {
     const keep = opts.keep ?? false;
     const result = opts.orders
-      ? await runOrdersDemo({ orders: opts.reports, keep, out: process.stdout })
-      : await runDemo({ reports: opts.reports, keep, out: process.stdout, targets: opts.targets });
+      ? await (await import('./commands/run-orders-demo.ts')).runOrdersDemo({ orders: opts.reports, keep, out: process.stdout })
+      : await (await import('./commands/run-demo.ts')).runDemo({ reports: opts.reports, keep, out: process.stdout, targets: opts.targets });
     if (!opts.keep) process.exit(result.ok ? 0 : 1);
     stopOnSignals(createLogger('info'), result.stop);
   });
@@ -87,6 +82,8 @@ program
   .option('--studies <n>', 'completed studies to seed', (v) => Number(v), 0)
   .option('--seed <s>', 'seed for deterministic data', (v) => Number(v))
   .action(async (opts: { port: number; host: string; apiKey?: string; webhookKey?: string; webhookUrl?: string; studies: number; seed?: number }) => {
+    const { startSandbox } = await import('./standins/avara-sandbox/start-sandbox.ts');
+    const { sandboxStartupLine } = await import('./standins/avara-sandbox/sandbox-startup-line.ts');
     const sandbox = await startSandbox(opts);
     process.stdout.write(`${sandboxStartupLine(sandbox)}\n`);
     stopOnSignals(createLogger('info'), () => sandbox.stop());
@@ -102,6 +99,8 @@ program
   .option('--client-id <id>', '--auth smart: the client id assertions must carry as iss and sub')
   .option('--ehr <kind>', 'transactions, or documents: like Epic/Oracle Health (no transactions or conditional writes; Patient, Practitioner, ImagingStudy, DiagnosticReport read-only)', (v) => EHR_MODES.find((m) => m === v) ?? invalid('must be transactions or documents'), 'transactions')
   .action(async (opts: { port: number; host: string; auth: 'none' | 'smart'; jwks?: string; clientId?: string; ehr: EhrMode }) => {
+    const { readJwksOption } = await import('./standins/fhir-store/smart/read-jwks-option.ts');
+    const { startFhirServer } = await import('./standins/fhir-store/start-fhir-server.ts');
     const smart = opts.auth === 'smart' ? await readJwksOption(opts.jwks, opts.clientId) : undefined;
     const server = await startFhirServer({ port: opts.port, host: opts.host, auth: { smart }, ehr: opts.ehr });
     process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl })}\n`);
@@ -116,6 +115,7 @@ program
   .option('--ack <mode>', 'answer AA, AE, AR, or none (never answer)', (v) => MLLP_ACK_MODES.find((m) => m === v) ?? invalid('must be AA, AE, AR or none'), 'AA')
   .action(async (opts: { port: number; host: string; ack: MllpAckMode }) => {
     const log = createLogger('info');
+    const { startMllpReceiver } = await import('./standins/mllp-receiver/start-mllp-receiver.ts');
     const receiver = await startMllpReceiver({
       ...opts,
       // Control id, type and answer only: the message itself carries a patient.
@@ -182,6 +182,7 @@ program
   .command('doctor')
   .description('go-live check: configuration, Avara access, FHIR capabilities and auth, database; exit 1 on FAIL')
   .action(async () => {
+    const { runDoctor } = await import('./doctor/run-doctor.ts');
     const passed = await runDoctor(process.env, (result) => process.stdout.write(`${formatCheck(result)}\n`));
     process.exitCode = passed ? 0 : 1;
   });

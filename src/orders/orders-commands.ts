@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { createAvaraClient } from '../avara/avara-client.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../create-logger.ts';
-import { createFhirClient } from '../fhir/fhir-client.ts';
 import { openExistingStore } from '../commands/open-existing-store.ts';
 import { openStoreFromConfig, type StoreSettings } from '../store/open-store-from-config.ts';
-import { runOrderAttempt } from './run-order-attempt.ts';
 import { cliAction, parseReasonOption, REASON_OPTION_HELP } from '../commands/cli-operator.ts';
 import type { OperatorAction } from '../store/store.ts';
 
@@ -42,6 +39,10 @@ export function registerOrdersCommands(program: Command, storeSettings: () => St
 
 async function syncOne(imagingStudyId: string, action: OperatorAction): Promise<number> {
   const config = loadConfig(process.env);
+  // Loaded by the one command that syncs: `orders status` and `retry` need only the store.
+  const [{ createAvaraClient }, { createFhirClient }, { runOrderAttempt }] = await Promise.all([
+    import('../avara/avara-client.ts'), import('../fhir/fhir-client.ts'), import('./run-order-attempt.ts'),
+  ]);
   const store = await openStoreFromConfig(config.store);
   try {
     const now = Date.now;

@@ -4,14 +4,12 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { buildReceiverAck, readdressAck, type ReceiverAckCode } from './build-receiver-ack.ts';
+import type { MllpAckMode } from './mllp-ack-modes.ts';
 
 const STRAY_GAP_MS = 50;
 const STOP_GRACE_MS = 2000;
 
-/** How the receiver answers: an ACK code, or `none` (it never answers). */
-export type MllpAckMode = ReceiverAckCode | 'none';
-
-export const MLLP_ACK_MODES: readonly MllpAckMode[] = ['AA', 'AE', 'AR', 'none'];
+export { MLLP_ACK_MODES, type MllpAckMode } from './mllp-ack-modes.ts';
 
 export type StartMllpReceiverOptions = {
   /** Default 127.0.0.1. */
