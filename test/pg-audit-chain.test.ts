@@ -52,6 +52,22 @@ describe('the audit hash chain on PostgreSQL with concurrent writers', () => {
     expect(Object.keys(first!.detail!)).toEqual(['tx', 'r', 'zeta', 'alpha']);
   }, 60_000);
 
+  it('details with quotes, backslashes, non-ASCII text and control characters, no detail, no report: PostgreSQL links and hashes them as chainHash does, and they come back as written', async () => {
+    const [store] = replicas;
+    const details = [
+      { note: 'say "hi" \\ back\\slash', accents: 'Zoë Ångström, 東京, 🩻', tab: 'a\tb\nc\u0001' },
+      undefined,
+      { nested: { list: [1, 'two', null, { three: 3.5 }] }, empty: '' },
+    ];
+    await inTransaction(store!.pool, async (tx) => {
+      details.forEach((detail, i) => appendAuditEventPg(tx, { reportId: i === 1 ? null : `rep_${i}`, event: 'received', at: 1_700_000_000_000 + i, ...(detail ? { detail } : {}) }));
+    });
+    expect(await verifyAuditChainPg(store!.db)).toMatchObject({ ok: true, rows: 3 });
+    const rows = await store!.db.select().from(auditEvents).orderBy(asc(auditEvents.seq));
+    expect(rows.map((row) => row.detail ?? undefined)).toEqual(details);
+    expect(rows.map((row) => row.reportId)).toEqual(['rep_0', null, 'rep_2']);
+  });
+
   it('verify names the first row whose detail was changed behind the triggers\' back', async () => {
     const [store] = replicas;
     for (let i = 0; i < 3; i++) await inTransaction(store!.pool, async (tx) => appendAuditEventPg(tx, { reportId: `rep_${i}`, event: 'delivered', at: i, detail: { n: i } }));

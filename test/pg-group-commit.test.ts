@@ -1,6 +1,8 @@
 import type { PgTable } from 'drizzle-orm/pg-core';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { InboxEvent } from '../src/store/inbox.ts';
+import { AUDIT_CHAIN_LOCK } from '../src/store/pg/advisory-locks.ts';
 import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
 import { verifyAuditChainPg } from '../src/store/pg/pg-audit.ts';
 import { createPgGroupCommit } from '../src/store/pg/pg-group-commit.ts';
@@ -82,4 +84,78 @@ describe('group commit on PostgreSQL', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(await count(inbox)).toBe(0);
   });
+  // Holds the audit chain's lock from outside, so a group that has written waits at its commit.
+  async function holdChainLock(): Promise<{ release(): Promise<void> }> {
+    const client = new pg.Client({ connectionString: a.databaseUrl });
+    await client.connect();
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]})`);
+    return { release: async () => void (await client.query('COMMIT'), await client.end()) };
+  }
+  const waitingForChain = async () => Number((await a.pool.query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0]!.n);
+  async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
+    for (const started = Date.now(); !(await ok());) {
+      if (Date.now() - started > 20_000) throw new Error(`still not: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('while a group waits to append to the audit chain and commit, the next group writes; both commit, each webhook once, the chain gapless', async () => {
+    const group = createPgGroupCommit(a.pool);
+    const lock = await holdChainLock();
+    const ran: number[] = [];
+    const write = (n: number) => group.run(async () => {
+      ran.push(n);
+      return { outcome: await recordWebhookPg(a.pool, webhook(n), 1000, ['fhir']), txid: await txid() };
+    }, webhook(n).webhookId);
+    const first = [1, 2, 3].map(write);
+    let second: ReturnType<typeof write>[] = [];
+    try {
+      await until('the first group waits for the chain', async () => (await waitingForChain()) === 1);
+      second = [4, 5, 6].map(write);
+      await until('the second group has written and waits too', async () => (await waitingForChain()) === 2);
+      expect(ran.sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    } finally {
+      await lock.release();
+    }
+    const results = await Promise.all([...first, ...second]);
+    expect(results.map((r) => r.outcome)).toEqual(Array(6).fill('stored'));
+    expect(new Set(results.map((r) => r.txid)).size).toBe(2);
+    expect(await count(inbox)).toBe(6);
+    expect(await count(deliveries)).toBe(6);
+    expect(await verifyAuditChainPg(a.db)).toMatchObject({ ok: true, rows: 12 });
+  }, 60_000);
+
+  it('two groups in flight, the second with a write that fails and a webhook of the first: the first commits whole, the second loses only the failing write, nothing twice', async () => {
+    const group = createPgGroupCommit(a.pool);
+    const lock = await holdChainLock();
+    const first = [1, 2].map((n) => group.run(() => recordWebhookPg(a.pool, webhook(n), 1000, ['fhir']), webhook(n).webhookId));
+    await until('the first group waits for the chain', async () => (await waitingForChain()) === 1);
+    let secondStarted = false;
+    const second = [
+      group.run(() => {
+        secondStarted = true;
+        return recordWebhookPg(a.pool, webhook(3), 1000, ['fhir']);
+      }, webhook(3).webhookId),
+      group.run(async () => {
+        await recordWebhookPg(a.pool, webhook(4), 1000, ['fhir']);
+        throw new Error('the request was refused after its insert');
+      }, webhook(4).webhookId),
+      group.run(() => recordWebhookPg(a.pool, webhook(5), 1000, ['fhir']), webhook(5).webhookId),
+      // Already written by the first group, not yet committed: waits for it, then finds it (last
+      // in the group, so the others have run before it waits).
+      group.run(() => recordWebhookPg(a.pool, webhook(1), 1000, ['fhir']), 'zz_again'),
+    ];
+    try {
+      await until('the second group has started writing', () => secondStarted);
+    } finally {
+      await lock.release();
+    }
+    const outcomes = await Promise.allSettled([...first, ...second]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)))
+      .toEqual(['stored', 'stored', 'stored', 'the request was refused after its insert', 'stored', 'duplicate']);
+    expect((await a.db.select({ id: inbox.webhookId }).from(inbox)).map((r) => r.id).sort()).toEqual(['msg_1', 'msg_2', 'msg_3', 'msg_5']);
+    expect(await count(deliveries)).toBe(4);
+    expect(await verifyAuditChainPg(a.db)).toMatchObject({ ok: true, rows: 8 });
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
-import { chainHash, GENESIS, walkAuditChain, type ChainVerdict, type ExpectedHead } from '../audit-chain.ts';
+import { GENESIS, walkAuditChain, type ChainVerdict, type ExpectedHead } from '../audit-chain.ts';
 import type { AuditEvent, AuditEventInput, AuditEventName } from '../audit.ts';
+import pg from 'pg';
 import { AUDIT_CHAIN_LOCK } from './advisory-locks.ts';
 import type { PgDb, PgTx } from './pg-transaction.ts';
 import { auditEvents } from './schema.ts';
@@ -12,31 +13,54 @@ import { auditEvents } from './schema.ts';
 // committed row, and numbers its rows after it (no gaps, no sequence). Written last, the lock is
 // held for a few milliseconds and never while waiting for another lock (no deadlock through it).
 // A transaction reading its own audit rows before its commit will not see them.
+//
+// The lock is held from its grant to the end of COMMIT, and every other appender waits that
+// long. Reading the head here, hashing the rows here and sending them back cost two round trips
+// under the lock, each a wake of this process and of the backend on a loaded machine: appends
+// are sent whole instead (appendAuditRowsSql), the lock, the rows and the COMMIT in one query
+// string, and PostgreSQL links and hashes the rows itself, exactly as chainHash does.
 
 /** Queues the row for the transaction's end (it commits or rolls back with everything else). */
 export function appendAuditEventPg(tx: PgTx, input: AuditEventInput): void {
   tx.audits.push(input);
 }
 
-/** Called by the transaction right before COMMIT. */
-export async function writeAuditRows(tx: PgTx): Promise<void> {
-  if (tx.audits.length === 0) return;
-  // One round trip, two statements: in READ COMMITTED the head is read with a snapshot taken
-  // after the lock was granted, so it sees the previous appender's committed rows.
-  const [, headResult] = (await tx.client.query(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]}); SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`)) as unknown as [unknown, { rows: { seq: string; hash: string }[] }];
-  const head = headResult.rows[0];
-  let seq = head ? Number(head.seq) : 0;
-  let prevHash = head?.hash ?? GENESIS;
-  const rows = tx.audits.map((input) => {
+/**
+ * The statements that append the transaction's queued rows, for the query string that ends with
+ * its COMMIT (simple protocol: no parameters, the rows travel as one escaped JSON literal); none
+ * when it has none. In READ COMMITTED each statement of the string takes its snapshot when it
+ * starts, so the INSERT, after the lock was granted, sees the previous appender's committed head.
+ */
+export function appendAuditRowsSql(tx: PgTx): string | undefined {
+  if (tx.audits.length === 0) return undefined;
+  const rows = tx.audits.map((input, index) => {
     const detail = input.detail ?? null;
-    const hash = chainHash(prevHash, input.at, input.reportId, input.event, detail);
-    const row = { seq: (seq += 1), at: input.at, reportId: input.reportId, event: input.event, detail, prevHash, hash };
-    prevHash = hash;
-    return row;
+    return {
+      ord: index + 1, at: input.at, report_id: input.reportId, event: input.event, detail: detail === null ? null : JSON.stringify(detail),
+      // chainHash hashes JSON.stringify([prevHash, at, reportId, event, detail]): all but the
+      // head's hash (hex, nothing to escape) is known here.
+      rest: JSON.stringify([input.at, input.reportId, input.event, detail]).slice(1),
+    };
   });
   tx.audits = [];
-  await tx.db.insert(auditEvents).values(rows);
+  return `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]}); ${APPEND_ROWS.replace('$rows', pg.escapeLiteral(JSON.stringify(rows)))}`;
 }
+
+// The columns are those of schema.ts (audit_events).
+const APPEND_ROWS = `
+WITH RECURSIVE queued AS (
+  SELECT * FROM json_to_recordset($rows::json) AS q (ord int, at bigint, report_id text, event text, detail text, rest text)
+), chain (ord, seq, prev_hash, hash) AS (
+  SELECT 0, coalesce(head.seq, 0), NULL::text, coalesce(head.hash, '${GENESIS}')
+  FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS head ON true
+  UNION ALL
+  SELECT queued.ord, chain.seq + 1, chain.hash, encode(sha256(convert_to('["' || chain.hash || '",' || queued.rest, 'UTF8')), 'hex')
+  FROM chain JOIN queued ON queued.ord = chain.ord + 1
+)
+INSERT INTO audit_events (seq, at, report_id, event, detail, prev_hash, hash)
+SELECT chain.seq, queued.at, queued.report_id, queued.event, queued.detail::json, chain.prev_hash, chain.hash
+FROM chain JOIN queued ON queued.ord = chain.ord
+ORDER BY chain.seq`;
 
 /** Walks the whole chain in pages, like the SQLite store's verify. */
 export async function verifyAuditChainPg(db: PgDb, expect?: ExpectedHead): Promise<ChainVerdict> {

@@ -5,7 +5,9 @@ import { inTransaction, transactionOfEach, type Settled } from './pg-transaction
 // group-commit.ts. On PostgreSQL it matters for another reason: every transaction that writes
 // audit rows holds the chain's lock through its COMMIT (pg-audit.ts), so durable commits that
 // each wait for their WAL flush go one flush at a time; committed together they share it. While
-// one group commits, the next gathers. Nobody is answered before the commit holding their write.
+// one group appends and commits, the next writes (up to `maxInFlight` groups on their own
+// connections; the chain's lock orders their appends). Nobody is answered before the commit
+// holding their write.
 
 export interface PgGroupCommit {
   /**
@@ -31,41 +33,66 @@ interface Waiting {
 const DEADLOCK = '40P01';
 const MAX_RETRIES = 3;
 
-export function createPgGroupCommit(pool: Pool, options: { maxGroup?: number } = {}): PgGroupCommit {
+export function createPgGroupCommit(pool: Pool, options: { maxGroup?: number; maxInFlight?: number } = {}): PgGroupCommit {
   const maxGroup = options.maxGroup ?? 64;
+  const maxInFlight = options.maxInFlight ?? 4;
   let waiting: Waiting[] = [];
-  let flushing = false;
+  // A group is writing from its start until its last write has run; then it appends to the audit
+  // chain and commits, which other groups' commits wait for (the chain's lock, held to COMMIT).
+  // Groups that all stood in one line (BEGIN, writes, chain, COMMIT, then the next BEGIN) left
+  // the line's round trips in every webhook's answer: the next group writes while this one
+  // commits. One writes at a time, so a group still gathers what arrived meanwhile.
+  let writing = false;
+  let inFlight = 0;
+  let scheduled = false;
 
-  async function flush(): Promise<void> {
-    while (waiting.length > 0) {
-      const group = waiting.slice(0, maxGroup).sort(byOrderKey);
-      waiting = waiting.slice(maxGroup);
-      let outcomes;
-      try {
-        outcomes = await commitGroup(pool, group.map((item) => item.write));
-      } catch (error) {
-        // Nothing of the group was committed.
-        for (const item of group) item.reject(error);
-        continue;
-      }
-      group.forEach((item, index) => {
-        const outcome = outcomes[index]!;
-        if (outcome.ok) item.resolve(outcome.value);
-        else if (isDeadlock(outcome.error) && item.retries++ < MAX_RETRIES) waiting.push(item);
-        else item.reject(outcome.error);
-      });
+  function pump(): void {
+    if (scheduled || writing || inFlight >= maxInFlight || waiting.length === 0) return;
+    scheduled = true;
+    // After the event loop has read what else has arrived.
+    setImmediate(() => {
+      scheduled = false;
+      if (writing || inFlight >= maxInFlight || waiting.length === 0) return;
+      void runGroup();
+    });
+  }
+
+  async function runGroup(): Promise<void> {
+    const group = waiting.slice(0, maxGroup).sort(byOrderKey);
+    waiting = waiting.slice(maxGroup);
+    writing = true;
+    inFlight += 1;
+    const written = () => {
+      if (!writing) return;
+      writing = false;
+      pump();
+    };
+    let outcomes;
+    try {
+      outcomes = await commitGroup(pool, group.map((item) => item.write), written);
+    } catch (error) {
+      // Nothing of the group was committed.
+      for (const item of group) item.reject(error);
+      return;
+    } finally {
+      inFlight -= 1;
+      written();
+      pump();
     }
-    flushing = false;
+    group.forEach((item, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else if (isDeadlock(outcome.error) && item.retries++ < MAX_RETRIES) waiting.push(item);
+      else item.reject(outcome.error);
+    });
+    pump();
   }
 
   return {
     run<T>(write: () => Promise<T>, orderKey?: string): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         waiting.push({ write, resolve: resolve as (value: unknown) => void, reject, retries: 0, orderKey });
-        if (flushing) return;
-        flushing = true;
-        // After the event loop has read what else has arrived.
-        setImmediate(() => void flush());
+        pump();
       });
     },
   };
@@ -77,15 +104,17 @@ export function createPgGroupCommit(pool: Pool, options: { maxGroup?: number } =
  * an error. When one does fail, that transaction is rolled back whole and the group runs again,
  * each write in its own savepoint, so that the failing write is rolled back alone.
  */
-async function commitGroup(pool: Pool, writes: (() => Promise<unknown>)[]): Promise<Settled[]> {
+async function commitGroup(pool: Pool, writes: (() => Promise<unknown>)[], written: () => void): Promise<Settled[]> {
   const settle = (work: () => Promise<unknown>) => inTransaction(pool, work).then((value): Settled => ({ ok: true, value }), (error: unknown): Settled => ({ ok: false, error }));
-  if (writes.length === 1) return [await settle(writes[0]!)];
   const together = await settle(async () => {
     const values: unknown[] = [];
     for (const write of writes) values.push(await write());
+    written();
     return values;
   });
   if (together.ok) return (together.value as unknown[]).map((value): Settled => ({ ok: true, value }));
+  // Alone in its group, a write that failed has its answer: no need to run it again.
+  if (writes.length === 1) return [together];
   return transactionOfEach(pool, writes);
 }
 

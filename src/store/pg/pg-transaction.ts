@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool, PoolClient } from 'pg';
 import type { AuditEventInput } from '../audit.ts';
-import { writeAuditRows } from './pg-audit.ts';
+import pg from 'pg';
+import { appendAuditRowsSql } from './pg-audit.ts';
 import { JOBS_CHANNEL } from './pg-notify.ts';
 import type { PgDb } from './pg-db.ts';
 import * as schema from './schema.ts';
@@ -116,9 +117,7 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
     const tx: PgTx = { db: drizzleOn(client), client, audits: [], wakes: new Set() };
     try {
       const result = await work(tx);
-      await writeAuditRows(tx);
-      if (tx.wakes.size > 0) await client.query('SELECT pg_notify($1, kind) FROM unnest($2::text[]) AS kind', [JOBS_CHANNEL, [...tx.wakes]]);
-      await client.query('COMMIT');
+      await client.query(closingStatements(tx));
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
@@ -132,6 +131,20 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
     client.off('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * The transaction's last round trip: its wakes, its audit rows, COMMIT, as one query string. A
+ * statement that fails skips the rest of the string, COMMIT too, and the caller rolls back.
+ * NOTIFY is sent at COMMIT wherever it stands in the transaction.
+ */
+function closingStatements(tx: PgTx): string {
+  const statements: string[] = [];
+  if (tx.wakes.size > 0) statements.push(`SELECT pg_notify(${pg.escapeLiteral(JOBS_CHANNEL)}, kind) FROM unnest(ARRAY[${[...tx.wakes].map((kind) => pg.escapeLiteral(kind)).join(', ')}]::text[]) AS kind`);
+  const audit = appendAuditRowsSql(tx);
+  if (audit) statements.push(audit);
+  statements.push('COMMIT');
+  return statements.join('; ');
 }
 
 function drizzleOn(client: PoolClient): PgDb {
