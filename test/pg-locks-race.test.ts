@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgresStore, type PostgresStore } from '../src/store/pg/pg-store.ts';
-import { createTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
+import { describe, expect, it } from 'vitest';
+import type { PostgresStore } from '../src/store/pg/pg-store.ts';
+import { twoPostgresStores } from './support/pg-two-replicas.ts';
 
 // The lock rows (src/store/pg/pg-locks.ts) raced from two replicas' pools at the same instant:
 // one taker wins a contested key, overlapping key sets asked in opposite orders are taken
@@ -11,21 +11,10 @@ import { createTestDatabase, type TestDatabase } from './support/pg-test-databas
 const ROUNDS = 25;
 const T0 = 1_000_000;
 
-let database: TestDatabase;
 let a: PostgresStore;
 let b: PostgresStore;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  a = await openPostgresStore({ databaseUrl: database.url });
-  b = await openPostgresStore({ databaseUrl: database.url });
-});
-
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await database?.drop();
-});
+twoPostgresStores((replicas) => ({ a, b } = replicas));
 
 describe('lock rows raced by two replicas (PostgreSQL)', () => {
   it('gives a contested key to exactly one of two takers, every time', async () => {

@@ -4,8 +4,8 @@ import { createAvaraClient } from '../src/avara/avara-client.ts';
 import { createLogger } from '../src/create-logger.ts';
 import { startPoller, type Poller, type SweepOutcome } from '../src/deliveries/poller.ts';
 import { startSandbox, type Sandbox } from '../src/standins/avara-sandbox/start-sandbox.ts';
-import { openPostgresStore, type PostgresStore } from '../src/store/pg/pg-store.ts';
-import { createTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
+import type { PostgresStore } from '../src/store/pg/pg-store.ts';
+import { twoPostgresStores } from './support/pg-two-replicas.ts';
 import { sleep, waitFor } from './support/wait-for.ts';
 
 // The poller's sweep lock across two replicas on one PostgreSQL database: renewed on a timer, so a
@@ -18,23 +18,18 @@ const LOCK_MS = 600;
 const SLOW_PAGE = { delayMs: 5 * LOCK_MS };
 const STUDIES_ROUTE = 'GET /v1/autoScribe/studies';
 
-let database: TestDatabase;
 let sandbox: Sandbox;
 let a: PostgresStore;
 let b: PostgresStore;
 
+twoPostgresStores((replicas) => ({ a, b } = replicas));
+
 beforeAll(async () => {
-  database = await createTestDatabase();
-  a = await openPostgresStore({ databaseUrl: database.url });
-  b = await openPostgresStore({ databaseUrl: database.url });
   sandbox = await startSandbox({ port: 0, studies: 0 });
 });
 
 afterAll(async () => {
-  await a?.close();
-  await b?.close();
   await sandbox?.stop();
-  await database?.drop();
 });
 
 function pollerOn(store: PostgresStore, logs: string[] = []): Poller {

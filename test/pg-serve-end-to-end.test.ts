@@ -1,12 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../src/store/pg/pg-store.ts';
 import { createTestDatabase, type TestDatabase } from './support/pg-test-database.ts';
 import { runCli } from './support/run-cli.ts';
+import { freePort, startServeChild, type ServeChild } from './support/serve-child.ts';
 import { startStandIns, type StandIns } from './support/start-stand-ins.ts';
 import { fetchPdfLink, reportDeliveredBody, signWebhook } from './support/test-webhooks.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -14,13 +12,6 @@ import { waitFor } from './support/wait-for.ts';
 // `serve` as a real child process on PostgreSQL (DATABASE_URL), against the Avara sandbox and the
 // FHIR stand-in: one signed report delivered once; then two replicas on one database given the
 // same webhook at once.
-
-interface Serve {
-  url: string;
-  child: ChildProcessWithoutNullStreams;
-  log: string[];
-  stop(): Promise<void>;
-}
 
 let cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -46,11 +37,9 @@ async function setUp(): Promise<{ standIns: StandIns; database: TestDatabase; st
   return { standIns, database, store, ports };
 }
 
-async function startServe(standIns: StandIns, databaseUrl: string, port: number, options: { entry?: string[]; env?: Record<string, string> } = {}): Promise<Serve> {
+async function startServe(standIns: StandIns, databaseUrl: string, port: number, options: { entry?: string[]; env?: Record<string, string> } = {}): Promise<ServeChild> {
   const env = standIns.serveEnv({
     PATH: process.env.PATH ?? '',
-    HOST: '127.0.0.1',
-    PORT: String(port),
     DATABASE_URL: databaseUrl,
     // Ignored when DATABASE_URL is set: nothing may be created here.
     SQLITE_PATH: join(standIns.dir, 'must-not-exist.db'),
@@ -60,27 +49,8 @@ async function startServe(standIns: StandIns, databaseUrl: string, port: number,
     LOG_LEVEL: 'info',
     ...options.env,
   });
-  const child = spawn(process.execPath, options.entry ?? ['src/cli-entry.mjs', 'serve'], { env });
-  const log: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => log.push(line));
-  createInterface({ input: child.stderr }).on('line', (line) => log.push(line));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const serve: Serve = {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
+  const serve = await startServeChild(env, port, options.entry);
   cleanups.push(() => serve.stop());
-  await waitFor('serve listening', () => log.some((line) => line.includes('avara-fhir-sync listening')) || (child.exitCode !== null && `exited:\n${log.join('\n')}`), 60_000)
-    .then((seen) => {
-      if (typeof seen === 'string') throw new Error(`serve ${seen}`);
-    });
   return serve;
 }
 
@@ -155,14 +125,3 @@ describe('serve on PostgreSQL (DATABASE_URL)', () => {
     expect(await (await store()).audit.verify()).toMatchObject({ ok: true });
   }, 120_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

@@ -5,7 +5,8 @@ import { openPostgresStore, type PostgresStore } from '../src/store/pg/pg-store.
 import { countFhirCopies } from './support/count-fhir-copies.ts';
 import { createTestDatabase } from './support/pg-test-database.ts';
 import { leasedDeliveries, takeoversOf } from './support/pg-takeover-evidence.ts';
-import { freePort, startReplica, type ReplicaRun } from './support/replica-process.ts';
+import { startReplica, type ReplicaRun } from './support/replica-process.ts';
+import { freePort } from './support/serve-child.ts';
 import { runCli } from './support/run-cli.ts';
 import { startStandIns } from './support/start-stand-ins.ts';
 import { overlappingSweeps, sweepIntervals } from './support/sweep-intervals.ts';

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -55,15 +54,4 @@ export async function startReplica(name: string, port: number, env: Record<strin
     lines.some((line) => line.includes('avara-fhir-sync listening')) || (exitedAt !== undefined && `exited:\n${lines.join('\n')}`), 90_000);
   if (typeof seen === 'string') throw new Error(`${name} ${seen}`);
   return run;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
