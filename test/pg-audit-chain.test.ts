@@ -1,4 +1,4 @@
-import { asc } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openPgStore, type PgStore } from '../src/store/pg/open-pg-store.ts';
@@ -66,6 +66,16 @@ describe('the audit hash chain on PostgreSQL with concurrent writers', () => {
     const rows = await store!.db.select().from(auditEvents).orderBy(asc(auditEvents.seq));
     expect(rows.map((row) => row.detail ?? undefined)).toEqual(details);
     expect(rows.map((row) => row.reportId)).toEqual(['rep_0', null, 'rep_2']);
+  });
+
+  it('a NUL character in a detail (an EHR\'s error text) is linked, hashed and read back as written', async () => {
+    const [store] = replicas;
+    await inTransaction(store!.pool, async (tx) => {
+      appendAuditEventPg(tx, { reportId: 'rep_nul', event: 'attempt_failed', at: 1_700_000_000_100, detail: { code: 'fhir_rejected', message: 'bad\u0000byte', list: ['x\u0000'] } });
+    });
+    expect(await verifyAuditChainPg(store!.db)).toMatchObject({ ok: true });
+    const [row] = await store!.db.select().from(auditEvents).where(eq(auditEvents.reportId, 'rep_nul'));
+    expect(row!.detail).toEqual({ code: 'fhir_rejected', message: 'bad\u0000byte', list: ['x\u0000'] });
   });
 
   it('verify names the first row whose detail was changed behind the triggers\' back', async () => {
