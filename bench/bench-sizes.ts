@@ -25,9 +25,9 @@ export const FULL: BenchSizes = {
 /** Same stages, smaller numbers, each figure once: a fast check in under 3 minutes. */
 export const QUICK: BenchSizes = {
   times: 1,
-  delivery: { reports: 60, searchReports: 40, pureStepReports: 30, ceilingConcurrencies: [8], workerConcurrencies: [4, 8] },
-  intake: { seconds: 2, connections: [10, 100], p99RatePerSec: 20, p99Seconds: 5, loadedDeliveries: 150 },
-  memory: { smallQueue: 1000, largeQueue: 10_000, fewDeliveries: 50, manyDeliveries: 200 },
+  delivery: { reports: 40, searchReports: 20, pureStepReports: 20, ceilingConcurrencies: [8], workerConcurrencies: [4, 8] },
+  intake: { seconds: 2, connections: [10, 100], p99RatePerSec: 20, p99Seconds: 3, loadedDeliveries: 100 },
+  memory: { smallQueue: 1000, largeQueue: 5_000, fewDeliveries: 30, manyDeliveries: 100 },
   pollerStudies: 1000,
   hl7: { reports: 100, searchReports: 100, workerConcurrencies: [4] },
 };
