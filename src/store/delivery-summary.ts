@@ -1,10 +1,10 @@
 import { and, desc, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
 import { countDeliveriesByState } from './deliveries.ts';
+import { bucketHourlyOutcomes, firstSummaryHour, HOUR_MS } from './delivery-row-filters.ts';
 import type { Db } from './open-store.ts';
 import { auditEvents, deliveries } from './schema.ts';
 import { WAITING_STATES, type DeliverySummary, type HourlyCount } from './store.ts';
 
-const HOUR_MS = 3_600_000;
 
 export function summarizeDeliveries(db: Db, now: number): DeliverySummary {
   return {
@@ -36,19 +36,12 @@ export function lastDeliveredAt(db: Db): number | null {
  * row only shows its latest state. "failed" counts failed attempts and dead letters.
  */
 export function hourlyOutcomes(db: Db, now: number): HourlyCount[] {
-  const firstHour = Math.floor(now / HOUR_MS) * HOUR_MS - 23 * HOUR_MS;
-  const hourly: HourlyCount[] = Array.from({ length: 24 }, (_, i) => ({ hourStart: firstHour + i * HOUR_MS, delivered: 0, failed: 0 }));
+  const firstHour = firstSummaryHour(now);
   const rows = db
     .select({ hour: sql<number>`${auditEvents.at} / ${HOUR_MS}`, event: auditEvents.event, n: sql<number>`count(*)` })
     .from(auditEvents)
     .where(and(gte(auditEvents.at, firstHour), inArray(auditEvents.event, ['delivered', 'attempt_failed', 'dead'])))
     .groupBy(sql`1`, auditEvents.event)
     .all();
-  for (const row of rows) {
-    const bucket = hourly[Math.floor(row.hour) - firstHour / HOUR_MS];
-    if (!bucket) continue;
-    if (row.event === 'delivered') bucket.delivered += row.n;
-    else bucket.failed += row.n;
-  }
-  return hourly;
+  return bucketHourlyOutcomes(rows, firstHour);
 }

@@ -1,5 +1,6 @@
-import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
+import { deliveryRowConditions } from './delivery-row-filters.ts';
 import type { Db } from './open-store.ts';
 import { deliveries } from './schema.ts';
 import { encodeCursor, type Delivery, type DeliveryFilter, type DeliveryGroupPage, type DeliverySearch, type StudyGroup } from './store.ts';
@@ -8,7 +9,6 @@ export type { DeliveryGroupPage, DeliverySearch, StudyGroup };
 
 // The same table again, for the rows of a study that are newer than the one at hand.
 const newer = alias(deliveries, 'newer');
-type Table = typeof deliveries | typeof newer;
 
 /**
  * The audit page: `limit` studies per page, newest first by their newest matching delivery, each
@@ -23,11 +23,11 @@ export function listDeliveryGroups(db: Db, filter: DeliveryFilter & { search?: D
     .select()
     .from(deliveries)
     .where(and(
-      ...rowConditions(deliveries, filter, studies),
+      ...deliveryRowConditions(deliveries, filter, studies),
       after ? sql`(${deliveries.createdAt}, ${deliveries.id}) < (${after.createdAt}, ${after.id})` : undefined,
       sql`not exists (select 1 from ${deliveries} ${sql.identifier('newer')} where ${and(
         eq(newer.studyId, deliveries.studyId),
-        ...rowConditions(newer, filter, undefined),
+        ...deliveryRowConditions(newer, filter, undefined),
         sql`(${newer.createdAt}, ${newer.id}) > (${deliveries.createdAt}, ${deliveries.id})`,
       )})`,
     ))
@@ -36,21 +36,10 @@ export function listDeliveryGroups(db: Db, filter: DeliveryFilter & { search?: D
     .all();
   const shown = heads.slice(0, filter.limit);
   const studyIds = shown.map((h) => h.studyId);
-  const members = studyIds.length === 0 ? [] : db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...rowConditions(deliveries, filter, studies))).all();
+  const members = studyIds.length === 0 ? [] : db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...deliveryRowConditions(deliveries, filter, studies))).all();
   const groups = studyIds.map((studyId) => ({ studyId, deliveries: members.filter((d) => d.studyId === studyId).sort(bySigning) }));
   const last = shown.at(-1);
   return { groups, nextCursor: heads.length > filter.limit && last ? encodeCursor(last) : null };
-}
-
-function rowConditions(t: Table, filter: DeliveryFilter, studies: SQL | undefined): (SQL | undefined)[] {
-  return [
-    filter.states?.length ? inArray(t.state, filter.states) : undefined,
-    filter.from !== undefined ? gte(t.createdAt, filter.from) : undefined,
-    filter.to !== undefined ? lt(t.createdAt, filter.to) : undefined,
-    filter.critical !== undefined ? eq(t.isCritical, filter.critical) : undefined,
-    filter.target !== undefined ? eq(t.target, filter.target) : undefined,
-    studies ? inArray(t.studyId, studies) : undefined,
-  ];
 }
 
 /** The studies with a delivery that carries the key, as a subquery. */

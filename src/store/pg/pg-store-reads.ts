@@ -1,11 +1,12 @@
 import { alias } from 'drizzle-orm/pg-core';
-import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import {
   DELIVERY_STATES, encodeCursor, ORDER_STATES, WAITING_STATES,
   type AuditEvent, type AuditEventName, type Delivery, type DeliveryCounts, type DeliveryFilter, type DeliveryGroupPage, type DeliveryPage, type DeliverySearch,
   type DeliverySummary, type HourlyCount, type OrderErrorRow, type OrderState,
 } from '../store.ts';
 import { bySigning } from '../list-delivery-groups.ts';
+import { bucketHourlyOutcomes, deliveryRowConditions, firstSummaryHour, HOUR_MS } from '../delivery-row-filters.ts';
 import type { PgDb } from './pg-db.ts';
 import { auditEvents, deliveries, orders } from './schema.ts';
 
@@ -13,7 +14,6 @@ import { auditEvents, deliveries, orders } from './schema.ts';
 // list-delivery-groups.ts, delivery-summary.ts, order-status.ts, iterate-audit-events.ts).
 // Each is one statement, so one snapshot. count(*) is a bigint, which pg hands over as text.
 
-const HOUR_MS = 3_600_000;
 const AUDIT_PAGE = 1000;
 const count = () => sql<number>`count(*)`.mapWith(Number);
 
@@ -55,34 +55,15 @@ export async function summarizeDeliveriesPg(db: PgDb, now: number): Promise<Deli
 
 /** Delivered and failed per hour from the audit trail (every attempt, where a row shows its latest). */
 async function hourlyOutcomesPg(db: PgDb, now: number): Promise<HourlyCount[]> {
-  const firstHour = Math.floor(now / HOUR_MS) * HOUR_MS - 23 * HOUR_MS;
-  const hourly: HourlyCount[] = Array.from({ length: 24 }, (_, i) => ({ hourStart: firstHour + i * HOUR_MS, delivered: 0, failed: 0 }));
+  const firstHour = firstSummaryHour(now);
   const hour = sql<number>`(${auditEvents.at} / ${HOUR_MS})`.mapWith(Number);
   const rows = await db.select({ hour, event: auditEvents.event, n: count() }).from(auditEvents)
     .where(and(gte(auditEvents.at, firstHour), inArray(auditEvents.event, ['delivered', 'attempt_failed', 'dead'])))
     .groupBy(sql`1`, auditEvents.event);
-  for (const row of rows) {
-    const bucket = hourly[Math.floor(row.hour) - firstHour / HOUR_MS];
-    if (!bucket) continue;
-    if (row.event === 'delivered') bucket.delivered += row.n;
-    else bucket.failed += row.n;
-  }
-  return hourly;
+  return bucketHourlyOutcomes(rows, firstHour);
 }
 
 const newer = alias(deliveries, 'newer');
-type Table = typeof deliveries | typeof newer;
-
-function rowConditions(t: Table, filter: DeliveryFilter, studies?: SQL): (SQL | undefined)[] {
-  return [
-    filter.states?.length ? inArray(t.state, filter.states) : undefined,
-    filter.from !== undefined ? gte(t.createdAt, filter.from) : undefined,
-    filter.to !== undefined ? lt(t.createdAt, filter.to) : undefined,
-    filter.critical !== undefined ? eq(t.isCritical, filter.critical) : undefined,
-    filter.target !== undefined ? eq(t.target, filter.target) : undefined,
-    studies ? inArray(t.studyId, studies) : undefined,
-  ];
-}
 
 function after(filter: DeliveryFilter): SQL | undefined {
   const cursor = filter.cursor;
@@ -92,7 +73,7 @@ function after(filter: DeliveryFilter): SQL | undefined {
 /** Newest first, keyset-paged on (createdAt, id). */
 export async function listDeliveriesPg(db: PgDb, filter: DeliveryFilter): Promise<DeliveryPage> {
   const rows = await db.select().from(deliveries)
-    .where(and(...rowConditions(deliveries, filter), after(filter)))
+    .where(and(...deliveryRowConditions(deliveries, filter), after(filter)))
     .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
     .limit(filter.limit + 1);
   const items = rows.slice(0, filter.limit);
@@ -105,11 +86,11 @@ export async function listDeliveryGroupsPg(db: PgDb, filter: DeliveryFilter & { 
   const studies = filter.search ? studiesMatching(filter.search) : undefined;
   const heads = await db.select().from(deliveries)
     .where(and(
-      ...rowConditions(deliveries, filter, studies),
+      ...deliveryRowConditions(deliveries, filter, studies),
       after(filter),
       sql`not exists (select 1 from ${deliveries} as ${sql.identifier('newer')} where ${and(
         eq(newer.studyId, deliveries.studyId),
-        ...rowConditions(newer, filter),
+        ...deliveryRowConditions(newer, filter),
         sql`(${newer.createdAt}, ${newer.id}) > (${deliveries.createdAt}, ${deliveries.id})`,
       )})`,
     ))
@@ -117,7 +98,7 @@ export async function listDeliveryGroupsPg(db: PgDb, filter: DeliveryFilter & { 
     .limit(filter.limit + 1);
   const shown = heads.slice(0, filter.limit);
   const studyIds = shown.map((h) => h.studyId);
-  const members = studyIds.length === 0 ? [] : await db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...rowConditions(deliveries, filter, studies)));
+  const members = studyIds.length === 0 ? [] : await db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...deliveryRowConditions(deliveries, filter, studies)));
   const groups = studyIds.map((studyId) => ({ studyId, deliveries: members.filter((d) => d.studyId === studyId).sort(bySigning) }));
   const last = shown.at(-1);
   return { groups, nextCursor: heads.length > filter.limit && last ? encodeCursor(last) : null };
