@@ -34,12 +34,20 @@ export function listDeliveryGroups(db: Db, filter: DeliveryFilter & { search?: D
     .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
     .limit(filter.limit + 1)
     .all();
-  const shown = heads.slice(0, filter.limit);
-  const studyIds = shown.map((h) => h.studyId);
+  const studyIds = heads.slice(0, filter.limit).map((h) => h.studyId);
   const members = studyIds.length === 0 ? [] : db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...deliveryRowConditions(deliveries, filter, studies))).all();
-  const groups = studyIds.map((studyId) => ({ studyId, deliveries: members.filter((d) => d.studyId === studyId).sort(bySigning) }));
+  return toGroupPage(heads, members, filter.limit);
+}
+
+/**
+ * Both stores' last step: `heads` (one row per study, newest first, up to limit + 1 to tell
+ * whether a next page exists) and the shown studies' matching rows, as the page.
+ */
+export function toGroupPage(heads: Delivery[], members: Delivery[], limit: number): DeliveryGroupPage {
+  const shown = heads.slice(0, limit);
+  const groups = shown.map(({ studyId }) => ({ studyId, deliveries: members.filter((d) => d.studyId === studyId).sort(bySigning) }));
   const last = shown.at(-1);
-  return { groups, nextCursor: heads.length > filter.limit && last ? encodeCursor(last) : null };
+  return { groups, nextCursor: heads.length > limit && last ? encodeCursor(last) : null };
 }
 
 /** The studies with a delivery that carries the key, as a subquery. */

@@ -5,7 +5,7 @@ import {
   type AuditEvent, type AuditEventName, type Delivery, type DeliveryCounts, type DeliveryFilter, type DeliveryGroupPage, type DeliveryPage, type DeliverySearch,
   type DeliverySummary, type HourlyCount, type OrderErrorRow, type OrderState,
 } from '../store.ts';
-import { bySigning } from '../list-delivery-groups.ts';
+import { toGroupPage } from '../list-delivery-groups.ts';
 import { bucketHourlyOutcomes, deliveryRowConditions, firstSummaryHour, HOUR_MS } from '../delivery-row-filters.ts';
 import type { PgDb } from './pg-db.ts';
 import { auditEvents, deliveries, orders } from './schema.ts';
@@ -96,12 +96,9 @@ export async function listDeliveryGroupsPg(db: PgDb, filter: DeliveryFilter & { 
     ))
     .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
     .limit(filter.limit + 1);
-  const shown = heads.slice(0, filter.limit);
-  const studyIds = shown.map((h) => h.studyId);
+  const studyIds = heads.slice(0, filter.limit).map((h) => h.studyId);
   const members = studyIds.length === 0 ? [] : await db.select().from(deliveries).where(and(inArray(deliveries.studyId, studyIds), ...deliveryRowConditions(deliveries, filter, studies)));
-  const groups = studyIds.map((studyId) => ({ studyId, deliveries: members.filter((d) => d.studyId === studyId).sort(bySigning) }));
-  const last = shown.at(-1);
-  return { groups, nextCursor: heads.length > filter.limit && last ? encodeCursor(last) : null };
+  return toGroupPage(heads, members, filter.limit);
 }
 
 function studiesMatching(search: DeliverySearch): SQL {
