@@ -18,8 +18,8 @@ export async function checkDatabase(settings: StoreSettings, leaseMs: number): P
   }
   try {
     const health = await store.health();
-    if (health.writable === 'unreachable') return healthLines(health, where, settings.databaseUrl !== undefined);
-    const server = await describeDatabaseServer(settings);
+    // A database that stopped answering is not asked about its version or clock.
+    const server = health.writable === 'unreachable' ? undefined : await describeDatabaseServer(settings);
     return [...healthLines(health, where, settings.databaseUrl !== undefined), ...(server ? judgeDatabaseServer(server, leaseMs) : [])];
   } finally {
     await store.close();
