@@ -78,6 +78,17 @@ describe('the audit hash chain on PostgreSQL with concurrent writers', () => {
     expect(row!.detail).toEqual({ code: 'fhir_rejected', message: 'bad\u0000byte', list: ['x\u0000'] });
   });
 
+  it('a detail holding String.replace\'s own patterns ($\', $&, $$, $`) is linked and read back as written (an EHR\'s error text can hold anything)', async () => {
+    const [store] = replicas;
+    const detail = { code: 'fhir_rejected', message: "price $' and $& and $$ and $` end", quote: "it's" };
+    await inTransaction(store!.pool, async (tx) => {
+      appendAuditEventPg(tx, { reportId: 'rep_dollar', event: 'attempt_failed', at: 1_700_000_000_200, detail });
+    });
+    expect(await verifyAuditChainPg(store!.db)).toMatchObject({ ok: true, rows: 1 });
+    const [row] = await store!.db.select().from(auditEvents).where(eq(auditEvents.reportId, 'rep_dollar'));
+    expect(row!.detail).toEqual(detail);
+  });
+
   it('verify names the first row whose detail was changed behind the triggers\' back', async () => {
     const [store] = replicas;
     for (let i = 0; i < 3; i++) await inTransaction(store!.pool, async (tx) => appendAuditEventPg(tx, { reportId: `rep_${i}`, event: 'delivered', at: i, detail: { n: i } }));

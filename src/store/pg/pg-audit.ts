@@ -33,17 +33,37 @@ export function appendAuditEventPg(tx: PgTx, input: AuditEventInput): void {
  */
 export function appendAuditRowsSql(tx: PgTx): string | undefined {
   if (tx.audits.length === 0) return undefined;
-  const rows = tx.audits.map((input, index) => {
-    const detail = input.detail ?? null;
-    return {
-      ord: index + 1, at: input.at, report_id: input.reportId, event: input.event, detail: detail === null ? null : JSON.stringify(detail),
-      // chainHash hashes JSON.stringify([prevHash, at, reportId, event, detail]): all but the
-      // head's hash (hex, nothing to escape) is known here.
-      rest: JSON.stringify([input.at, input.reportId, input.event, detail]).slice(1),
-    };
-  });
+  const rows = tx.audits.map((input, index) => auditRowToLink(input, index + 1));
   tx.audits = [];
-  return `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]}); ${APPEND_ROWS.replace('$rows', pg.escapeLiteral(JSON.stringify(rows)))}`;
+  return appendLinkedRowsSql(pg.escapeLiteral(JSON.stringify(rows)));
+}
+
+/** One row as APPEND_ROWS takes it: `ord` counts from 1 in the order the rows join the chain. */
+export interface AuditRowToLink {
+  ord: number;
+  at: number;
+  report_id: string | null;
+  event: string;
+  detail: string | null;
+  rest: string;
+}
+
+export function auditRowToLink(input: AuditEventInput, ord: number): AuditRowToLink {
+  const detail = input.detail ?? null;
+  return {
+    ord, at: input.at, report_id: input.reportId, event: input.event, detail: detail === null ? null : JSON.stringify(detail),
+    // chainHash hashes JSON.stringify([prevHash, at, reportId, event, detail]): all but the
+    // head's hash (hex, nothing to escape) is known here.
+    rest: JSON.stringify([input.at, input.reportId, input.event, detail]).slice(1),
+  };
+}
+
+/**
+ * The lock and the INSERT that link rows to the chain's head; `rowsJson` is an SQL expression
+ * giving AuditRowToLink[] as JSON text (a literal, or a setting an earlier statement wrote).
+ */
+export function appendLinkedRowsSql(rowsJson: string): string {
+  return `SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]}); ${APPEND_ROWS.replace('$rows', () => rowsJson)}`;
 }
 
 // The columns are those of schema.ts (audit_events).
