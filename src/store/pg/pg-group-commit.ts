@@ -62,8 +62,12 @@ export function createPgGroupCommit(pool: Pool, options: { maxGroup?: number; ma
     waiting = waiting.slice(maxGroup);
     writing = true;
     inFlight += 1;
+    // This group's own turn: once it has ended, `writing` may be the next group's, which this
+    // group's `finally` must not end for it (a third group would then write beside the second).
+    let ownTurn = true;
     const written = () => {
-      if (!writing) return;
+      if (!ownTurn) return;
+      ownTurn = false;
       writing = false;
       pump();
     };

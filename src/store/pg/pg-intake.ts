@@ -12,6 +12,10 @@ import { inTransaction } from './pg-transaction.ts';
  * first's commit and then find it, so it is stored and enqueued once and both answer 2xx. Were
  * the first to roll back, the second stores it.
  *
+ * serve stores webhooks a group at a time (pg-intake-batch.ts); this is the way of one webhook
+ * alone, which that takes when a group's statement fails, so that only a webhook whose write
+ * fails again is refused.
+ *
  * One statement, one round trip: a group commit runs its webhooks one after another on one
  * connection, so its time was its round trips (bench/stages/postgres-intake.ts). The deliveries
  * are inserted only when the inbox row was (the `stored` CTE), per target unless the report

@@ -4,6 +4,7 @@ import { FIRST_TARGET, type DeliveryQueue, type OrderQueue, type Store } from '.
 import { appendAuditEventPg, countAuditEventsPg, listAuditEventsPg, readAuditChainEndPg, verifyAuditChainPg } from './pg-audit.ts';
 import { enqueueDeliveryPg, pgDeliveryQueueOf } from './pg-deliveries.ts';
 import { createPgGroupCommit } from './pg-group-commit.ts';
+import { createPgIntakeBatcher } from './pg-intake-batch.ts';
 import { errorCode, probePgHealth } from './pg-health.ts';
 import { recordWebhookPg } from './pg-intake.ts';
 import { pgJobQueue } from './pg-job-queue.ts';
@@ -67,6 +68,7 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
     throw cannotOpen(where, error);
   }
   const groupCommit = createPgGroupCommit(pool);
+  const intakeBatches = createPgIntakeBatcher(pool, (event, now, targets) => groupCommit.run(() => recordWebhookPg(pool, event, now, targets), event.webhookId));
   const deliveryQueues = new Map<string, DeliveryQueue>();
   let orderQueue: OrderQueue | undefined;
   let mrnKey: Promise<Buffer> | undefined;
@@ -74,7 +76,7 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
     connection,
     location: withoutPassword(settings.databaseUrl),
     intake: {
-      recordWebhook: (event, now, targets) => groupCommit.run(() => recordWebhookPg(pool, event, now, targets), event.webhookId),
+      recordWebhook: (event, now, targets) => intakeBatches.record(event, now, targets),
       async findPdfLink(reportId) {
         const [row] = await db.select({ url: inbox.presignedUrl, receivedAt: inbox.receivedAt }).from(inbox)
           .where(and(eq(inbox.reportId, reportId), isNotNull(inbox.presignedUrl))).orderBy(desc(inbox.receivedAt)).limit(1);

@@ -134,6 +134,31 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
 }
 
 /**
+ * A transaction sent as one query string, BEGIN to COMMIT (simple protocol, no parameters: the
+ * statements carry their values as escaped literals): one round trip whatever it writes. Resolves
+ * to each statement's result in order, BEGIN's first. A statement that fails skips the rest of the
+ * string, COMMIT too, and the transaction is rolled back.
+ */
+export async function transactionInOneRoundTrip(pool: Pool, statements: readonly string[]): Promise<pg.QueryResult[]> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => void (broken ??= error);
+  client.on('error', onError);
+  try {
+    const results = await client.query(['BEGIN', ...statements, 'COMMIT'].join(';\n')) as unknown as pg.QueryResult[];
+    return results;
+  } catch (error) {
+    if (!broken && isConnectionError(error)) broken = error as Error;
+    // In a failed transaction block after the error; nothing to undo when the connection is gone.
+    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/**
  * The transaction's last round trip: its wakes, its audit rows, COMMIT, as one query string. A
  * statement that fails skips the rest of the string, COMMIT too, and the caller rolls back.
  * NOTIFY is sent at COMMIT wherever it stands in the transaction.
