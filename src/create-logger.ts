@@ -55,12 +55,25 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * and lines logged while a write is under way go out together in the next. pino flushes what is
  * pending synchronously on exit (process.exit, the end of the loop, an uncaught exception) and
  * on every fatal line. What a SIGKILL or a crash of node itself leaves unwritten is lost: at most
- * the lines of one write's duration. A reader that stops reading makes the buffer grow instead
- * of stalling intake, as the synchronous writes did.
+ * the lines of one write's duration. A reader that stops reading (a stalled log shipper) no
+ * longer stalls intake, as the synchronous writes did; the lines wait in memory up to
+ * MAX_PENDING_LOG_BYTES, beyond which new lines are dropped, and one line on stderr a minute
+ * counts them: memory stays bounded, the record of deliveries is the database's audit trail.
  */
 function standardOutput(): DestinationStream {
-  return pino.destination({ dest: process.stdout.fd || 1, sync: false });
+  const stream = pino.destination({ dest: process.stdout.fd || 1, sync: false, maxLength: MAX_PENDING_LOG_BYTES });
+  let dropped = 0;
+  let toldAt = Number.NEGATIVE_INFINITY;
+  stream.on('drop', () => {
+    dropped += 1;
+    if (Date.now() - toldAt < 60_000) return;
+    toldAt = Date.now();
+    process.stderr.write(`${JSON.stringify({ level: 50, time: new Date().toISOString(), service: 'avara-fhir-sync', droppedLines: dropped, msg: 'log lines dropped: stdout is not being read' })}\n`);
+  });
+  return stream;
 }
+
+export const MAX_PENDING_LOG_BYTES = 16 * 1024 * 1024;
 
 /**
  * `*.key` for every redacted key: a value's own redacted keys are censored, in a copy. `err` and
