@@ -39,10 +39,16 @@ export function startServe(env: Record<string, string>): Promise<ServeProcess> {
       reject(new Error('serve did not log that it listens within 180 s'));
     }, 180_000);
     // Every log line is read (a full pipe would stall the child); only the listening line matters.
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
       if (!line.includes('avara-fhir-sync listening')) return;
       const address = (JSON.parse(line) as { address: string }).address;
       clearTimeout(timer);
+      // From now on the output is drained, not split into lines: this process is also the load
+      // generator, on serve's core, and must not spend a line's parsing per webhook serve logs.
+      lines.close();
+      child.stdout.on('data', () => undefined);
+      child.stdout.resume();
       resolve({ url: address, pid: child.pid!, rssMiB: () => rssMiB(child.pid!), stop: () => stopChild(child) });
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
