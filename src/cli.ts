@@ -189,10 +189,10 @@ program
 
 program
   .command('retry')
-  .description('put a failed or dead delivery back in the queue (--dead: all dead letters)')
+  .description('put a failed, dead or skipped delivery back in the queue (--dead: all dead letters)')
   .argument('[reportId]')
   .option('--dead', 'requeue every dead delivery')
-  .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); all of the report\'s failed or dead ones otherwise')
+  .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); all of the report\'s failed, dead or skipped ones otherwise')
   .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)
   .action(async (reportId: string | undefined, opts: { dead?: boolean; target?: string; reason?: string }) => {
     if (!opts.dead && !reportId) throw new InvalidArgumentError('give a reportId or --dead');
@@ -201,7 +201,7 @@ program
       if (opts.dead) process.stdout.write(`${await store.deliveries.requeueDead(Date.now(), cliAction(process.env, opts.reason))} dead deliveries requeued\n`);
       else {
         const result = await store.deliveries.requeue(reportId!, Date.now(), cliAction(process.env, opts.reason), opts.target);
-        const said = { requeued: 'requeued', not_found: 'no delivery of this report here', not_retryable: 'not failed or dead; nothing to retry' }[result];
+        const said = { requeued: 'requeued', not_found: 'no delivery of this report here', not_retryable: 'not failed, dead or skipped; nothing to retry' }[result];
         process.stdout.write(`${reportId}: ${said}\n`);
         // A script must be able to tell that nothing was requeued.
         if (result !== 'requeued') process.exitCode = 1;

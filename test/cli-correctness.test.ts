@@ -29,7 +29,7 @@ describe('CLI correctness (issue 18, item 5)', () => {
     expect(unknown.stdout).toBe('rep_unknown: no delivery of this report here\n');
     const delivered = await runCli(['retry', 'rep_delivered'], { SQLITE_PATH: db });
     expect(delivered.code).toBe(1);
-    expect(delivered.stdout).toBe('rep_delivered: not failed or dead; nothing to retry\n');
+    expect(delivered.stdout).toBe('rep_delivered: not failed, dead or skipped; nothing to retry\n');
   });
 
   it('read-only commands refuse a database that does not exist, naming SQLITE_PATH and the path, and create nothing', async () => {

@@ -94,4 +94,32 @@ describe('delivery under upstream and FHIR faults', () => {
     expect(row.lastErrorCode).toBe('study_cancelled');
     expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(0);
   });
+
+  it('a skipped report whose study is reinstated is delivered once a person retries it; retried while still cancelled, it is skipped again', async () => {
+    const token = 'admin-token-for-skipped-retry-01';
+    env = await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, ADMIN_TOKEN: token } });
+    const retry = (reportId: string) => fetch(`${env.app.url}/api/deliveries/${reportId}/retry`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const [signed] = await env.sandbox.signReports(1, { sendWebhooks: false });
+    const study = env.sandbox.getStudyState(signed!.studyId);
+    study.isCancelled = true;
+    study.cancelledAt = new Date().toISOString();
+    await env.sendReportDelivered(signed!);
+    await env.waitForDelivery(signed!.reportId, 'skipped');
+    // Still cancelled: the rule is asked again and skips it again.
+    expect((await retry(signed!.reportId)).status).toBe(202);
+    await env.waitFor('a second skip', async () => (await env.app.store.audit.ofReport(signed!.reportId)).filter((e) => e.event === 'skipped').length === 2);
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(0);
+    // A new webhook for the report does not bring it back: its delivery exists.
+    study.isCancelled = false;
+    study.cancelledAt = null;
+    await env.sendReportDelivered(signed!);
+    expect(env.delivery(signed!.reportId)?.state).toBe('skipped');
+    expect((await retry(signed!.reportId)).status).toBe(202);
+    await env.waitForDelivery(signed!.reportId, 'delivered');
+    expect(await env.fhirSearch('DiagnosticReport')).toHaveLength(1);
+    const trail = (await env.app.store.audit.ofReport(signed!.reportId)).map((e) => e.event);
+    expect(trail.filter((e) => e === 'retried')).toHaveLength(2);
+    // Once delivered, retry has nothing to do.
+    expect((await retry(signed!.reportId)).status).toBe(409);
+  });
 });

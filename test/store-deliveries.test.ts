@@ -65,7 +65,7 @@ describe('delivery state in SQLite', () => {
     expect(getDelivery(store.db, 'rep_a')).toMatchObject({ state: 'queued', attempts: 1 });
   });
 
-  it('requeues only failed or dead deliveries for a person, with fresh attempts', () => {
+  it('requeues only failed, dead or skipped deliveries for a person, with fresh attempts', () => {
     enqueue('rep_a');
     expect(requeueDelivery(store.db, 'rep_a', 2000, { by: 'test', operator: 'test' })).toBe('not_retryable');
     expect(requeueDelivery(store.db, 'rep_missing', 2000, { by: 'test', operator: 'test' })).toBe('not_found');

@@ -79,6 +79,18 @@ describe.each(IMPLEMENTATIONS)('the $name store', ({ open }) => {
     expect(await store.audit.verify()).toMatchObject({ ok: true, rows: (await collect(store.audit.iterate(0))).length });
   });
 
+  it('retries a skipped delivery (its study reinstated) and nothing delivered, audited with the state it left', async () => {
+    await store.deliveries.enqueue({ reportId: 'rep_5', studyId: 'stu_1', source: 'cli' }, 1000);
+    const queue = store.deliveryQueue('fhir');
+    await queue.finish((await queue.claim(1000, LEASE_MS))!, { kind: 'skipped', code: 'study_cancelled', message: 'the study is cancelled in Avara' }, 1100);
+    expect(await store.deliveries.requeue('rep_5', 1200, { by: 'test', operator: 'test' })).toBe('requeued');
+    expect(await store.deliveries.get('rep_5')).toMatchObject({ state: 'queued', attempts: 0, nextAttemptAt: 1200 });
+    const retried = (await store.audit.ofReport('rep_5')).find((e) => e.event === 'retried');
+    expect(retried?.detail).toMatchObject({ target: 'fhir', previousState: 'skipped', previousCode: 'study_cancelled', operator: 'test' });
+    await queue.finish((await queue.claim(1300, LEASE_MS))!, { kind: 'delivered', refs: {}, contentHash: 'h' }, 1400);
+    expect(await store.deliveries.requeue('rep_5', 1500, { by: 'test', operator: 'test' })).toBe('not_retryable');
+  });
+
   it('reconciles a polled study once per signature, and flags a cancellation after delivery once', async () => {
     const sighting = { studyId: 'stu_9', signature: 's1', demographicHashes: { mrn: 'm1' }, isCancelled: false, completedReports: [{ reportId: 'rep_9', isCritical: true }] };
     expect(await store.polledStudies.reconcile(sighting, 'poll', 1000, ['fhir'])).toEqual({ changed: true, enqueued: ['rep_9'] });

@@ -11,7 +11,7 @@ import type { Db, DbOrTx } from './open-store.ts';
 import { placeholdersFor, preparedOnce, setPlaceholdersFor } from './prepared-statements.ts';
 import { deliveries, type DeliveryState } from './schema.ts';
 import type { SqliteJobQueueOptions } from './sqlite-job-queue.ts';
-import { FIRST_TARGET, type DeliveredRow, type Delivery, type DeliveryEnding, type EnqueueInput, type Lease, type RequeueResult } from './store.ts';
+import { FIRST_TARGET, RETRYABLE_STATES, type DeliveredRow, type Delivery, type DeliveryEnding, type EnqueueInput, type Lease, type RequeueResult } from './store.ts';
 
 // The row drizzle reads is the store's Delivery, column for column.
 const sameShape: (row: typeof deliveries.$inferSelect) => Delivery = (row) => row;
@@ -226,12 +226,13 @@ export function nextDueAt(db: Db): number | undefined {
 }
 
 /**
- * A person's retry: failed or dead back to the queue with fresh attempts (audited as `retried`).
- * Without a target, every target of the report that failed or is dead.
+ * A person's retry: failed, dead or skipped back to the queue with fresh attempts (audited as
+ * `retried`). Without a target, every target of the report in one of those states.
  */
 export function requeueDelivery(db: Db, reportId: string, now: number, action: OperatorAction, target?: string): RequeueResult {
-  return requeueFrom(db, reportId, target, ['failed', 'dead'], 'retried', now, action);
+  return requeueFrom(db, reportId, target, RETRYABLE_STATES, 'retried', now, action);
 }
+
 
 /**
  * Delivers a delivered report again (audited as `replayed`). Every target is idempotent: FHIR
@@ -241,7 +242,7 @@ export function replayDelivery(db: Db, reportId: string, now: number, action: Op
   return requeueFrom(db, reportId, target, ['delivered'], 'replayed', now, action);
 }
 
-function requeueFrom(db: Db, reportId: string, target: string | undefined, from: DeliveryState[], event: 'retried' | 'replayed', now: number, action: OperatorAction): RequeueResult {
+function requeueFrom(db: Db, reportId: string, target: string | undefined, from: readonly DeliveryState[], event: 'retried' | 'replayed', now: number, action: OperatorAction): RequeueResult {
   return db.transaction(
     (tx) => {
       const rows = target === undefined ? getDeliveriesOfReport(tx, reportId) : [getDelivery(tx, reportId, target)].filter((r) => r !== undefined);

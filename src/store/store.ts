@@ -15,6 +15,14 @@ import type { OperatorAction } from './operator-action.ts';
 // Times are unix milliseconds.
 
 export const DELIVERY_STATES = ['queued', 'in_progress', 'delivered', 'skipped', 'failed', 'dead'] as const;
+
+/**
+ * What a person's retry takes back to the queue. A skipped delivery too: its study was cancelled
+ * or external when it ran, and a study reinstated in Avara leaves the report's delivery skipped
+ * for good otherwise (a new webhook for the report finds its delivery and enqueues nothing).
+ * Retried, the attempt asks the policy again: still cancelled, it is skipped again.
+ */
+export const RETRYABLE_STATES: readonly DeliveryState[] = ['failed', 'dead', 'skipped'];
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 /** Deliveries not finished yet: waiting, running, or failed and due again. */
 export const WAITING_STATES: DeliveryState[] = ['queued', 'in_progress', 'failed'];
@@ -381,7 +389,7 @@ export interface DeliveriesStore {
   summarize(now: number): Promise<DeliverySummary>;
   /** The audit page: studies newest first, each with its matching deliveries in signing order. */
   listGroups(filter: DeliveryFilter & { search?: DeliverySearch }): Promise<DeliveryGroupPage>;
-  /** A person's retry: failed or dead back to the queue with fresh attempts (audited `retried` with who and why). */
+  /** A person's retry: failed, dead or skipped back to the queue with fresh attempts (audited `retried` with who and why). */
   requeue(reportId: string, now: number, action: OperatorAction, target?: string): Promise<RequeueResult>;
   /** Delivers a delivered report again (audited `replayed`); every target is idempotent. */
   replay(reportId: string, now: number, action: OperatorAction, target?: string): Promise<RequeueResult>;

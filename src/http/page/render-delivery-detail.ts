@@ -47,6 +47,9 @@ function renderActions(d: Delivery): SafeHtml {
   const base = `/deliveries/${encodeURIComponent(d.reportId)}`;
   // The reason goes into the audit row with the signed-in operator (and nowhere else: never logged).
   const target = html`<input type="hidden" name="target" value="${d.target}"><label>Reason <input name="reason" maxlength="${MAX_REASON_CHARS}" size="32" placeholder="optional; kept in the audit trail"></label> `;
+  if (d.state === 'skipped') {
+    return html`<form class="inline" method="post" action="${base}/retry">${target}<button type="submit">Retry</button></form> <span>Queues it again: the rule that skipped it (a cancelled or external study) is asked again.</span>`;
+  }
   if (d.state === 'failed' || d.state === 'dead') {
     return html`<form class="inline" method="post" action="${base}/retry">${target}<button type="submit">Retry</button></form> <span>Queues it again with fresh attempts.</span>`;
   }

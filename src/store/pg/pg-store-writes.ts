@@ -18,8 +18,8 @@ import { deliveries, orders, polledStudies, settings } from './schema.ts';
 // action or a sweep changes are locked (FOR UPDATE) first: two replicas doing the same apply one
 // after the other and the second sees the first's outcome.
 
-/** A person's retry (from failed/dead) or replay (from delivered), every target unless one is named. */
-export function requeueFromPg(pool: Pool, reportId: string, target: string | undefined, from: DeliveryState[], event: 'retried' | 'replayed', now: number, action: OperatorAction): Promise<RequeueResult> {
+/** A person's retry (from failed, dead or skipped) or replay (from delivered), every target unless one is named. */
+export function requeueFromPg(pool: Pool, reportId: string, target: string | undefined, from: readonly DeliveryState[], event: 'retried' | 'replayed', now: number, action: OperatorAction): Promise<RequeueResult> {
   return inTransaction(pool, async (tx) => {
     const rows = await tx.db.select().from(deliveries)
       .where(and(eq(deliveries.reportId, reportId), target === undefined ? undefined : eq(deliveries.target, target))).for('update');

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, lt } from 'drizzle-orm';
 import { withoutPassword } from '../database-url.ts';
-import { FIRST_TARGET, type DeliveryQueue, type OrderQueue, type Store } from '../store.ts';
+import { FIRST_TARGET, RETRYABLE_STATES, type DeliveryQueue, type OrderQueue, type Store } from '../store.ts';
 import { appendAuditEventPg, countAuditEventsPg, listAuditEventsPg, readAuditChainEndPg, verifyAuditChainPg } from './pg-audit.ts';
 import { enqueueDeliveryPg, pgDeliveryQueueOf } from './pg-deliveries.ts';
 import { createPgGroupCommit } from './pg-group-commit.ts';
@@ -96,7 +96,7 @@ export async function openPostgresStore(settings: PostgresStoreSettings): Promis
       oldestWaitingCreatedAt: () => oldestWaitingCreatedAtPg(db),
       lastDeliveredAt: () => lastDeliveredAtPg(db),
       summarize: (now) => summarizeDeliveriesPg(db, now),
-      requeue: (reportId, now, action, target) => requeueFromPg(pool, reportId, target, ['failed', 'dead'], 'retried', now, action),
+      requeue: (reportId, now, action, target) => requeueFromPg(pool, reportId, target, RETRYABLE_STATES, 'retried', now, action),
       replay: (reportId, now, action, target) => requeueFromPg(pool, reportId, target, ['delivered'], 'replayed', now, action),
       requeueDead: (now, action) => requeueDeadPg(pool, now, action),
       deliveredRowsOfStudy: (studyId, target) => db
