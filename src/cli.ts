@@ -213,7 +213,7 @@ program
 
 program
   .command('replay')
-  .description('deliver a delivered report again: unchanged content writes nothing (no new EHR version, no HL7 message), changed content is written once; audited as replayed')
+  .description('deliver a delivered report again: unchanged content writes no new EHR version, an HL7 message goes out again under the same control id, changed content is written once; audited as replayed')
   .argument('<reportId>')
   .option('--target <target>', 'only the delivery to this target (fhir, hl7v2); every delivered one otherwise')
   .option('--reason <text>', REASON_OPTION_HELP, parseReasonOption)

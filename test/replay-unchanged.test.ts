@@ -28,7 +28,7 @@ async function reportVersions(env: TestEnv, studyId: string): Promise<string[]> 
 }
 
 // What a replay writes, not which thread runs it: the worker runs beside the server (WORKER_IN_MAIN_THREAD).
-describe('a replay of unchanged content writes nothing (issue 18, item 7)', () => {
+describe('a replay of unchanged content writes no new EHR version (issue 18, item 7); HL7 is sent again under its control id (hl7v2-mapping.md)', () => {
   const stopLater = stopAfterEach();
 
   it('fhir: no new EHR version and the same hash for unchanged content; a changed report text writes one new version', async () => {
@@ -58,7 +58,7 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
     expect((await deliveredEvents(env, signed!.reportId)).at(-1)!.detail).not.toHaveProperty('unchanged');
   });
 
-  it('hl7v2: an unchanged replay sends no message; the recorded control id and hash stay', async () => {
+  it('hl7v2: an unchanged replay sends the message again under the same control id (an engine that lost it gets it back); control id and hash stay', async () => {
     const receiver = stopLater(await startMllpReceiver({ port: 0, ack: 'AA' }));
     const env = stopLater(await startTestEnv({ env: { ...WORKER_IN_MAIN_THREAD, DELIVERY_TARGETS: 'hl7v2', HL7_HOST: receiver.address.host, HL7_PORT: String(receiver.address.port) } }));
     const [signed] = await env.sandbox.signReports(1);
@@ -68,13 +68,16 @@ describe('a replay of unchanged content writes nothing (issue 18, item 7)', () =
 
     await replay(env, signed!.reportId, 2, 'hl7v2');
     const again = (await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!;
-    expect(receiver.received()).toHaveLength(1);
+    expect(receiver.received()).toHaveLength(2);
+    expect(receiver.received().map((m) => m.controlId)).toEqual([first.hl7ControlId, first.hl7ControlId]);
+    // A receiver that drops repeated control ids keeps one.
+    expect(receiver.acceptedContents()).toHaveLength(1);
     expect([again.contentHash, again.hl7ControlId]).toEqual([first.contentHash, first.hl7ControlId]);
-    expect((await deliveredEvents(env, signed!.reportId, 'hl7v2')).at(-1)!.detail).toMatchObject({ unchanged: true });
+    expect((await deliveredEvents(env, signed!.reportId, 'hl7v2')).at(-1)!.detail).not.toHaveProperty('unchanged');
 
     env.sandbox.getReportState(signed!.reportId).plainText = 'IMPRESSION: A changed impression.';
     await replay(env, signed!.reportId, 3, 'hl7v2');
-    expect(receiver.received()).toHaveLength(2);
+    expect(receiver.received()).toHaveLength(3);
     expect((await env.app.store.deliveries.get(signed!.reportId, 'hl7v2'))!.contentHash).not.toBe(first.contentHash);
   });
   it('fhir-documents: a replay sends nothing and keeps the recorded content hash', async () => {

@@ -114,13 +114,16 @@ async function waitsForEarlierReport(store: Store, lease: Lease, signedInOrder: 
 }
 
 /**
- * The control id under which this target already accepted the same content for the study: for
- * another of its reports, or for this one before (a replay of unchanged content sends nothing;
- * the row keeps its hash through the replay, and its own state is in_progress by now).
+ * The control id under which this target already accepted the same content for the study, for
+ * another of its reports (the original's delivery ran after its addendum was signed and the
+ * addendum's message carried it): sent again, it would be a second message for one content.
+ * This report's own earlier acceptance does not count: a replay sends the message again under
+ * the same control id (hl7v2-mapping.md), so an interface engine that lost an accepted message
+ * gets it back, and one that drops repeated control ids drops the copy.
  */
 async function alreadyAccepted(store: Store, lease: Lease, contentHash: string): Promise<string | undefined> {
   return (await store.deliveries.deliveredRowsOfStudy(lease.studyId, lease.target))
-    .find((row) => row.contentHash === contentHash && (row.reportId === lease.reportId || row.state === 'delivered'))?.hl7ControlId ?? undefined;
+    .find((row) => row.contentHash === contentHash && row.reportId !== lease.reportId && row.state === 'delivered')?.hl7ControlId ?? undefined;
 }
 
 function messageOptions(settings: Hl7Settings, deps: TargetDeps): Hl7MessageOptions {
