@@ -9,6 +9,7 @@ import { createPgGroupCommit } from '../src/store/pg/pg-group-commit.ts';
 import { createPgIntakeBatcher, dollarQuoted, type PgIntakeBatcher } from '../src/store/pg/pg-intake-batch.ts';
 import { recordWebhookPg } from '../src/store/pg/pg-intake.ts';
 import { JOBS_CHANNEL } from '../src/store/pg/pg-notify.ts';
+import { AUDIT_CHAIN_LOCK } from '../src/store/pg/advisory-locks.ts';
 import type { PgStore } from '../src/store/pg/open-pg-store.ts';
 import { auditEvents, deliveries, inbox } from '../src/store/pg/schema.ts';
 import { countRows, twoPgReplicasPerBlock } from './support/pg-two-replicas.ts';
@@ -34,6 +35,8 @@ describe('webhooks stored a group at a time, in one round trip (PostgreSQL)', ()
     const group = createPgGroupCommit(store.pool);
     return createPgIntakeBatcher(store.pool, (event, now, targets) => group.run(() => recordWebhookPg(store.pool, event, now, targets), event.webhookId), options);
   };
+  const waitingForChainLock = async () => Number((await a.pool.query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0]!.n) === 1;
   const trail = async (store: PgStore) => (await store.db.select({ reportId: auditEvents.reportId, event: auditEvents.event, detail: auditEvents.detail, at: auditEvents.at })
     .from(auditEvents).orderBy(asc(auditEvents.seq)));
 
@@ -142,6 +145,34 @@ describe('webhooks stored a group at a time, in one round trip (PostgreSQL)', ()
     const outcomes = await Promise.allSettled([1, 2].map((n) => batcher.record(webhook(n), 1000, TARGETS)));
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(await count(inbox)).toBe(0);
+  });
+
+  it('webhooks sharing a key are stored in the order they arrived, even when the first of them waits for a group in flight', async () => {
+    const batcher = batcherOn(a);
+    // The chain's lock held from outside: the first group writes, then waits at its append.
+    const holder = new pg.Client({ connectionString: a.databaseUrl });
+    await holder.connect();
+    await holder.query(`BEGIN; SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]})`);
+    let outcomes: RecordOutcome[];
+    try {
+      const first = batcher.record(webhook(1), 1000, ['fhir']);
+      for (let waited = 0; !(await waitingForChainLock()); waited += 10) {
+        if (waited > 5000) throw new Error('the first group never reached the chain lock');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // P waits for the group in flight (its report); Q shares P's event id, not the flight's keys.
+      const p = batcher.record(webhook(2, { webhookId: 'msg_p', eventId: 'evt_shared', reportId: 'rep_1' }), 1000, ['fhir']);
+      const q = batcher.record(webhook(3, { webhookId: 'msg_q', eventId: 'evt_shared', reportId: 'rep_9' }), 1000, ['fhir']);
+      const settled = Promise.all([first, p, q]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await holder.query('COMMIT');
+      outcomes = await settled;
+    } finally {
+      await holder.end();
+    }
+    expect(outcomes).toEqual(['stored', 'stored', 'duplicate']);
+    expect((await a.db.select({ id: inbox.webhookId }).from(inbox)).map((row) => row.id).sort()).toEqual(['msg_001', 'msg_p']);
+    expect(await verifyAuditChainPg(a.db)).toMatchObject({ ok: true });
   });
 
   it('more webhooks than a group holds: several groups, up to the in-flight limit at once, each webhook once', async () => {

@@ -67,10 +67,14 @@ export function createPgIntakeBatcher(pool: Pool, recordOne: RecordOneWebhook, o
   function takeGroup(): Waiting[] {
     const group: Waiting[] = [];
     const rest: Waiting[] = [];
+    // Keys of webhooks left waiting: a later arrival sharing one waits behind them, so webhooks
+    // sharing a key are stored in the order they arrived.
+    const behind = new Set<string>();
     for (const item of waiting) {
       const own = keysOf(item.event);
-      if (group.length >= maxGroup || own.some((key) => busy.has(key))) {
+      if (group.length >= maxGroup || own.some((key) => busy.has(key) || behind.has(key))) {
         rest.push(item);
+        for (const key of own) behind.add(key);
         continue;
       }
       for (const key of own) busy.add(key);
