@@ -3,6 +3,7 @@ import pg from 'pg';
 import { deliveryId } from '../deliveries.ts';
 import type { InboxEvent, RecordOutcome } from '../inbox.ts';
 import { appendLinkedRowsSql, auditRowToLink } from './pg-audit.ts';
+import { enqueuedAudit, receivedAudit } from './pg-intake.ts';
 import { deliveriesWakeName, JOBS_CHANNEL } from './pg-notify.ts';
 import { transactionInOneRoundTrip } from './pg-transaction.ts';
 
@@ -135,8 +136,8 @@ async function recordGroup(pool: Pool, group: readonly Waiting[]): Promise<Recor
     if (!report) return [];
     const { reportId, studyId } = report;
     return [
-      { webhook_id: event.webhookId, delivery_id: null, ...auditRowToLink({ reportId, event: 'received', at: now, detail: { webhookId: event.webhookId, eventId: event.eventId, type: event.type } }, 0) },
-      ...targets.map((target) => ({ webhook_id: event.webhookId, delivery_id: deliveryId(target, reportId), ...auditRowToLink({ reportId, event: 'enqueued', at: now, detail: { target, source: 'webhook', studyId } }, 0) })),
+      { webhook_id: event.webhookId, delivery_id: null, ...auditRowToLink(receivedAudit(event, reportId, now), 0) },
+      ...targets.map((target) => ({ webhook_id: event.webhookId, delivery_id: deliveryId(target, reportId), ...auditRowToLink(enqueuedAudit(target, reportId, studyId, now), 0) })),
     ];
   }).map((row, index) => ({ ...row, ord: index }));
   const targets = [...new Set(group.flatMap((item) => (item.event.report ? item.targets : [])))];

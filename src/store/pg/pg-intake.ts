@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { deliveryId, FIRST_TARGET } from '../deliveries.ts';
+import type { AuditEventInput } from '../audit.ts';
 import type { InboxEvent, RecordOutcome } from '../inbox.ts';
 import { appendAuditEventPg } from './pg-audit.ts';
 import { wakeOnCommit } from './pg-notify.ts';
@@ -32,16 +33,26 @@ export function recordWebhookPg(pool: Pool, event: InboxEvent, now: number, targ
     if (!rows[0]!.stored) return 'duplicate';
     if (report) {
       const { reportId, studyId } = report;
-      appendAuditEventPg(tx, { reportId, event: 'received', at: now, detail: { webhookId: event.webhookId, eventId: event.eventId, type: event.type } });
+      appendAuditEventPg(tx, receivedAudit(event, reportId, now));
       const added = new Set(rows[0]!.added);
       // Audited in the order of DELIVERY_TARGETS, as SQLite does (RETURNING promises no order).
       for (const target of targets.filter((t) => added.has(t))) {
-        appendAuditEventPg(tx, { reportId, event: 'enqueued', at: now, detail: { target, source: 'webhook', studyId } });
+        appendAuditEventPg(tx, enqueuedAudit(target, reportId, studyId, now));
         wakeOnCommit(tx, `deliveries.${target}`);
       }
     }
     return 'stored';
   });
+}
+
+/** A stored webhook's audit row (the group path, pg-intake-batch.ts, writes the same). */
+export function receivedAudit(event: InboxEvent, reportId: string, now: number): AuditEventInput {
+  return { reportId, event: 'received', at: now, detail: { webhookId: event.webhookId, eventId: event.eventId, type: event.type } };
+}
+
+/** The audit row of a delivery a webhook enqueued. */
+export function enqueuedAudit(target: string, reportId: string, studyId: string, now: number): AuditEventInput {
+  return { reportId, event: 'enqueued', at: now, detail: { target, source: 'webhook', studyId } };
 }
 
 // The columns are those of schema.ts (inbox, deliveries); the others keep their defaults.

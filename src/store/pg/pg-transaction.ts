@@ -105,14 +105,8 @@ function queueStep<T>(scope: Scope, work: (tx: PgTx) => Promise<T>): Promise<T> 
   return run;
 }
 
-async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx: PgTx) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // The server ending the connection between two statements is an 'error' event on the checked-out
-  // client (nobody is listening for it): unhandled, it would take the process down.
-  const onError = (error: Error) => void (broken ??= error);
-  client.on('error', onError);
-  try {
+function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx: PgTx) => Promise<T>): Promise<T> {
+  return onConnection(pool, async (client, rollBack) => {
     await client.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
     const tx: PgTx = { db: drizzleOn(client), client, audits: [], wakes: new Set() };
     try {
@@ -120,17 +114,10 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
       await client.query(closingStatements(tx));
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      await rollBack(error);
       throw error;
     }
-  } catch (error) {
-    // A connection that failed mid-transaction (server gone) is not handed out again.
-    if (!broken && isConnectionError(error)) broken = error as Error;
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  });
 }
 
 /**
@@ -139,18 +126,37 @@ async function transaction<T>(pool: Pool, options: TransactionOptions, work: (tx
  * to each statement's result in order, BEGIN's first. A statement that fails skips the rest of the
  * string, COMMIT too, and the transaction is rolled back.
  */
-export async function transactionInOneRoundTrip(pool: Pool, statements: readonly string[]): Promise<pg.QueryResult[]> {
+export function transactionInOneRoundTrip(pool: Pool, statements: readonly string[]): Promise<pg.QueryResult[]> {
+  return onConnection(pool, async (client, rollBack) => {
+    try {
+      return await client.query(['BEGIN', ...statements, 'COMMIT'].join(';\n')) as unknown as pg.QueryResult[];
+    } catch (error) {
+      await rollBack(error);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Runs `use` on a pooled connection and gives it back, or discards it when it broke: a connection
+ * that failed mid-transaction (server gone) is not handed out again. `rollBack(error)` ends the
+ * failed transaction, unless the error was the connection itself.
+ */
+async function onConnection<T>(pool: Pool, use: (client: PoolClient, rollBack: (error: unknown) => Promise<void>) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The server ending the connection between two statements is an 'error' event on the checked-out
+  // client (nobody is listening for it): unhandled, it would take the process down.
   const onError = (error: Error) => void (broken ??= error);
   client.on('error', onError);
+  const rollBack = async (error: unknown) => {
+    if (!broken && isConnectionError(error)) broken = error as Error;
+    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+  };
   try {
-    const results = await client.query(['BEGIN', ...statements, 'COMMIT'].join(';\n')) as unknown as pg.QueryResult[];
-    return results;
+    return await use(client, rollBack);
   } catch (error) {
     if (!broken && isConnectionError(error)) broken = error as Error;
-    // In a failed transaction block after the error; nothing to undo when the connection is gone.
-    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
     client.off('error', onError);
