@@ -1,3 +1,5 @@
+import { oncePerTurn } from './once-per-turn.ts';
+
 /**
  * `run` on the next turn of the event loop, as oncePerTurn does, then at most once every `ms`:
  * calls within `ms` of a run are one more run when the `ms` are over. None is lost; a burst only
@@ -6,28 +8,21 @@
  * few webhooks per turn, and the thread needs one per look, not one per webhook.
  */
 export function atMostEvery(ms: number, run: () => void): () => void {
-  let scheduled = false;
   let resting = false;
   let calledWhileResting = false;
-  const runNow = () => {
-    scheduled = false;
+  const schedule = oncePerTurn(() => {
     resting = true;
     // Unref'd: a wake still owed is nothing a process that is ending needs to stay up for.
     setTimeout(rest, ms).unref();
     run();
-  };
-  const rest = () => {
+  });
+  function rest(): void {
     resting = false;
     if (calledWhileResting) {
       calledWhileResting = false;
       schedule();
     }
-  };
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(runNow);
-  };
+  }
   return () => {
     if (resting) calledWhileResting = true;
     else schedule();
