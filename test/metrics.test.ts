@@ -30,6 +30,8 @@ describe('GET /metrics', () => {
     const body = JSON.stringify({ id: 'whe_x', type: 'report.delivered', data: {} });
     expect((await env.postWebhook(body, env.signedHeaders(body, { key: `whsec_${Buffer.from('another key entirely').toString('base64')}` }))).status).toBe(401);
 
+    // Counted after each commit, by a message from the delivery thread (see the test below).
+    await env.waitFor('the last delivery counted', async () => (await scrape(env)).value('avara_fhir_sync_deliveries_total', { outcome: 'delivered' }) >= 4);
     const m = await scrape(env);
     expect(m.types.get('avara_fhir_sync_deliveries_total')).toBe('counter');
     expect(m.value('avara_fhir_sync_deliveries_total', { outcome: 'delivered' })).toBe(4);
@@ -83,6 +85,9 @@ describe('GET /metrics', () => {
     expect((await fetch(`${first.app.url}/metrics`)).status).toBe(401);
     const [signed] = await first.sandbox.signReports(1);
     await first.waitForDelivery(signed!.reportId, 'delivered');
+    // The delivery thread counts a delivery after its commit, by a message to the main thread:
+    // the row can read delivered a moment before the counter has it.
+    await first.waitFor('the delivery counted', async () => (await scrape(first)).value('avara_fhir_sync_deliveries_total', { outcome: 'delivered' }) > 0);
     expect((await scrape(first)).value('avara_fhir_sync_deliveries_total', { outcome: 'delivered' })).toBe(1);
     expect((await scrape(second)).value('avara_fhir_sync_deliveries_total', { outcome: 'delivered' })).toBe(0);
   });
